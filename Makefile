@@ -1,0 +1,34 @@
+# graphdiff — bootstrap a local .venv (torch first, CPU build), then install the package with all extras.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+TORCH_SPEC ?= torch>=2.4,<2.14
+DATA_DIR := $(abspath ../shared/data)
+export GRAPHDIFF_DATA ?= $(if $(wildcard $(DATA_DIR)),$(DATA_DIR),)
+
+.PHONY: install demo test test-fast bench clean-venv
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install "$(TORCH_SPEC)"
+	$(BIN)/python -m pip install -e ".[all]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python -m graphdiff.demo --out demo_output
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider --nbmake tests notebooks
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -x tests
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run_all.py
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,40 @@
+"""graphdiff — diffusion-based generation of graphs and molecules.
+
+The public API is curated here and imported lazily, so ``import graphdiff`` stays fast and
+optional dependencies (rdkit, fcd, ...) are only needed by the features that use them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+# public name -> "module:attribute"
+_LAZY = {
+    "GraphState": "graphdiff.states:GraphState",
+    "TensorState": "graphdiff.states:TensorState",
+    "NodeCountDistribution": "graphdiff.states:NodeCountDistribution",
+    "generate_molecules": "graphdiff.pipelines:generate_molecules",
+    "load_pretrained": "graphdiff.pipelines:load_pretrained",
+    "list_pretrained": "graphdiff.pipelines:list_pretrained",
+    "graph_metrics": "graphdiff.metrics:graph_metrics",
+    "molecule_metrics": "graphdiff.metrics:molecule_metrics",
+}
+
+__all__ = sorted(_LAZY) + ["__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    target = _LAZY.get(name)
+    if target is None:
+        raise AttributeError(f"module 'graphdiff' has no attribute {name!r}")
+    mod, attr = target.split(":")
+    value = getattr(importlib.import_module(mod), attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

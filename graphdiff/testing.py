@@ -1,0 +1,114 @@
+"""Test helpers shipped in the package (after e3nn's ``assert_equivariant``): every network test
+calls :func:`assert_permutation_equivariant`."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+from torch import Tensor
+
+from .states import GraphState, edge_present
+
+__all__ = ["permute_state", "assert_permutation_equivariant", "assert_symmetric", "random_graph_state"]
+
+
+def permute_state(state: GraphState, perm: Tensor) -> GraphState:
+    """Permute the real nodes of every graph by ``perm`` ``(B, N)`` (padding stays in place if
+    ``perm`` maps padded slots to themselves)."""
+    b = torch.arange(state.batch_size, device=perm.device)[:, None]
+    X = state.X[b, perm]
+    A = state.A[b[:, :, None], perm[:, :, None], perm[:, None, :]]
+    return GraphState(X, A, state.node_mask[b, perm])
+
+
+def random_node_permutation(node_mask: Tensor, generator: torch.Generator | None = None) -> Tensor:
+    """``(B, N)`` permutation that shuffles the real nodes of each graph and fixes padding."""
+    B, N = node_mask.shape
+    perm = torch.arange(N).repeat(B, 1)
+    for i in range(B):
+        n = int(node_mask[i].sum())
+        perm[i, :n] = torch.randperm(n, generator=generator)
+    return perm.to(node_mask.device)
+
+
+def assert_permutation_equivariant(
+    fn: Callable[[GraphState], GraphState | tuple[Tensor, Tensor] | Tensor],
+    state: GraphState,
+    atol: float = 1e-5,
+    generator: torch.Generator | None = None,
+    trials: int = 2,
+) -> None:
+    """Assert ``fn(permute(state)) == permute(fn(state))`` for random node permutations.
+
+    ``fn`` may return a :class:`GraphState`, a tuple ``(X_out, A_out)`` or a node tensor
+    ``(B, N, ...)``; only entries at real nodes (and real node pairs) are compared."""
+    g = generator or torch.Generator().manual_seed(0)
+    out = _as_pair(fn(state))
+    nm = state.node_mask
+    for _ in range(trials):
+        perm = random_node_permutation(nm, g)
+        out_p = _as_pair(fn(permute_state(state, perm)))
+        b = torch.arange(state.batch_size)[:, None]
+        X_expected = out[0][b, perm]
+        m = nm[b, perm]
+        _close(out_p[0][m], X_expected[m], atol, "node output")
+        if out[1] is not None:
+            A_expected = out[1][b[:, :, None], perm[:, :, None], perm[:, None, :]]
+            em = m[:, :, None] & m[:, None, :]
+            _close(out_p[1][em], A_expected[em], atol, "edge output")
+
+
+def _as_pair(o):
+    if isinstance(o, GraphState):
+        return o.X, o.A
+    if isinstance(o, tuple):
+        return o[0], o[1]
+    return o, None
+
+
+def _close(a: Tensor, b: Tensor, atol: float, what: str) -> None:
+    if a.shape != b.shape:
+        raise AssertionError(f"{what}: shapes differ {tuple(a.shape)} vs {tuple(b.shape)}")
+    if a.numel() == 0:
+        return
+    err = (a.float() - b.float()).abs().max().item()
+    if err > atol:
+        raise AssertionError(f"{what} is not permutation-equivariant: max abs error {err:.3e} > {atol:.1e}")
+
+
+def assert_symmetric(A: Tensor, atol: float = 0.0, zero_diagonal: bool = True) -> None:
+    """Assert ``A`` ``(B, N, N[, C])`` is symmetric (and has a zero diagonal)."""
+    err = (A - A.transpose(1, 2)).abs().max().item() if A.numel() else 0.0
+    if err > atol:
+        raise AssertionError(f"not symmetric: max |A - A^T| = {err:.3e}")
+    if zero_diagonal and A.numel() and torch.diagonal(A, dim1=1, dim2=2).abs().max().item() > atol:
+        raise AssertionError("diagonal is not zero")
+
+
+def random_graph_state(
+    batch_size: int = 3,
+    max_nodes: int = 7,
+    node_features: int = 4,
+    edge_channels: int | None = None,
+    p: float = 0.4,
+    generator: torch.Generator | None = None,
+    min_nodes: int = 1,
+) -> GraphState:
+    """A random valid :class:`GraphState` with graphs of different sizes (for tests)."""
+    g = generator or torch.Generator().manual_seed(0)
+    sizes = torch.randint(min_nodes, max_nodes + 1, (batch_size,), generator=g)
+    sizes[0] = max_nodes
+    mask = torch.arange(max_nodes)[None] < sizes[:, None]
+    em = mask[:, :, None] & mask[:, None, :] & ~torch.eye(max_nodes, dtype=torch.bool)
+    up = torch.triu(torch.rand(batch_size, max_nodes, max_nodes, generator=g) < p, 1)
+    adj = (up | up.transpose(1, 2)) & em
+    if edge_channels is None:
+        A = adj.float()
+    else:
+        w = torch.rand(batch_size, max_nodes, max_nodes, edge_channels, generator=g)
+        w = torch.triu(w.permute(0, 3, 1, 2), 1)
+        w = (w + w.transpose(-1, -2)).permute(0, 2, 3, 1)
+        A = w * adj[..., None]
+    X = torch.randn(batch_size, max_nodes, node_features, generator=g) * mask[..., None]
+    return GraphState(X, A, mask)

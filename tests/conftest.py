@@ -1,0 +1,32 @@
+"""Shared pytest fixtures. Tests needing the benchmark data use ``shared_data`` and are skipped,
+with the reason printed, when ``GRAPHDIFF_DATA`` is unset or missing."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+
+@pytest.fixture(autouse=True)
+def _seed_and_threads():
+    torch.manual_seed(0)
+    yield
+
+
+def shared_data_dir() -> Path | None:
+    root = os.environ.get("GRAPHDIFF_DATA")
+    if not root:
+        return None
+    p = Path(root)
+    return p if p.is_dir() else None
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    p = shared_data_dir()
+    if p is None:
+        pytest.skip("needs the benchmark data: set GRAPHDIFF_DATA to ../shared/data (make test does this when it exists)")
+    return p
