@@ -312,6 +312,8 @@ class GraphState:
             dt = next((p[0].dtype for p in parts if p[3] > 0), torch.float32)
             X = torch.zeros(B, N, F, dtype=dt)
         ea_ref = next((p[2] for p in parts if p[2].numel() > 0), None)
+        if ea_ref is None:  # no edges anywhere: keep the trailing shape / dtype of the (empty) edge_attr
+            ea_ref = next((p[2] for p in parts if p[2].dim() > 1), None)
         if ea_ref is None:
             A = torch.zeros(B, N, N, dtype=torch.float32)
         else:
