@@ -1,0 +1,101 @@
+"""Metric cards: every number graphdiff reports travels with how it was computed.
+
+A :class:`MetricCard` records the value together with the protocol preset, the kernel and its
+bandwidth, the sample sizes, and how many inputs were empty, invalid or dropped, so that a table
+of results can state exactly which definition it used (see ``PROTOCOLS.md``). Shared by the graph
+metrics (``graphdiff.metrics.graph``) and the molecule metrics (``graphdiff.metrics.molecules``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any, Iterable
+
+
+@dataclass(frozen=True)
+class MetricCard:
+    """One reported number and the facts needed to reproduce it.
+
+    Attributes:
+        name: metric name, e.g. ``"degree"``, ``"fcd"``, ``"validity"``.
+        value: the value (``nan`` when it could not be computed; ``notes`` says why).
+        protocol: the named preset, e.g. ``"gdss"``, ``"spectre"``, ``"moses"``.
+        estimator: what the number is, e.g. ``"biased MMD^2"``, ``"fraction"``, ``"Frechet distance"``.
+        kernel: kernel name for kernel-based metrics (``"gaussian_emd"``, ``"gaussian_tv"``, ...).
+        sigma: kernel bandwidth, when there is one.
+        distance_scaling: ground-distance divisor of the EMD (GDSS clustering: 100), when used.
+        n_generated: number of generated samples handed in.
+        n_reference: number of reference samples handed in.
+        n_used_generated: generated samples that entered the value (after the protocol's drops).
+        n_used_reference: reference samples that entered the value.
+        n_empty: generated samples with zero nodes / empty molecules.
+        n_edgeless: generated graphs with nodes but no edges (kept; counted for the record).
+        n_dropped: generated samples the protocol removed before computing the value.
+        n_invalid: samples that were invalid (molecule metrics), when relevant.
+        notes: free text: drop rules, denominators, deviations from the reference code.
+        extra: further numbers (counts, ratios, per-split values), JSON-serialisable.
+    """
+
+    name: str
+    value: float
+    protocol: str
+    estimator: str = ""
+    kernel: str | None = None
+    sigma: float | None = None
+    distance_scaling: float | None = None
+    n_generated: int | None = None
+    n_reference: int | None = None
+    n_used_generated: int | None = None
+    n_used_reference: int | None = None
+    n_empty: int = 0
+    n_edgeless: int = 0
+    n_dropped: int = 0
+    n_invalid: int | None = None
+    notes: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable dict (``nan`` becomes ``None``)."""
+        d = asdict(self)
+        if isinstance(d["value"], float) and math.isnan(d["value"]):
+            d["value"] = None
+        return d
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    def to_markdown(self, digits: int = 6) -> str:
+        """A one-row markdown table (with header) for this card."""
+        return cards_to_markdown([self], digits=digits)
+
+
+_COLUMNS = (
+    ("metric", lambda c, d: c.name),
+    ("value", lambda c, d: _fmt(c.value, d)),
+    ("protocol", lambda c, d: c.protocol),
+    ("estimator", lambda c, d: c.estimator),
+    ("kernel", lambda c, d: c.kernel or ""),
+    ("sigma", lambda c, d: "" if c.sigma is None else f"{c.sigma:g}"),
+    ("n_gen", lambda c, d: "" if c.n_generated is None else str(c.n_generated)),
+    ("n_ref", lambda c, d: "" if c.n_reference is None else str(c.n_reference)),
+    ("empty", lambda c, d: str(c.n_empty)),
+    ("dropped", lambda c, d: str(c.n_dropped)),
+    ("notes", lambda c, d: c.notes.replace("|", "/").replace("\n", " ")),
+)
+
+
+def _fmt(v: float, digits: int) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "nan"
+    return f"{v:.{digits}f}"
+
+
+def cards_to_markdown(cards: Iterable[MetricCard], digits: int = 6) -> str:
+    """A markdown table with one row per card."""
+    cards = list(cards)
+    head = "| " + " | ".join(name for name, _ in _COLUMNS) + " |"
+    sep = "|" + "|".join("---" for _ in _COLUMNS) + "|"
+    rows = ["| " + " | ".join(fn(c, digits) for _, fn in _COLUMNS) + " |" for c in cards]
+    return "\n".join([head, sep, *rows])
