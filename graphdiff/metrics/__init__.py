@@ -1,0 +1,47 @@
+"""Evaluation metrics that reproduce the reference implementations (see ``PROTOCOLS.md``).
+
+* :func:`graph_metrics` (``graphdiff.metrics.graph``): MMD of graph statistics, validity, V.U.N.
+* :func:`molecule_metrics` (``graphdiff.metrics.molecules``): validity, uniqueness, novelty, FCD,
+  NSPDK MMD.
+* :class:`MetricCard` (``graphdiff.metrics.cards``): every value with the facts behind it.
+
+Names are resolved lazily, so ``import graphdiff.metrics`` is cheap and does not need RDKit, the
+``fcd`` package or torch until a metric that uses them is called.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# public name -> "submodule:attribute"
+_LAZY = {
+    "graph_metrics": "graph:graph_metrics",
+    "molecule_metrics": "molecules:molecule_metrics",
+    "molecule_reference": "molecules:molecule_reference",
+    "MoleculeMetricsResult": "molecules:MoleculeMetricsResult",
+    "MoleculeReference": "molecules:MoleculeReference",
+    "canonicalize_smiles": "molecules:canonicalize_smiles",
+    "MetricCard": "cards:MetricCard",
+    "cards_to_markdown": "cards:cards_to_markdown",
+    "frechet_distance": "fcd:frechet_distance",
+    "fcd_stats": "fcd:fcd_stats",
+    "nspdk_mmd": "nspdk:nspdk_mmd",
+    "nspdk_features": "nspdk:nspdk_features",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    target = _LAZY.get(name)
+    if target is None:
+        raise AttributeError(f"module 'graphdiff.metrics' has no attribute {name!r}")
+    mod, attr = target.split(":")
+    value = getattr(importlib.import_module(f"{__name__}.{mod}"), attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
