@@ -1,0 +1,283 @@
+"""Building blocks shared by the graph networks: time embeddings, masked MLPs, masked softmax and
+pooling, global conditioning, and a graph-transformer layer that updates node, edge and global
+channels (after DiGress's ``XEyTransformerLayer``, Vignac et al. 2023, Sec. 4 / App. B.1).
+
+Shapes: node channels ``h`` ``(B, N, dx)``, edge channels ``e`` ``(B, N, N, de)``, global
+channels ``y`` ``(B, dy)``, ``node_mask`` ``(B, N)`` bool. Every layer keeps padded nodes and
+pairs at zero and never lets them influence real ones (masked softmax over real keys only,
+masked pooling), so outputs are permutation-equivariant and padding-invariant.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Mapping
+
+import torch
+from torch import Tensor, nn
+
+from ..errors import unknown_name
+
+__all__ = [
+    "ACTIVATIONS",
+    "TIME_EMBEDDINGS",
+    "activation",
+    "SinusoidalTimeEmbedding",
+    "GaussianFourierTimeEmbedding",
+    "time_embedding",
+    "MLP",
+    "masked_softmax",
+    "masked_node_pool",
+    "masked_edge_pool",
+    "GlobalConditioning",
+    "GraphTransformerLayer",
+    "batch_time",
+]
+
+ACTIVATIONS = ("relu", "silu", "gelu", "tanh")
+TIME_EMBEDDINGS = ("sinusoidal", "fourier")
+
+
+def activation(name: str) -> nn.Module:
+    """An activation module by name (one of :data:`ACTIVATIONS`)."""
+    if name == "relu":
+        return nn.ReLU()
+    if name == "silu":
+        return nn.SiLU()
+    if name == "gelu":
+        return nn.GELU()
+    if name == "tanh":
+        return nn.Tanh()
+    raise unknown_name("activation", name, ACTIVATIONS)
+
+
+# ---------------------------------------------------------------------------- time embeddings
+class SinusoidalTimeEmbedding(nn.Module):
+    """Transformer sinusoidal embedding of ``scale * t`` (DDPM, Ho et al. 2020; Vaswani et al.
+    2017, Sec. 3.5): ``[sin(scale t w_i), cos(scale t w_i)]`` with ``w_i = max_period^(-i/half)``.
+
+    ``t`` ``(B,)`` in ``[0, 1]`` -> ``(B, dim)``."""
+
+    def __init__(self, dim: int, scale: float = 1000.0, max_period: float = 10000.0) -> None:
+        super().__init__()
+        if dim < 2:
+            raise ValueError(f"time embedding dim must be >= 2, got {dim}")
+        self.dim, self.scale = dim, float(scale)
+        half = dim // 2
+        freqs = torch.exp(-math.log(max_period) * torch.arange(half, dtype=torch.float64) / max(half - 1, 1))
+        self.register_buffer("freqs", freqs.float(), persistent=False)
+
+    def forward(self, t: Tensor) -> Tensor:
+        args = (t.to(self.freqs.dtype) * self.scale)[:, None] * self.freqs[None]
+        emb = torch.cat([torch.sin(args), torch.cos(args)], -1)
+        if self.dim % 2:
+            emb = nn.functional.pad(emb, (0, 1))
+        return emb
+
+
+class GaussianFourierTimeEmbedding(nn.Module):
+    """Random Fourier features ``[sin(2 pi t W), cos(2 pi t W)]``, ``W ~ N(0, sigma^2)`` fixed
+    (Tancik et al. 2020; score_sde's ``GaussianFourierProjection``, Song et al. 2021).
+
+    ``W`` is a persistent buffer drawn from a fixed seed, so it is saved in checkpoints.
+    ``t`` ``(B,)`` -> ``(B, dim)``."""
+
+    def __init__(self, dim: int, sigma: float = 16.0, seed: int = 0) -> None:
+        super().__init__()
+        if dim < 2 or dim % 2:
+            raise ValueError(f"Fourier time embedding dim must be even and >= 2, got {dim}")
+        g = torch.Generator().manual_seed(seed)
+        self.register_buffer("W", torch.randn(dim // 2, generator=g) * sigma)
+
+    def forward(self, t: Tensor) -> Tensor:
+        args = 2 * math.pi * t.to(self.W.dtype)[:, None] * self.W[None]
+        return torch.cat([torch.sin(args), torch.cos(args)], -1)
+
+
+def time_embedding(name: str, dim: int) -> nn.Module:
+    """``"sinusoidal"`` (:class:`SinusoidalTimeEmbedding`) or ``"fourier"``
+    (:class:`GaussianFourierTimeEmbedding`)."""
+    if name == "sinusoidal":
+        return SinusoidalTimeEmbedding(dim)
+    if name == "fourier":
+        return GaussianFourierTimeEmbedding(dim)
+    raise unknown_name("time embedding", name, TIME_EMBEDDINGS)
+
+
+# ------------------------------------------------------------------------------------ MLPs
+class MLP(nn.Module):
+    """``Linear -> act -> ... -> Linear`` over the last dimension; ``forward(x, mask)`` zeroes the
+    output where ``mask`` (broadcast over the last dimension) is False.
+
+    ``num_layers`` counts linear layers (>= 1); ``act_last`` applies the activation at the end."""
+
+    def __init__(self, in_dim: int, hidden_dim: int, out_dim: int, num_layers: int = 2, act: str = "silu",
+                 dropout: float = 0.0, act_last: bool = False) -> None:
+        super().__init__()
+        if num_layers < 1:
+            raise ValueError(f"num_layers must be >= 1, got {num_layers}")
+        dims = [in_dim] + [hidden_dim] * (num_layers - 1) + [out_dim]
+        mods: list[nn.Module] = []
+        for i in range(num_layers):
+            mods.append(nn.Linear(dims[i], dims[i + 1]))
+            if i < num_layers - 1 or act_last:
+                mods.append(activation(act))
+                if dropout and i < num_layers - 1:
+                    mods.append(nn.Dropout(dropout))
+        self.net = nn.Sequential(*mods)
+
+    def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
+        out = self.net(x)
+        if mask is not None:
+            out = out * mask.unsqueeze(-1).to(out.dtype)
+        return out
+
+
+# --------------------------------------------------------------------------- masked ops
+def masked_softmax(logits: Tensor, mask: Tensor, dim: int) -> Tensor:
+    """Softmax over ``dim`` restricted to ``mask`` (broadcastable to ``logits``); masked entries
+    get probability 0, and a slice with no valid entry gives all zeros (no NaN)."""
+    mask = mask.expand_as(logits)
+    x = logits.masked_fill(~mask, torch.finfo(logits.dtype).min)
+    return torch.softmax(x, dim) * mask.to(logits.dtype)
+
+
+def masked_node_pool(h: Tensor, node_mask: Tensor) -> Tensor:
+    """Masked mean and max over real nodes: ``(B, N, d)`` -> ``(B, 2d)`` (zeros for empty graphs)."""
+    m = node_mask.unsqueeze(-1)
+    cnt = m.sum(1).clamp_min(1).to(h.dtype)
+    mean = (h * m.to(h.dtype)).sum(1) / cnt
+    mx = h.masked_fill(~m, torch.finfo(h.dtype).min).amax(1)
+    mx = torch.where(m.any(1), mx, torch.zeros_like(mx))
+    return torch.cat([mean, mx], -1)
+
+
+def masked_edge_pool(e: Tensor, pair_mask: Tensor) -> Tensor:
+    """Masked mean and max over real pairs ``pair_mask`` ``(B, N, N)``: ``(B, N, N, d)`` -> ``(B, 2d)``."""
+    B, N, _, d = e.shape
+    return masked_node_pool(e.reshape(B, N * N, d), pair_mask.reshape(B, N * N))
+
+
+class GlobalConditioning(nn.Module):
+    """Global input vector: an MLP of the time embedding, concatenated with graph-level features
+    and the named conditioning tensors given in ``cond_dims`` (e.g. ``{"qed": 1}``).
+
+    ``forward(t (B,), graph_features (B, Fg), cond: {name: (B,) or (B, d)}) -> (B, out_dim)``
+    with ``out_dim = time_hidden + Fg + sum(cond_dims.values())``. Missing or unknown names raise
+    ``ValueError``."""
+
+    def __init__(self, time_embedding_name: str, time_dim: int, time_hidden: int, graph_feature_dim: int,
+                 cond_dims: Mapping[str, int] | None = None, act: str = "silu") -> None:
+        super().__init__()
+        self.embed = time_embedding(time_embedding_name, time_dim)
+        self.time_mlp = MLP(time_dim, time_hidden, time_hidden, 2, act)
+        self.cond_dims = {str(k): int(v) for k, v in sorted((cond_dims or {}).items())}
+        for k, v in self.cond_dims.items():
+            if v < 1:
+                raise ValueError(f"conditioning {k!r} must have dim >= 1, got {v}")
+        self.out_dim = time_hidden + graph_feature_dim + sum(self.cond_dims.values())
+
+    def forward(self, t: Tensor, graph_features: Tensor, cond: Mapping[str, Tensor]) -> Tensor:
+        parts = [self.time_mlp(self.embed(t)).to(graph_features.dtype), graph_features]
+        unknown = set(cond) - set(self.cond_dims)
+        if unknown:
+            raise unknown_name("conditioning", sorted(unknown)[0], list(self.cond_dims) or ["<none: cond_dims is empty>"])
+        B = t.shape[0]
+        for name, dim in self.cond_dims.items():
+            if name not in cond:
+                raise ValueError(f"missing conditioning {name!r}; this network needs: {', '.join(self.cond_dims)}")
+            c = torch.as_tensor(cond[name], device=t.device).to(graph_features.dtype).reshape(B, -1)
+            if c.shape[1] != dim:
+                raise ValueError(f"conditioning {name!r} must be (B,) or (B, {dim}), got {tuple(cond[name].shape)}")
+            parts.append(c)
+        return torch.cat(parts, -1)
+
+
+# ------------------------------------------------------------------------ transformer layer
+class GraphTransformerLayer(nn.Module):
+    """One graph-transformer layer over node, edge and global channels (DiGress-style).
+
+    1. Pair scores ``S_ij = (q_i * k_j) / sqrt(d_head)`` per feature, modulated by the edge
+       channels with FiLM: ``S_ij <- S_ij (1 + W_m e_ij) + W_a e_ij`` (DiGress eq. in App. B.1).
+    2. Edge update: ``e_ij' = W_e FiLM_y(S_ij)``.
+    3. Attention: per-head logits ``sum_d S_ijd``, softmax over real keys ``j`` only; messages
+       ``v_j + W_v e_ij`` (edge-aware values, GRIT); node update ``W_x FiLM_y(sum_j a_ij m_ij)``.
+    4. Global update from ``y`` and masked mean/max pools of nodes and edges.
+    5. Residual + LayerNorm, then a feed-forward block with residual + LayerNorm, per channel type.
+
+    ``forward(h (B,N,dx), e (B,N,N,de), y (B,dy), node_mask (B,N)) -> (h, e, y)`` same shapes.
+    """
+
+    def __init__(self, node_dim: int, edge_dim: int, global_dim: int, heads: int, ff_mult: int = 2,
+                 dropout: float = 0.0, act: str = "silu", layer_norm_eps: float = 1e-5) -> None:
+        super().__init__()
+        if node_dim % heads:
+            raise ValueError(f"node_dim={node_dim} must be divisible by heads={heads}")
+        dx, de, dy = node_dim, edge_dim, global_dim
+        self.heads, self.d_head = heads, dx // heads
+        self.qkv = nn.Linear(dx, 3 * dx)
+        self.e_proj = nn.Linear(de, 3 * dx)  # FiLM multiplier, FiLM shift, value term
+        self.y_film_e = nn.Linear(dy, 2 * dx)
+        self.y_film_x = nn.Linear(dy, 2 * dx)
+        self.e_out = nn.Linear(dx, de)
+        self.x_out = nn.Linear(dx, dx)
+        self.y_self = nn.Linear(dy, dy)
+        self.x_to_y = nn.Linear(2 * dx, dy)
+        self.e_to_y = nn.Linear(2 * de, dy)
+        self.y_out = MLP(dy, dy, dy, 2, act)
+        self.ff_x = MLP(dx, ff_mult * dx, dx, 2, act, dropout)
+        self.ff_e = MLP(de, ff_mult * de, de, 2, act, dropout)
+        self.ff_y = MLP(dy, ff_mult * dy, dy, 2, act, dropout)
+        self.norm_x1, self.norm_x2 = nn.LayerNorm(dx, eps=layer_norm_eps), nn.LayerNorm(dx, eps=layer_norm_eps)
+        self.norm_e1, self.norm_e2 = nn.LayerNorm(de, eps=layer_norm_eps), nn.LayerNorm(de, eps=layer_norm_eps)
+        self.norm_y1, self.norm_y2 = nn.LayerNorm(dy, eps=layer_norm_eps), nn.LayerNorm(dy, eps=layer_norm_eps)
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, h: Tensor, e: Tensor, y: Tensor, node_mask: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        B, N, dx = h.shape
+        H, dh = self.heads, self.d_head
+        xm = node_mask.unsqueeze(-1).to(h.dtype)  # (B, N, 1)
+        pmask = node_mask[:, :, None] & node_mask[:, None, :]  # (B, N, N), diagonal kept
+        pm = pmask.unsqueeze(-1).to(h.dtype)
+
+        q, k, v = (self.qkv(h) * xm).chunk(3, -1)
+        q, k, v = q.view(B, N, H, dh), k.view(B, N, H, dh), v.view(B, N, H, dh)
+        S = q[:, :, None] * k[:, None, :] / math.sqrt(dh)  # (B, N, N, H, dh)
+        e_mul, e_add, e_val = (self.e_proj(e) * pm).chunk(3, -1)
+        S = S * (1 + e_mul.view(B, N, N, H, dh)) + e_add.view(B, N, N, H, dh)
+
+        # edge update from the modulated scores, FiLM-ed by the global channels
+        ym, ya = self.y_film_e(y).chunk(2, -1)
+        e_new = self.e_out(S.reshape(B, N, N, dx) * (1 + ym[:, None, None]) + ya[:, None, None]) * pm
+
+        # attention over real keys j
+        attn = masked_softmax(S.sum(-1), node_mask[:, None, :, None], dim=2)  # (B, N, N, H)
+        msg = v[:, None] + e_val.reshape(B, N, N, H, dh)
+        agg = (attn.unsqueeze(-1) * msg).sum(2).reshape(B, N, dx)
+        ym, ya = self.y_film_x(y).chunk(2, -1)
+        h_new = self.x_out(agg * (1 + ym[:, None]) + ya[:, None]) * xm
+
+        # global update from masked pools of the layer input
+        y_new = self.y_self(y) + self.x_to_y(masked_node_pool(h, node_mask)) + self.e_to_y(masked_edge_pool(e, pmask))
+        y_new = self.y_out(y_new)
+
+        h = self.norm_x1(h + self.drop(h_new))
+        h = self.norm_x2(h + self.drop(self.ff_x(h))) * xm
+        e = self.norm_e1(e + self.drop(e_new))
+        e = self.norm_e2(e + self.drop(self.ff_e(e))) * pm
+        y = self.norm_y1(y + self.drop(y_new))
+        y = self.norm_y2(y + self.drop(self.ff_y(y)))
+        return h, e, y
+
+
+def batch_time(t: Tensor | float, batch_size: int, device: torch.device | None = None) -> Tensor:
+    """Normalise ``t`` (a float, a scalar tensor, ``(B,)`` or ``(B, 1)``) to a float ``(B,)`` tensor."""
+    t = torch.as_tensor(t, device=device)
+    if not t.is_floating_point():
+        t = t.to(torch.get_default_dtype())
+    if t.dim() == 0:
+        t = t.expand(batch_size)
+    t = t.reshape(-1)
+    if t.shape[0] != batch_size:
+        raise ValueError(f"t must be a scalar or have shape (B,) with B={batch_size}, got {t.shape[0]} values")
+    return t

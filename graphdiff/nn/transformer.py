@@ -1,0 +1,87 @@
+"""The graph-transformer backbone shared by the continuous score network and the discrete
+denoiser, and the small config mixin that both use for checkpoints.
+
+:class:`GraphTransformer` maps node inputs ``(B, N, Fx)``, edge inputs ``(B, N, N, Fe)`` and a
+global input ``(B, Fy)`` through input MLPs, ``depth`` :class:`~graphdiff.nn.layers.GraphTransformerLayer`
+and output MLPs to node outputs ``(B, N, Ox)`` and edge outputs ``(B, N, N, Oe)``; edge outputs are
+symmetrised ``(out + out^T) / 2`` with a zero diagonal, and everything at padding is zero
+(DiGress ``GraphTransformer``, Vignac et al. 2023, App. B.1).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Mapping
+
+import torch
+from torch import Tensor, nn
+
+from .layers import MLP, GraphTransformerLayer
+
+__all__ = ["GraphTransformer", "ConfigMixin", "symmetrize_edges"]
+
+
+def symmetrize_edges(e: Tensor, node_mask: Tensor) -> Tensor:
+    """``(e + e^T) / 2`` over the two node axes of ``e`` ``(B, N, N, C)``, zero on the diagonal and
+    on pairs touching a padded node."""
+    N = node_mask.shape[1]
+    pm = node_mask[:, :, None] & node_mask[:, None, :] & ~torch.eye(N, dtype=torch.bool, device=e.device)
+    return 0.5 * (e + e.transpose(1, 2)) * pm.unsqueeze(-1).to(e.dtype)
+
+
+class ConfigMixin:
+    """Records constructor keyword arguments as a JSON-able :attr:`config` dict (diffusers-style) so
+    a checkpoint stores ``config`` next to the weights and :meth:`from_config` rebuilds the net."""
+
+    config: dict[str, Any]
+
+    def _record_config(self, **kwargs: Any) -> None:
+        cfg = {k: (list(v) if isinstance(v, tuple) else v) for k, v in kwargs.items()}
+        json.dumps(cfg)  # fail early if not JSON-able
+        self.config = cfg
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]):
+        """Rebuild from :attr:`config` (unknown keys raise ``TypeError``)."""
+        return cls(**dict(config))
+
+
+class GraphTransformer(nn.Module):
+    """Input MLPs -> ``depth`` graph-transformer layers -> output MLPs.
+
+    Args:
+        node_in, edge_in, global_in: input widths ``Fx``, ``Fe``, ``Fy``.
+        node_out, edge_out: output widths (``node_out`` may be 0).
+        hidden, edge_hidden, global_hidden: channel widths ``dx``, ``de``, ``dy``.
+        depth: number of layers; heads: attention heads (divide ``hidden``).
+        ff_mult: feed-forward expansion; dropout; act: activation name.
+
+    ``forward(x (B,N,Fx), e (B,N,N,Fe), y (B,Fy), node_mask (B,N)) -> (x_out, e_out)``.
+    """
+
+    def __init__(self, node_in: int, edge_in: int, global_in: int, node_out: int, edge_out: int,
+                 hidden: int = 64, edge_hidden: int = 32, global_hidden: int = 32, depth: int = 3,
+                 heads: int = 4, ff_mult: int = 2, dropout: float = 0.0, act: str = "silu") -> None:
+        super().__init__()
+        if depth < 1:
+            raise ValueError(f"depth must be >= 1, got {depth}")
+        self.mlp_in_x = MLP(node_in, hidden, hidden, 2, act, act_last=True)
+        self.mlp_in_e = MLP(edge_in, edge_hidden, edge_hidden, 2, act, act_last=True)
+        self.mlp_in_y = MLP(global_in, global_hidden, global_hidden, 2, act, act_last=True)
+        self.layers = nn.ModuleList(
+            GraphTransformerLayer(hidden, edge_hidden, global_hidden, heads, ff_mult, dropout, act) for _ in range(depth)
+        )
+        self.mlp_out_x = MLP(hidden, hidden, node_out, 2, act)
+        self.mlp_out_e = MLP(edge_hidden, edge_hidden, edge_out, 2, act)
+
+    def forward(self, x: Tensor, e: Tensor, y: Tensor, node_mask: Tensor) -> tuple[Tensor, Tensor]:
+        pmask = node_mask[:, :, None] & node_mask[:, None, :]
+        h = self.mlp_in_x(x, node_mask)
+        e = self.mlp_in_e(e, pmask)
+        e = 0.5 * (e + e.transpose(1, 2))
+        y = self.mlp_in_y(y)
+        for layer in self.layers:
+            h, e, y = layer(h, e, y, node_mask)
+        x_out = self.mlp_out_x(h, node_mask)
+        e_out = symmetrize_edges(self.mlp_out_e(e), node_mask)
+        return x_out, e_out

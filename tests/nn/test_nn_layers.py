@@ -1,0 +1,144 @@
+"""Building blocks: embeddings, masked ops, conditioning and the transformer layer."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from graphdiff.nn.layers import (
+    MLP,
+    GaussianFourierTimeEmbedding,
+    GlobalConditioning,
+    GraphTransformerLayer,
+    SinusoidalTimeEmbedding,
+    activation,
+    batch_time,
+    masked_edge_pool,
+    masked_node_pool,
+    masked_softmax,
+    time_embedding,
+)
+from graphdiff.states import GraphState
+from graphdiff.testing import assert_permutation_equivariant, random_graph_state
+
+D = torch.float64
+
+
+def test_sinusoidal_embedding_values():
+    emb = SinusoidalTimeEmbedding(8, scale=1000.0)
+    out = emb(torch.tensor([0.0, 0.5]))
+    assert out.shape == (2, 8)
+    torch.testing.assert_close(out[0], torch.tensor([0, 0, 0, 0, 1, 1, 1, 1.0]))
+    # first frequency is 1: sin(500)
+    assert math.isclose(out[1, 0].item(), math.sin(500.0), abs_tol=1e-4)
+    assert SinusoidalTimeEmbedding(7)(torch.rand(3)).shape == (3, 7)
+
+
+def test_fourier_embedding_is_fixed_and_saved():
+    a, b = GaussianFourierTimeEmbedding(16), GaussianFourierTimeEmbedding(16)
+    t = torch.rand(5)
+    torch.testing.assert_close(a(t), b(t))
+    assert "W" in a.state_dict()
+    assert not any(p.requires_grad for p in a.parameters())
+    out = a(t)
+    torch.testing.assert_close(out[:, :8] ** 2 + out[:, 8:] ** 2, torch.ones(5, 8))
+
+
+def test_unknown_names_list_choices():
+    with pytest.raises(ValueError, match="fourier, sinusoidal"):
+        time_embedding("learned", 8)
+    with pytest.raises(ValueError, match="relu"):
+        activation("swishy")
+
+
+def test_masked_softmax_and_empty_rows():
+    logits = torch.randn(2, 4)
+    mask = torch.tensor([[True, True, False, False], [False] * 4])
+    p = masked_softmax(logits, mask, -1)
+    torch.testing.assert_close(p[0, :2], torch.softmax(logits[0, :2], -1))
+    assert p[0, 2:].abs().sum() == 0 and p[1].abs().sum() == 0 and torch.isfinite(p).all()
+
+
+def test_masked_pools_by_hand():
+    h = torch.tensor([[[1.0, -1.0], [3.0, 5.0], [100.0, 100.0]]])
+    nm = torch.tensor([[True, True, False]])
+    torch.testing.assert_close(masked_node_pool(h, nm), torch.tensor([[2.0, 2.0, 3.0, 5.0]]))
+    assert masked_node_pool(h, torch.zeros(1, 3, dtype=torch.bool)).abs().sum() == 0
+    e = torch.arange(9.0).reshape(1, 3, 3, 1)
+    pm = nm[:, :, None] & nm[:, None, :]
+    torch.testing.assert_close(masked_edge_pool(e, pm), torch.tensor([[2.0, 4.0]]))  # entries 0, 1, 3, 4
+
+
+def test_mlp_mask():
+    mlp = MLP(3, 8, 2)
+    x = torch.randn(2, 4, 3)
+    m = torch.tensor([[True, True, False, False], [True, False, False, False]])
+    out = mlp(x, m)
+    assert out[~m].abs().sum() == 0 and out[m].abs().sum() > 0
+
+
+def test_global_conditioning_checks_names():
+    gc = GlobalConditioning("sinusoidal", 16, 8, 3, {"qed": 1, "logp": 2})
+    t = torch.rand(4)
+    out = gc(t, torch.zeros(4, 3), {"qed": torch.rand(4), "logp": torch.rand(4, 2)})
+    assert out.shape == (4, gc.out_dim) and gc.out_dim == 8 + 3 + 3
+    with pytest.raises(ValueError, match="missing conditioning 'qed'"):
+        gc(t, torch.zeros(4, 3), {"logp": torch.rand(4, 2)})
+    with pytest.raises(ValueError, match="unknown conditioning"):
+        gc(t, torch.zeros(4, 3), {"qed": torch.rand(4), "logp": torch.rand(4, 2), "sas": torch.rand(4)})
+    with pytest.raises(ValueError):
+        gc(t, torch.zeros(4, 3), {"qed": torch.rand(4, 2), "logp": torch.rand(4, 2)})
+
+
+def test_batch_time():
+    assert batch_time(0.3, 4).shape == (4,)
+    assert batch_time(torch.rand(4, 1), 4).shape == (4,)
+    with pytest.raises(ValueError):
+        batch_time(torch.rand(3), 4)
+
+
+def _layer_and_inputs():
+    torch.manual_seed(0)
+    layer = GraphTransformerLayer(16, 8, 6, heads=4).double()
+    s = random_graph_state(4, 7, 16, p=0.5, generator=torch.Generator().manual_seed(5))
+    e = torch.randn(4, 7, 7, 8, dtype=D)
+    e = (e + e.transpose(1, 2)) * (s.node_mask[:, :, None] & s.node_mask[:, None, :]).unsqueeze(-1)
+    y = torch.randn(4, 6, dtype=D)
+    return layer, GraphState(s.X.to(D), e, s.node_mask), y
+
+
+def test_transformer_layer_equivariant_and_global_invariant():
+    layer, s, y = _layer_and_inputs()
+
+    def fn(st):
+        h, e, _ = layer(st.X, st.A, y, st.node_mask)
+        return h, e
+
+    assert_permutation_equivariant(fn, s, atol=1e-10)
+
+    def gfn(st):  # global output broadcast to nodes must be invariant
+        _, _, yo = layer(st.X, st.A, y, st.node_mask)
+        return yo[:, None].expand(-1, st.max_nodes, -1)
+
+    assert_permutation_equivariant(gfn, s, atol=1e-10)
+
+
+def test_transformer_layer_ignores_padding():
+    layer, s, y = _layer_and_inputs()
+    h0, e0, y0 = layer(s.X, s.A, y, s.node_mask)
+    nm = s.node_mask
+    pm = nm[:, :, None] & nm[:, None, :]
+    X = torch.where(nm[..., None], s.X, torch.randn_like(s.X) * 50)
+    E = torch.where(pm[..., None], s.A, torch.randn_like(s.A) * 50)
+    h1, e1, y1 = layer(X, E, y, nm)
+    torch.testing.assert_close(h1[nm], h0[nm])
+    torch.testing.assert_close(e1[pm], e0[pm])
+    torch.testing.assert_close(y1, y0)
+    assert h1[~nm].abs().sum() == 0 and e1[~pm].abs().sum() == 0
+
+
+def test_heads_must_divide():
+    with pytest.raises(ValueError):
+        GraphTransformerLayer(10, 4, 4, heads=3)
