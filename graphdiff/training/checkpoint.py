@@ -308,6 +308,12 @@ def read_checkpoint_record(path: str | os.PathLike[str]) -> dict[str, Any]:
     return rec
 
 
+def _record_digest(record: Mapping[str, Any]) -> str:
+    """sha256 of the canonical JSON of a record without its own digest (detects edits/bit rot)."""
+    body = {k: v for k, v in record.items() if k != "record_sha256"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, allow_nan=False).encode()).hexdigest()
+
+
 def _unwrap(model: nn.Module) -> nn.Module:
     """The module inside a ``DistributedDataParallel`` / ``DataParallel`` wrapper (or ``model``)."""
     wrappers = (nn.parallel.DistributedDataParallel, nn.DataParallel)
@@ -368,14 +374,16 @@ def save_checkpoint(
         "torch_version": torch.__version__,
         "state": tree,
     }
+    record["record_sha256"] = _record_digest(record)
     last = directory / LAST
     if keep_previous and last.is_file():
+        old = last.read_bytes()
         try:  # only rotate a record that is itself readable
-            old = last.read_bytes()
             json.loads(old)
-            _write_atomic(directory / PREVIOUS, old)
-        except (OSError, ValueError):
-            pass
+        except ValueError:
+            old = b""
+        if old:
+            _write_atomic(directory / PREVIOUS, old)  # a failure here aborts the save: last is untouched
     _write_atomic(last, _json_bytes(record))  # commit point
     _collect_garbage(directory)
     return last
@@ -426,6 +434,8 @@ def load_checkpoint(
     missing, truncated, tampered or mismatching checkpoint."""
     record_path = _record_path(path)
     rec = read_checkpoint_record(record_path)
+    if "record_sha256" in rec and rec["record_sha256"] != _record_digest(rec):
+        raise CheckpointError(f"checkpoint record {record_path} was modified after it was written (record sha256 mismatch)")
     for key in ("tensor_file", "sha256", "state", "step"):
         if key not in rec:
             raise CheckpointError(f"checkpoint record {record_path} lacks {key!r} (truncated or hand-edited?)")

@@ -1,0 +1,186 @@
+"""The fit loop: learning, reproducibility, exact resume, divergence handling, data forms."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from graphdiff.errors import TrainingDivergedError
+from graphdiff.training import EMA, fit, load_checkpoint, lr_lambda
+from graphdiff.training.checkpoint import read_checkpoint_record
+
+import _train_problem as P
+
+
+def _params(m: nn.Module) -> torch.Tensor:
+    return torch.cat([p.detach().reshape(-1) for p in m.parameters()])
+
+
+def test_fit_reduces_loss_on_regression() -> None:
+    x, y = P.make_data(64)
+    model = P.make_model(dropout=0.0)
+    before = P.deterministic_loss(model, (x, y), torch.Generator()).item()
+    res = fit(model, P.deterministic_loss, (x, y), steps=150, lr=2e-2, batch_size=16, progress=False, ema_decay=None)
+    after = P.deterministic_loss(model, (x, y), torch.Generator()).item()
+    assert after < 0.2 * before
+    assert len(res.losses) == 150 and res.final_step == 150 and res.start_step == 0
+    assert sum(res.losses[-10:]) < 0.2 * sum(res.losses[:10])
+
+
+def test_same_seed_same_parameters_and_different_seed_differs() -> None:
+    runs = [P.run(None, steps=12), P.run(None, steps=12), P.run(None, steps=12, seed=8)]
+    assert torch.equal(_params(runs[0]), _params(runs[1]))
+    assert not torch.equal(_params(runs[0]), _params(runs[2]))
+
+
+def test_exact_resume_after_stop_matches_uninterrupted(tmp_path: Path) -> None:
+    """Stop at step 13 (callback), reload into a differently initialised model, continue to 40."""
+    ref_model = P.make_model()
+    ref = fit(ref_model, P.stochastic_loss, P.make_data(), steps=P.STEPS, **P.FIT_KW)
+
+    m1 = P.make_model()
+    part = fit(m1, P.stochastic_loss, P.make_data(), steps=P.STEPS, checkpoint_dir=tmp_path, checkpoint_every=100,
+               callback=lambda info: info.step == 13, **P.FIT_KW)
+    assert part.final_step == 13 and read_checkpoint_record(tmp_path)["step"] == 13
+
+    m2 = P.make_model(seed=99)
+    res = fit(m2, P.stochastic_loss, P.make_data(), steps=P.STEPS, checkpoint_dir=tmp_path, **P.FIT_KW)
+    assert res.start_step == 13 and res.final_step == P.STEPS
+    err = (_params(m2) - _params(ref_model)).abs().max().item()
+    assert err <= 1e-6, err
+    assert max(abs(a - b) for a, b in zip(res.losses, ref.losses)) <= 1e-6
+    assert len(res.losses) == len(ref.losses) == P.STEPS
+    assert res.lrs == pytest.approx(ref.lrs, abs=0, rel=1e-12)
+    for k, v in ref.ema.shadow.items():
+        assert (res.ema.shadow[k] - v).abs().max().item() <= 1e-6
+
+
+def test_exact_resume_after_crash_redoes_lost_steps(tmp_path: Path) -> None:
+    """A crash at step 11 (checkpoints every 4) resumes from step 8 and still matches exactly."""
+    ref_model = P.make_model()
+    fit(ref_model, P.stochastic_loss, P.make_data(), steps=20, **P.FIT_KW)
+
+    calls = {"n": 0}
+
+    def crashing(model, batch, g):
+        calls["n"] += 1
+        if calls["n"] == 11:
+            raise KeyboardInterrupt("simulated crash")
+        return P.stochastic_loss(model, batch, g)
+
+    with pytest.raises(KeyboardInterrupt):
+        fit(P.make_model(), crashing, P.make_data(), steps=20, checkpoint_dir=tmp_path, checkpoint_every=4, **P.FIT_KW)
+    assert read_checkpoint_record(tmp_path)["step"] == 8
+    m = P.make_model(seed=3)
+    res = fit(m, P.stochastic_loss, P.make_data(), steps=20, checkpoint_dir=tmp_path, checkpoint_every=4, **P.FIT_KW)
+    assert res.start_step == 8
+    assert torch.equal(_params(m), _params(ref_model))
+
+
+def test_nan_loss_raises_naming_step_and_keeps_last_good_checkpoint(tmp_path: Path) -> None:
+    calls = {"n": 0}
+
+    def poisoned(model, batch, g):
+        calls["n"] += 1
+        loss = P.deterministic_loss(model, batch, g)
+        return loss * float("nan") if calls["n"] == 7 else loss
+
+    model = P.make_model()
+    with pytest.raises(TrainingDivergedError, match=r"step 7\b") as ei:
+        fit(model, poisoned, P.make_data(), steps=20, checkpoint_dir=tmp_path, checkpoint_every=5, lr=1e-2, batch_size=8, progress=False)
+    assert ei.value.step == 7
+    assert "last good checkpoint" in str(ei.value)
+    assert torch.isfinite(_params(model)).all()
+    restored = P.make_model(seed=5)
+    info = load_checkpoint(tmp_path, model=restored)
+    assert info["step"] == 5 and torch.isfinite(_params(restored)).all()
+
+
+def test_inf_gradient_raises() -> None:
+    model = nn.Linear(2, 1)
+
+    def bad_grad(m, batch, g):
+        w = m.weight * 1.0
+        w.register_hook(lambda grad: grad * float("inf"))
+        return (batch @ w.t() + m.bias).mean()
+
+    before = _params(model).clone()
+    with pytest.raises(TrainingDivergedError, match=r"step 1: gradient norm is inf"):
+        fit(model, bad_grad, torch.ones(4, 2), steps=3, progress=False)
+    assert torch.equal(before, _params(model))  # the bad update was not applied
+
+
+@dataclass
+class Pair:
+    a: torch.Tensor
+    b: torch.Tensor
+
+
+def test_custom_batch_objects_and_iterables() -> None:
+    items = [{"a": torch.full((2,), float(i)), "b": torch.tensor(float(i))} for i in range(10)]
+    seen: list[list[float]] = []
+
+    def collate(xs: list[dict]) -> Pair:
+        return Pair(torch.stack([x["a"] for x in xs]), torch.stack([x["b"] for x in xs]))
+
+    def loss(m, batch: Pair, g):
+        assert isinstance(batch, Pair) and batch.a.shape == (4, 2)
+        seen.append(batch.b.tolist())
+        return (m(batch.a).squeeze(-1) - batch.b).pow(2).mean()
+
+    fit(nn.Linear(2, 1), loss, items, steps=5, batch_size=4, collate_fn=collate, progress=False)
+    assert len(seen) == 5
+    for epoch in (seen[0:2], seen[2:4]):  # 2 full batches per epoch (drop_last), no repeats inside an epoch
+        flat = [v for b in epoch for v in b]
+        assert len(set(flat)) == 8
+
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.randn(6, 2)), batch_size=3)
+    got: list[int] = []
+    fit(nn.Linear(2, 1), lambda m, b, g: (got.append(len(b[0])), m(b[0]).pow(2).mean())[1], loader, steps=5, progress=False)
+    assert got == [3, 3, 3, 3, 3]
+
+
+def test_lr_schedules_and_callback() -> None:
+    f = lr_lambda("cosine", steps=10, warmup_steps=2)
+    assert [f(0), f(1)] == [0.5, 1.0]
+    assert f(2) == 1.0 and abs(f(7) - 0.5 * (1 + math.cos(math.pi * 5 / 8))) < 1e-12 and f(10) == 0.0
+    assert lr_lambda("constant", steps=10)(9) == 1.0
+    with pytest.raises(ValueError, match="constant, cosine"):
+        lr_lambda("linear", steps=3)
+    infos = []
+    res = fit(nn.Linear(2, 1), lambda m, b, g: m(b).pow(2).mean(), torch.randn(8, 2), steps=10, lr=0.1,
+              warmup_steps=2, lr_schedule="cosine", progress=False, callback=lambda i: infos.append(i) or i.step == 6)
+    assert res.final_step == 6 and [i.step for i in infos] == [1, 2, 3, 4, 5, 6]
+    assert res.lrs == pytest.approx([0.1 * f(s) for s in range(6)])
+
+
+def test_ema_update_rule_swap_and_warmup() -> None:
+    net = nn.Linear(3, 2)
+    ema = EMA(net, decay=0.9)
+    w0 = net.weight.detach().clone()
+    with torch.no_grad():
+        net.weight.add_(1.0)
+    ema.update(net)
+    assert torch.allclose(ema.shadow["weight"], 0.9 * w0 + 0.1 * (w0 + 1.0), atol=1e-6)
+    train_w = net.weight.detach().clone()
+    with ema.swapped(net):
+        assert torch.equal(net.weight, ema.shadow["weight"])
+    assert torch.equal(net.weight, train_w)
+    warm = EMA(net, decay=0.999, warmup=True)
+    decays = []
+    for _ in range(3):
+        decays.append(warm.current_decay())
+        warm.update(net)
+    assert decays == pytest.approx([1 / 10, 2 / 11, 3 / 12])
+    bn = nn.BatchNorm1d(2)
+    e2 = EMA(bn, decay=0.5)
+    bn(torch.randn(4, 2))
+    e2.update(bn)
+    assert int(e2.shadow["num_batches_tracked"]) == 1  # integer buffers are copied
+    with pytest.raises(RuntimeError, match="store"):
+        e2.restore(bn)
