@@ -1,0 +1,13 @@
+"""User-facing models (``sample``, ``fit``, ``save_pretrained``, ``from_pretrained``), the bundled
+pretrained models and the one-call molecule generator."""
+
+from __future__ import annotations
+
+from .base import GraphDiffusionPipeline, GraphSamples, MoleculeSamples, pipeline_class, register_pipeline
+from .pretrained import generate_molecules, list_pretrained, load_pretrained
+from .train import train_from_options
+
+__all__ = [
+    "GraphDiffusionPipeline", "GraphSamples", "MoleculeSamples", "pipeline_class", "register_pipeline",
+    "generate_molecules", "list_pretrained", "load_pretrained", "train_from_options",
+]

@@ -1,0 +1,364 @@
+"""User-facing models: a network + a process + the graph-size distribution (+ an atom vocabulary for
+molecules), with ``fit``, ``sample``, ``save_pretrained`` and ``from_pretrained``.
+
+A family (continuous SDE, discrete CTMC) subclasses :class:`GraphDiffusionPipeline` and implements
+four small methods: ``loss`` (one training batch), ``sample_batch`` (one batch of states for a given
+node mask), ``process_config`` (JSON of its process) and ``_build`` (network + process from a card).
+Everything else — batching, seeds, node counts, molecule decoding, checkpoints — lives here once.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Sequence
+
+import torch
+from torch import Tensor, nn
+
+from ..errors import CheckpointError, unknown_name
+from ..states import GraphState, NodeCountDistribution
+
+__all__ = ["GraphDiffusionPipeline", "GraphSamples", "MoleculeSamples", "register_pipeline", "pipeline_class"]
+
+# card["pipeline"] -> "module:Class"; families register themselves here
+_PIPELINES: dict[str, str] = {
+    "ContinuousGraphDiffusion": "graphdiff.pipelines.continuous:ContinuousGraphDiffusion",
+    "DiscreteGraphDiffusion": "graphdiff.pipelines.discrete:DiscreteGraphDiffusion",
+}
+
+
+def register_pipeline(name: str, target: str) -> None:
+    """Register a pipeline class (``"module:Class"``) so :meth:`GraphDiffusionPipeline.from_pretrained` finds it."""
+    _PIPELINES[name] = target
+
+
+def pipeline_class(name: str) -> type["GraphDiffusionPipeline"]:
+    if name not in _PIPELINES:
+        raise unknown_name("pipeline", name, list(_PIPELINES))
+    mod, cls = _PIPELINES[name].split(":")
+    return getattr(importlib.import_module(mod), cls)
+
+
+# ----------------------------------------------------------------------------- results
+@dataclass
+class GraphSamples:
+    """Generated graphs: the dense :class:`GraphState` plus timings."""
+
+    state: GraphState
+    nfe: int = 0
+    seconds: float = 0.0
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return self.state.batch_size
+
+    @property
+    def graphs(self) -> list:
+        """The samples as networkx graphs (nodes 0..n-1)."""
+        return self.state.to_networkx()
+
+    def summary(self) -> str:
+        n = len(self)
+        per = 1000 * self.seconds / max(n, 1)
+        return f"{n} graphs, {self.nfe} network evaluations, {self.seconds:.1f} s ({per:.2f} ms per graph)"
+
+    def save(self, path: str | Path) -> Path:
+        """Write a JSON list of networkx node-link dicts (``.json``)."""
+        import networkx as nx
+
+        p = Path(path)
+        data = [nx.node_link_data(g, edges="links") for g in self.graphs]
+        p.write_text(json.dumps(data))
+        return p
+
+
+@dataclass
+class MoleculeSamples(GraphSamples):
+    """Generated molecules. ``molecules[i]`` is an RDKit ``Mol`` or ``None`` (invalid, reported in
+    :attr:`report`); :attr:`smiles` holds canonical SMILES (``None`` for invalid ones)."""
+
+    molecules: list = field(default_factory=list)
+    smiles: list = field(default_factory=list)
+    report: Any = None
+
+    def __getitem__(self, i: int) -> Any:
+        return self.molecules[i]
+
+    def __iter__(self):
+        return iter(self.molecules)
+
+    @property
+    def valid_smiles(self) -> list[str]:
+        return [s for s in self.smiles if s is not None]
+
+    def summary(self) -> str:
+        n = len(self)
+        valid = len(self.valid_smiles)
+        per = 1000 * self.seconds / max(n, 1)
+        return (f"{n} molecules, {valid} valid ({100 * valid / max(n, 1):.1f}%), {self.nfe} network evaluations, "
+                f"{self.seconds:.1f} s ({per:.2f} ms per molecule)")
+
+    def save(self, path: str | Path) -> Path:
+        """Write one SMILES per line; invalid samples are written as ``INVALID`` so line i is sample i."""
+        p = Path(path)
+        p.write_text("\n".join(s if s is not None else "INVALID" for s in self.smiles) + "\n")
+        return p
+
+
+# ----------------------------------------------------------------------------- pipeline
+class GraphDiffusionPipeline:
+    """Base class of graphdiff's generative models (see module docstring)."""
+
+    family: ClassVar[str] = "abstract"
+    default_steps: ClassVar[int] = 50
+    default_sampler: ClassVar[str] = ""
+
+    def __init__(
+        self,
+        network: nn.Module,
+        *,
+        node_counts: NodeCountDistribution,
+        vocabulary: Any | None = None,
+        dataset: str | None = None,
+        card: dict[str, Any] | None = None,
+    ) -> None:
+        self.network = network
+        self.node_counts = node_counts
+        self.vocabulary = vocabulary
+        self.dataset = dataset
+        self.card: dict[str, Any] = dict(card or {})
+        self.device = torch.device("cpu")
+
+    # ------------------------------------------------------------------ to implement
+    def loss(self, network: nn.Module, batch: GraphState, generator: torch.Generator | None = None) -> Tensor | dict:
+        """Training loss of one batch (``network`` may be a DDP wrapper of :attr:`network`)."""
+        raise NotImplementedError
+
+    def sample_batch(self, node_mask: Tensor, *, steps: int, sampler: str, generator: torch.Generator,
+                     progress: bool = False) -> tuple[GraphState, int]:
+        """Sample one batch of graphs with the given node mask; returns ``(state, nfe)``. The state
+        has categorical ``X`` (B, N) and ``A`` (B, N, N) long for molecule models."""
+        raise NotImplementedError
+
+    def process_config(self) -> dict[str, Any]:
+        """JSON-able description of the process (for the card)."""
+        raise NotImplementedError
+
+    @classmethod
+    def create(cls, *, train_state: GraphState, vocabulary: Any | None = None, dataset: str | None = None,
+               network: dict[str, Any] | None = None, process: dict[str, Any] | None = None) -> "GraphDiffusionPipeline":
+        """A new, untrained pipeline sized for ``train_state`` (node counts, feature sizes and class
+        frequencies are read from it); ``network`` / ``process`` are keyword arguments of the family's
+        network and process."""
+        raise NotImplementedError
+
+    @classmethod
+    def _build(cls, card: dict[str, Any]) -> "GraphDiffusionPipeline":
+        """A pipeline with freshly initialised weights from a card (inverse of :meth:`to_card`)."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ devices
+    def to(self, device: str | torch.device) -> "GraphDiffusionPipeline":
+        self.device = torch.device(device)
+        self.network.to(self.device)
+        return self
+
+    # ------------------------------------------------------------------ sampling
+    def sample(
+        self,
+        n: int,
+        *,
+        steps: int | None = None,
+        sampler: str | None = None,
+        seed: int = 0,
+        batch_size: int = 512,
+        device: str | torch.device | None = None,
+        progress: bool = False,
+        nproc: int = 1,
+        num_nodes: Sequence[int] | Tensor | None = None,
+    ) -> GraphSamples:
+        """Generate ``n`` graphs (molecules for molecule models).
+
+        Graph sizes are drawn from :attr:`node_counts` (or given by ``num_nodes``). Sampling is
+        seeded: the same ``seed``, ``steps`` and ``sampler`` give the same samples."""
+        if n < 0:
+            raise ValueError(f"n must be >= 0, got {n}")
+        steps = int(steps or self.card.get("sampling", {}).get("steps") or self.default_steps)
+        sampler = sampler or self.card.get("sampling", {}).get("sampler") or self.default_sampler
+        if device is not None:
+            self.to(device)
+        if nproc > 1:
+            return self._sample_distributed(n, steps=steps, sampler=sampler, seed=seed, batch_size=batch_size, nproc=nproc)
+        g = torch.Generator().manual_seed(seed)
+        if num_nodes is None:
+            sizes = self.node_counts.sample(n, generator=g)
+        else:
+            sizes = torch.as_tensor(num_nodes, dtype=torch.long)
+            if sizes.numel() != n:
+                raise ValueError(f"num_nodes has {sizes.numel()} entries for n={n}")
+            if int(sizes.max(initial=0)) > self.node_counts.max_nodes:
+                raise ValueError(f"num_nodes asks for {int(sizes.max())} nodes; this model handles at most {self.node_counts.max_nodes}")
+        self.network.eval()
+        states, nfe = [], 0
+        t0 = time.perf_counter()
+        gdev = torch.Generator(device=self.device).manual_seed(seed + 1)
+        bar = _progress(n, progress, f"sampling ({sampler}, {steps} steps)")
+        with torch.no_grad():
+            for start in range(0, n, batch_size):
+                sz = sizes[start:start + batch_size]
+                N = max(int(sz.max(initial=0)), 1)
+                mask = (torch.arange(N)[None, :] < sz[:, None]).to(self.device)
+                st, k = self.sample_batch(mask, steps=steps, sampler=sampler, generator=gdev)
+                states.append(st.to("cpu"))
+                nfe += k
+                if bar is not None:
+                    bar.update(len(sz))
+        if bar is not None:
+            bar.close()
+        seconds = time.perf_counter() - t0
+        if not states:
+            state = GraphState(torch.zeros(0, 0, dtype=torch.long), torch.zeros(0, 0, 0, dtype=torch.long), torch.zeros(0, 0, dtype=torch.bool))
+        else:
+            state = GraphState.cat(states)
+        info = {"steps": steps, "sampler": sampler, "seed": seed}
+        return self._wrap(state, nfe=nfe, seconds=seconds, info=info)
+
+    def _wrap(self, state: GraphState, *, nfe: int, seconds: float, info: dict) -> GraphSamples:
+        if self.vocabulary is None:
+            return GraphSamples(state, nfe=nfe, seconds=seconds, info=info)
+        from ..data.molecules import decode_molecules
+
+        decoded, report = decode_molecules(state, self.vocabulary)
+        mols = [d.mol for d in decoded]
+        smiles = [d.smiles if d.mol is not None else None for d in decoded]
+        return MoleculeSamples(state, nfe=nfe, seconds=seconds, info=info, molecules=mols, smiles=smiles, report=report)
+
+    def _sample_distributed(self, n: int, *, steps: int, sampler: str, seed: int, batch_size: int, nproc: int) -> GraphSamples:
+        """Shard ``n`` samples over ``nproc`` CPU processes (gloo); graph sizes are drawn once from
+        ``seed``, each rank samples its contiguous share with its own seed stream, and the results
+        are gathered in rank order, so a run is reproducible for a given ``(seed, nproc)``."""
+        from ..training.distributed import launch
+
+        g = torch.Generator().manual_seed(seed)
+        sizes = self.node_counts.sample(n, generator=g)
+        chunks = torch.tensor_split(torch.arange(n), nproc)
+        t0 = time.perf_counter()
+        parts = launch(_sample_shard, nproc, self.to_card(), {k: v.cpu() for k, v in self.network.state_dict().items()},
+                       sizes, [c.tolist() for c in chunks], steps, sampler, seed, batch_size)
+        states = [GraphState(*p[0]) for p in parts if p[0][2].shape[0] > 0]
+        state = GraphState.cat(states)
+        return self._wrap(state, nfe=sum(p[1] for p in parts), seconds=time.perf_counter() - t0,
+                          info={"steps": steps, "sampler": sampler, "seed": seed, "nproc": nproc})
+
+    # ------------------------------------------------------------------ training
+    def fit(
+        self,
+        data: GraphState,
+        *,
+        steps: int,
+        batch_size: int = 256,
+        lr: float = 2e-4,
+        ema_decay: float = 0.999,
+        seed: int = 0,
+        device: str | torch.device = "cpu",
+        checkpoint_dir: str | Path | None = None,
+        checkpoint_every: int = 1000,
+        progress: bool = True,
+        **fit_kwargs: Any,
+    ):
+        """Train on a :class:`GraphState` of training graphs with the core trainer (AdamW, EMA,
+        gradient clipping, atomic checkpoints, exact resume). The EMA weights end up in
+        :attr:`network`. Returns the trainer's ``TrainResult``."""
+        from ..training import fit as core_fit
+
+        self.to(device)
+        tensors = (data.X, data.A, data.node_mask)
+        def loss_fn(model: nn.Module, batch: tuple, generator: torch.Generator | None) -> Any:
+            X, A, mask = batch
+            n = max(int(mask.sum(-1).max()), 1)  # trim padding to the batch's largest graph
+            state = GraphState(X[:, :n], A[:, :n, :n], mask[:, :n])
+            return self.loss(model, state, generator)
+
+        t0 = time.perf_counter()
+        result = core_fit(self.network, loss_fn, tensors, steps=steps, batch_size=batch_size, lr=lr,
+                          ema_decay=ema_decay, seed=seed, device=device, checkpoint_dir=checkpoint_dir,
+                          checkpoint_every=checkpoint_every, progress=progress,
+                          hyperparameters={"steps": steps, "batch_size": batch_size, "lr": lr, "ema_decay": ema_decay, "seed": seed},
+                          model_kwargs=self.to_card(), **fit_kwargs)
+        if result.ema is not None:
+            result.ema.copy_to(self.network)
+        self.card.setdefault("training", {}).update({
+            "steps": steps, "batch_size": batch_size, "lr": lr, "ema_decay": ema_decay, "seed": seed,
+            "train_graphs": data.batch_size, "seconds": round(time.perf_counter() - t0, 1), "device": str(device),
+        })
+        return result
+
+    # ------------------------------------------------------------------ persistence
+    def to_card(self) -> dict[str, Any]:
+        """Everything needed to rebuild this pipeline, as plain JSON."""
+        card = dict(self.card)
+        card.update({
+            "pipeline": type(self).__name__,
+            "family": self.family,
+            "network": {"class": type(self.network).__name__, "config": dict(getattr(self.network, "config", {}))},
+            "process": self.process_config(),
+            "node_counts": self.node_counts.to_dict(),
+            "vocabulary": None if self.vocabulary is None else self.vocabulary.to_dict(),
+            "dataset": self.dataset,
+        })
+        return card
+
+    def save_pretrained(self, path: str | Path, *, metrics: dict[str, Any] | None = None) -> Path:
+        """Write ``path/model.safetensors`` (weights) and ``path/config.json`` (the card); atomic, no pickle."""
+        from ..training import save_weights
+
+        card = self.to_card()
+        if metrics is not None:
+            card["metrics"] = metrics
+        return save_weights(path, self.network.state_dict(), card)
+
+    @classmethod
+    def from_pretrained(cls, path: str | Path, *, device: str | torch.device = "cpu") -> "GraphDiffusionPipeline":
+        """Load a folder written by :meth:`save_pretrained` (sha256-verified, no pickle)."""
+        from ..training import load_weights
+
+        p = Path(path)
+        if not p.exists():
+            raise FileNotFoundError(f"no pretrained model at {p}")
+        state_dict, card = load_weights(p)
+        klass = pipeline_class(card.get("pipeline", "")) if cls is GraphDiffusionPipeline else cls
+        if card.get("pipeline") != klass.__name__:
+            raise CheckpointError(f"{p} holds a {card.get('pipeline')!r} model, not a {klass.__name__}")
+        pipe = klass._build(card)
+        try:
+            pipe.network.load_state_dict(state_dict, strict=True)
+        except RuntimeError as exc:
+            raise CheckpointError(f"{p}: weights do not match the architecture in config.json: {exc}") from exc
+        return pipe.to(device)
+
+
+def _progress(total: int, enabled: bool, desc: str):
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="graph")
+
+
+def _sample_shard(rank: int, card: dict, state_dict: dict, sizes: Tensor, chunks: list, steps: int, sampler: str,
+                  seed: int, batch_size: int) -> tuple:
+    """Worker of :meth:`GraphDiffusionPipeline._sample_distributed` (one rank's share, own seed stream)."""
+    torch.set_num_threads(1)
+    pipe = pipeline_class(card["pipeline"])._build(card)
+    pipe.network.load_state_dict(state_dict)
+    idx = chunks[rank]
+    if not idx:
+        return (torch.zeros(0, 0, dtype=torch.long), torch.zeros(0, 0, 0, dtype=torch.long), torch.zeros(0, 0, dtype=torch.bool)), 0
+    out = pipe.sample(len(idx), steps=steps, sampler=sampler, seed=seed + 7919 * (rank + 1), batch_size=batch_size,
+                      num_nodes=sizes[idx])
+    st = out.state
+    return (st.X, st.A, st.node_mask), out.nfe

@@ -1,0 +1,88 @@
+"""The pretrained models shipped inside the package (``graphdiff/pretrained/<name>/``: a
+``model.safetensors`` and a ``config.json`` card), and the one-call molecule generator."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..errors import unknown_name
+from .base import GraphDiffusionPipeline, MoleculeSamples
+
+__all__ = ["PRETRAINED_DIR", "list_pretrained", "load_pretrained", "generate_molecules"]
+
+PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "pretrained"
+
+# short names -> the shipped model they stand for (first one present wins)
+ALIASES: dict[str, tuple[str, ...]] = {
+    "qm9": ("qm9_ctmc", "qm9_sde"),
+    "community_small": ("community_small_sde",),
+}
+
+
+def _installed() -> dict[str, Path]:
+    if not PRETRAINED_DIR.is_dir():
+        return {}
+    return {p.name: p for p in sorted(PRETRAINED_DIR.iterdir()) if (p / "config.json").is_file() and (p / "model.safetensors").is_file()}
+
+
+def list_pretrained(details: bool = False) -> list[Any]:
+    """Names of the bundled models (with ``details=True``: one dict per model from its card)."""
+    models = _installed()
+    if not details:
+        return list(models)
+    out = []
+    for name, path in models.items():
+        card = json.loads((path / "config.json").read_text()).get("card", {})
+        out.append({"name": name, "family": card.get("family", ""), "dataset": card.get("dataset", ""),
+                    "summary": card.get("summary", ""), "metrics": card.get("metrics", {}), "path": str(path)})
+    return out
+
+
+def resolve(name: str) -> Path:
+    """Path of a bundled model by name or alias, or of a folder written by ``save_pretrained``."""
+    p = Path(name).expanduser()
+    if p.is_dir():
+        return p
+    models = _installed()
+    if name in models:
+        return models[name]
+    for candidate in ALIASES.get(name, ()):
+        if candidate in models:
+            return models[candidate]
+    valid = list(models) + [a for a, c in ALIASES.items() if any(x in models for x in c)]
+    if not valid:
+        raise FileNotFoundError(f"no pretrained model {name!r}: this installation bundles no models, and {name!r} is not a folder")
+    raise unknown_name("pretrained model (or a folder written by save_pretrained)", name, valid)
+
+
+def load_pretrained(name: str = "qm9", *, device: str | torch.device = "cpu") -> GraphDiffusionPipeline:
+    """Load a bundled model (see :func:`list_pretrained`) or a ``save_pretrained`` folder."""
+    return GraphDiffusionPipeline.from_pretrained(resolve(name), device=device)
+
+
+def generate_molecules(
+    n: int = 1000,
+    model: str = "qm9",
+    *,
+    steps: int | None = None,
+    sampler: str | None = None,
+    seed: int = 0,
+    device: str | torch.device = "cpu",
+    batch_size: int = 512,
+    progress: bool = False,
+) -> MoleculeSamples:
+    """Generate ``n`` molecules with a pretrained model, offline.
+
+    Returns :class:`MoleculeSamples`: ``len()`` is ``n``; ``.molecules`` holds RDKit ``Mol`` objects
+    (``None`` where a sample is not a valid molecule), ``.smiles`` canonical SMILES, and
+    ``.report`` the decoding counts (valid without correction, corrected, invalid)."""
+    pipe = load_pretrained(model, device=device)
+    if pipe.vocabulary is None:
+        raise ValueError(f"model {model!r} generates plain graphs, not molecules; use load_pretrained({model!r}).sample(n)")
+    out = pipe.sample(n, steps=steps, sampler=sampler, seed=seed, batch_size=batch_size, progress=progress)
+    assert isinstance(out, MoleculeSamples)
+    return out
