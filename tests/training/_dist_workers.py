@@ -1,0 +1,27 @@
+"""Functions run inside ``graphdiff.training.launch`` workers (must be importable by spawned children)."""
+
+from __future__ import annotations
+
+import torch
+
+import _train_problem as P
+
+
+def train_worker(rank: int, steps: int, ckpt_dir: str | None) -> dict:
+    """DDP training of the deterministic problem + an ordered gather of unequal chunks."""
+    from graphdiff.training import fit, gather_in_order, shard_range
+    from graphdiff.training.distributed import get_world_size
+
+    torch.set_num_threads(1)
+    model = P.make_model(dropout=0.0)
+    kw = {**P.FIT_KW, "batch_size": 8}
+    res = fit(model, P.deterministic_loss, P.make_data(), steps=steps, checkpoint_dir=ckpt_dir, checkpoint_every=3, **kw)
+    chunk = shard_range(7)
+    gathered = gather_in_order(torch.arange(7)[chunk.start : chunk.stop].float() * 10)
+    return {
+        "world": get_world_size(),
+        "params": {k: v.clone() for k, v in model.state_dict().items()},
+        "losses": res.losses,
+        "chunk": (chunk.start, chunk.stop),
+        "gathered": gathered,
+    }
