@@ -1,0 +1,33 @@
+"""Diffusion processes (maths only): Gaussian perturbation processes and linear SDEs on any
+``(B, ...)`` tensor, rectified flow, noise schedules, and a product process for graph states.
+
+The CTMC (discrete-state) processes live in :mod:`graphdiff.processes.ctmc`.
+"""
+
+from __future__ import annotations
+
+from ..errors import unknown_name
+from .analytic import GaussianMixture, energy_distance, mean_cov_error, sliced_wasserstein
+from .base import LinearSDE, Marginal, Process, ReverseSDE, ScoreFn
+from .flow import RectifiedFlow, ReflowPairs, reflow, straightness
+from .product import ProductProcess
+from .schedules import CosineSchedule, LearnedSchedule, LinearSchedule, NoiseSchedule, get_schedule
+from .sde import VESDE, VPSDE, SubVPSDE
+
+__all__ = [
+    "Process", "LinearSDE", "ReverseSDE", "Marginal", "ScoreFn",
+    "VPSDE", "SubVPSDE", "VESDE", "RectifiedFlow", "ProductProcess",
+    "NoiseSchedule", "LinearSchedule", "CosineSchedule", "LearnedSchedule", "get_schedule",
+    "ReflowPairs", "reflow", "straightness",
+    "GaussianMixture", "energy_distance", "sliced_wasserstein", "mean_cov_error",
+    "get_process",
+]
+
+_PROCESSES = {"vp": VPSDE, "subvp": SubVPSDE, "ve": VESDE, "flow": RectifiedFlow}
+
+
+def get_process(name: str, **kwargs: object) -> Process:
+    """A process by name (``"vp"``, ``"subvp"``, ``"ve"``, ``"flow"``) with keyword arguments."""
+    if name not in _PROCESSES:
+        raise unknown_name("process", name, list(_PROCESSES))
+    return _PROCESSES[name](**kwargs)

@@ -1,0 +1,46 @@
+"""Sub-VP SDE (Song et al. 2021, Eq. 12).
+
+``dx = -1/2 beta(t) x dt + sqrt(beta(t) (1 - exp(-2 int_0^t beta))) dW``; marginal mean
+``alpha(t) x_0`` as for VP, std ``sigma(t) = 1 - alpha(t)^2`` (below the VP std at every t).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from ..base import LinearSDE
+from ..schedules import NoiseSchedule, get_schedule
+
+__all__ = ["SubVPSDE"]
+
+
+class SubVPSDE(LinearSDE):
+    """Sub-VP SDE with the alpha(t) of a VP schedule (default linear ``beta``)."""
+
+    def __init__(self, beta_min: float = 0.1, beta_max: float = 20.0, schedule: str | NoiseSchedule = "linear", eps: float = 1e-3, T: float = 1.0):
+        if isinstance(schedule, str):
+            schedule = get_schedule(schedule, beta_min=beta_min, beta_max=beta_max) if schedule == "linear" else get_schedule(schedule)
+        self.schedule = schedule
+        self.beta_min, self.beta_max = float(beta_min), float(beta_max)
+        self.eps = float(eps)
+        self.T = float(T)
+        self.prior_std = 1.0
+
+    def alpha(self, t: Tensor) -> Tensor:
+        return self.schedule.alpha(t)
+
+    def sigma(self, t: Tensor) -> Tensor:
+        return -torch.expm1(self.schedule.log_alpha2(t))
+
+    def log_snr(self, t: Tensor) -> Tensor:
+        return self.schedule.log_alpha2(t) - 2.0 * torch.log(self.sigma(t))
+
+    def drift_coef(self, t: Tensor) -> Tensor:
+        return -0.5 * self.schedule.beta(t)
+
+    def diffusion(self, t: Tensor) -> Tensor:
+        return torch.sqrt(self.schedule.beta(t) * -torch.expm1(2.0 * self.schedule.log_alpha2(t)))
+
+    def __repr__(self) -> str:
+        return f"SubVPSDE(schedule={self.schedule!r}, eps={self.eps})"
