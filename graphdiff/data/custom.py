@@ -1,0 +1,199 @@
+"""Custom data in one line: a SMILES file, a list of networkx graphs, or a PyG dataset.
+
+>>> ds = from_smiles_file("my_molecules.csv")            # smiles column auto-detected
+>>> ds = from_networkx(graphs, test_fraction=0.2)
+>>> ds = from_pyg(torch_geometric.datasets.TUDataset(root, "MUTAG"))
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import os
+import warnings
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import networkx as nx
+import numpy as np
+
+from ..errors import InvalidGraphError
+from ._graphs import clean_graph
+from .dataset import GraphDataset, MoleculeDataset
+from .synthetic import split_graphs
+
+__all__ = ["from_smiles_file", "from_smiles", "from_networkx", "from_pyg"]
+
+_SMILES_NAMES = ("smiles", "smiles1", "smi", "canonical_smiles", "isomeric_smiles")
+
+
+def _open_text(p: Path) -> io.TextIOBase:
+    return gzip.open(p, "rt", encoding="utf-8", newline="") if p.suffix == ".gz" else open(p, encoding="utf-8", newline="")
+
+
+def _detect_column(header: Sequence[str], path: Path) -> int:
+    lowered = [h.strip().lower() for h in header]
+    for name in _SMILES_NAMES:
+        if name in lowered:
+            return lowered.index(name)
+    hits = [i for i, h in enumerate(lowered) if "smiles" in h]
+    if len(hits) == 1:
+        return hits[0]
+    raise ValueError(f"cannot tell which column of {path} holds SMILES (columns: {list(header)}); pass smiles_column=")
+
+
+def _read_smiles(path: Path, smiles_column: str | int | None) -> list[str]:
+    stem = path.name[:-3] if path.suffix == ".gz" else path.name
+    ext = stem.rsplit(".", 1)[-1].lower() if "." in stem else ""
+    with _open_text(path) as fh:
+        if ext in ("csv", "tsv"):
+            reader = csv.reader(fh, delimiter="\t" if ext == "tsv" else ",")
+            header = next(reader, None)
+            if header is None:
+                return []
+            if isinstance(smiles_column, int):
+                col = smiles_column
+            elif smiles_column is not None:
+                if smiles_column not in header:
+                    raise ValueError(f"column {smiles_column!r} not in {path} (columns: {header})")
+                col = header.index(smiles_column)
+            else:
+                col = _detect_column(header, path)
+            return [row[col].strip() if col < len(row) else "" for row in reader if row]
+        if ext in ("smi", "txt", "smiles", ""):
+            out = []
+            for i, line in enumerate(fh):
+                tok = line.strip().split()
+                if not tok:
+                    continue
+                if i == 0 and tok[0].lower() in _SMILES_NAMES:
+                    continue  # header line
+                out.append(tok[0])
+            return out
+    raise ValueError(f"unsupported SMILES file type {path.name!r}; use .csv, .tsv, .smi or .txt (optionally .gz)")
+
+
+def from_smiles(
+    smiles: Sequence[str],
+    *,
+    name: str = "custom",
+    vocabulary: Any = None,
+    max_atoms: int | None = None,
+    test_fraction: float = 0.0,
+    seed: int | None = None,
+    validate: bool = True,
+) -> MoleculeDataset:
+    """A :class:`MoleculeDataset` from SMILES strings.
+
+    Invalid SMILES are skipped, counted in ``dataset.skipped["invalid_smiles"]`` and warned about
+    (``validate=False`` keeps every row unparsed). ``vocabulary`` defaults to the (element, charge)
+    types found; ``max_atoms`` to the largest molecule. Split: ``test_fraction`` of the rows go to
+    ``"test"`` (the first rows, or a random subset when ``seed`` is given); the rest is ``"train"``."""
+    from .._optional import require
+    from .molecules import AtomVocabulary, _mol_from_smiles
+
+    rows = list(smiles)
+    n_bad = 0
+    largest = 0
+    if validate:
+        Chem = require("rdkit.Chem")
+        kept = []
+        for s in rows:
+            m = _mol_from_smiles(Chem, s)
+            if m is None:
+                n_bad += 1
+            else:
+                kept.append(s)
+                largest = max(largest, m.GetNumHeavyAtoms())
+        if n_bad:
+            warnings.warn(f"{name}: skipped {n_bad} of {len(rows)} rows with invalid SMILES", stacklevel=3)
+        rows = kept
+    vocab = vocabulary if vocabulary is not None else AtomVocabulary.from_smiles(rows, name=name)
+    order = np.arange(len(rows)) if seed is None else np.random.default_rng(seed).permutation(len(rows))
+    n_test = int(test_fraction * len(rows))
+    splits = {"train": [rows[i] for i in order[n_test:]]}
+    if n_test:
+        splits["test"] = [rows[i] for i in order[:n_test]]
+    ds = MoleculeDataset(name, splits, vocab, max_atoms=max_atoms if max_atoms is not None else (largest or None))
+    ds.skipped = {"invalid_smiles": n_bad}
+    return ds
+
+
+def from_smiles_file(
+    path: str | os.PathLike,
+    *,
+    smiles_column: str | int | None = None,
+    name: str | None = None,
+    vocabulary: Any = None,
+    max_atoms: int | None = None,
+    test_fraction: float = 0.0,
+    seed: int | None = None,
+    validate: bool = True,
+) -> MoleculeDataset:
+    """A :class:`MoleculeDataset` from a ``.csv`` / ``.tsv`` (SMILES column auto-detected: ``smiles``,
+    ``SMILES1``, ``smi``, ... case-insensitive, or named by ``smiles_column``) or a ``.smi`` / ``.txt``
+    file (first token per line), optionally gzipped. See :func:`from_smiles` for the other options."""
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"no such SMILES file: {p}")
+    rows = _read_smiles(p, smiles_column)
+    return from_smiles(rows, name=name or p.name.split(".")[0], vocabulary=vocabulary, max_atoms=max_atoms,
+                       test_fraction=test_fraction, seed=seed, validate=validate)
+
+
+def from_networkx(
+    graphs: Iterable[nx.Graph] | dict[str, Iterable[nx.Graph]],
+    *,
+    name: str = "custom",
+    test_fraction: float = 0.2,
+    val_fraction: float = 0.0,
+    node_attributes: bool = False,
+) -> GraphDataset:
+    """A :class:`GraphDataset` from networkx graphs (nodes renumbered ``0..n-1`` in stored order,
+    edge and graph attributes dropped, node attributes kept only with ``node_attributes``).
+
+    A dict ``{"train": [...], "test": [...]}`` gives the splits directly; a list is split as GDSS
+    (test = first ``int(test_fraction * n)``, val = next ``int(val_fraction * rest)``, train = rest)."""
+    if isinstance(graphs, dict):
+        splits = {k: [clean_graph(g, node_attributes) for g in v] for k, v in graphs.items()}
+    else:
+        gl = []
+        for i, g in enumerate(graphs):
+            if not isinstance(g, nx.Graph) or g.is_directed():
+                raise InvalidGraphError(f"graph {i} is a {type(g).__name__}; from_networkx needs undirected networkx graphs")
+            if nx.number_of_selfloops(g):
+                raise InvalidGraphError(f"graph {i} has self-loops; graphdiff graphs have zero diagonal")
+            gl.append(clean_graph(g, node_attributes))
+        splits = split_graphs(gl, test_fraction=test_fraction, val_fraction=val_fraction)
+    return GraphDataset(name, splits)
+
+
+def from_pyg(
+    dataset: Iterable[Any],
+    *,
+    name: str = "custom",
+    test_fraction: float = 0.2,
+    val_fraction: float = 0.0,
+    node_attributes: bool = False,
+) -> GraphDataset:
+    """A :class:`GraphDataset` from a PyG dataset or list of ``Data``: edges are made undirected,
+    self-loops dropped; with ``node_attributes`` the rows of ``data.x`` become node attribute ``"x"``
+    (an int for a single integer column, else a list). Split as :func:`from_networkx`."""
+    graphs = []
+    for d in dataset:
+        n = int(d.num_nodes) if d.num_nodes is not None else 0
+        g = nx.Graph()
+        x = getattr(d, "x", None) if node_attributes else None
+        for i in range(n):
+            if x is None:
+                g.add_node(i)
+            else:
+                row = x[i]
+                val = int(row.item()) if (row.dim() == 0 or row.numel() == 1) and not row.is_floating_point() else row.tolist()
+                g.add_node(i, x=val)
+        ei = getattr(d, "edge_index", None)
+        if ei is not None and ei.numel():
+            g.add_edges_from((u, v) for u, v in ei.t().tolist() if u != v)
+        graphs.append(g)
+    return from_networkx(graphs, name=name, test_fraction=test_fraction, val_fraction=val_fraction, node_attributes=node_attributes)

@@ -1,0 +1,231 @@
+"""Where dataset files live, and how they are fetched and verified.
+
+Location of the data root (first that applies):
+
+1. the ``root=`` argument of :func:`graphdiff.data.load`;
+2. the environment variable ``GRAPHDIFF_DATA``;
+3. the user cache ``$XDG_CACHE_HOME/graphdiff`` (default ``~/.cache/graphdiff``).
+
+Under the root, files keep the layout of the benchmark data folder, e.g.
+``molecules/qm9/valid_idx_qm9.json`` or ``graphs/gdss/grid.pkl``. A missing file is downloaded from
+its card's URL (``urllib``) into a temporary file in the same folder, its sha256 is checked, and only
+then is it renamed into place (atomic), so a failed or corrupted download never replaces a good file.
+Every file is verified against the sha256 on its card before it is read (pickles run code when
+loaded, so an unverified pickle is never opened). A successful verification is remembered in memory
+and in a small stamp file, keyed by path, size and modification time, so repeated loads do not re-hash.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import ChecksumError, DataNotFoundError
+
+__all__ = ["DataFile", "data_root", "cache_dir", "fetch", "verify", "sha256_file"]
+
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class DataFile:
+    """One file of a dataset.
+
+    Attributes:
+        path: path relative to the data root, ``/``-separated (e.g. ``"molecules/qm9/valid_idx_qm9.json"``).
+        sha256: sha256 of the file exactly as stored under the root.
+        size: size in bytes as stored (informational).
+        url: public URL to download it from, or ``None`` when no public URL is known.
+        url_serves: ``"file"`` when the URL serves the stored bytes; ``"content"`` when it serves the
+            uncompressed content of a ``.gz`` file, which is then gzip-compressed locally.
+        content_sha256: for ``.gz`` files, the sha256 of the uncompressed content. A ``.gz`` file whose
+            bytes differ from ``sha256`` (another gzip implementation) is accepted when its content
+            matches this.
+        origin: where the file comes from, in words (repository, commit, path); printed when it is missing.
+    """
+
+    path: str
+    sha256: str
+    size: int | None = None
+    url: str | None = None
+    url_serves: str = "file"
+    content_sha256: str | None = None
+    origin: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.path.rsplit("/", 1)[-1]
+
+    def to_dict(self) -> dict:
+        return {k: getattr(self, k) for k in ("path", "sha256", "size", "url", "url_serves", "content_sha256", "origin")}
+
+
+def cache_dir() -> Path:
+    """The user cache folder ``$XDG_CACHE_HOME/graphdiff`` (default ``~/.cache/graphdiff``)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "graphdiff"
+
+
+def data_root(root: str | os.PathLike | None = None) -> Path:
+    """The data root: ``root`` if given, else ``$GRAPHDIFF_DATA``, else :func:`cache_dir`."""
+    if root is not None:
+        return Path(root).expanduser()
+    env = os.environ.get("GRAPHDIFF_DATA")
+    if env:
+        return Path(env).expanduser()
+    return cache_dir()
+
+
+def sha256_file(path: str | os.PathLike, *, gunzip: bool = False) -> str:
+    """Hex sha256 of a file (of its decompressed content when ``gunzip``)."""
+    h = hashlib.sha256()
+    opener = gzip.open if gunzip else open
+    with opener(path, "rb") as f:
+        while chunk := f.read(_CHUNK):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+# in-memory record of verified files: abs path -> (size, mtime_ns, sha256)
+_VERIFIED: dict[str, tuple[int, int, str]] = {}
+
+
+def _stamp_path(path: Path) -> Path:
+    key = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:32]
+    return cache_dir() / "verified" / f"{key}.json"
+
+
+def _is_stamped(path: Path, sha: str) -> bool:
+    st = path.stat()
+    rec = (st.st_size, st.st_mtime_ns, sha)
+    key = str(path.resolve())
+    if _VERIFIED.get(key) == rec:
+        return True
+    try:
+        d = json.loads(_stamp_path(path).read_text())
+        if d.get("path") == key and (d.get("size"), d.get("mtime_ns"), d.get("sha256")) == rec:
+            _VERIFIED[key] = rec
+            return True
+    except (OSError, ValueError):
+        pass
+    return False
+
+
+def _stamp(path: Path, sha: str) -> None:
+    st = path.stat()
+    key = str(path.resolve())
+    _VERIFIED[key] = (st.st_size, st.st_mtime_ns, sha)
+    try:
+        sp = _stamp_path(path)
+        sp.parent.mkdir(parents=True, exist_ok=True)
+        sp.write_text(json.dumps({"path": key, "size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": sha}))
+    except OSError:  # a read-only cache only costs a re-hash next time
+        pass
+
+
+def _matches(path: Path, f: DataFile) -> tuple[bool, str]:
+    """(ok, actual sha256 of the stored bytes)."""
+    actual = sha256_file(path)
+    if actual == f.sha256:
+        return True, actual
+    if f.content_sha256 is not None and f.path.endswith(".gz"):
+        try:
+            if sha256_file(path, gunzip=True) == f.content_sha256:
+                return True, actual
+        except (OSError, EOFError, gzip.BadGzipFile):
+            pass
+    return False, actual
+
+
+def verify(path: str | os.PathLike, f: DataFile) -> Path:
+    """Check ``path`` against the card entry ``f``; raise :class:`ChecksumError` on mismatch.
+
+    The file is left untouched either way. Verified files are remembered (see module docstring)."""
+    p = Path(path)
+    if _is_stamped(p, f.sha256):
+        return p
+    ok, actual = _matches(p, f)
+    if not ok:
+        raise ChecksumError(
+            f"{p} has sha256 {actual}, but the dataset card expects {f.sha256}"
+            + (f" (or uncompressed content {f.content_sha256})" if f.content_sha256 else "")
+            + ". The file is corrupted or a different version; delete it to download it again"
+            + (f" from {f.url}" if f.url else "") + "."
+        )
+    _stamp(p, f.sha256)
+    return p
+
+
+def _missing_message(f: DataFile, target: Path, reason: str) -> str:
+    where = f"download it from {f.url}" if f.url else "no public URL is known"
+    return (
+        f"dataset file {f.name!r} is missing: {reason}. Put the file with sha256 {f.sha256} at {target} "
+        f"({where}{'; origin: ' + f.origin if f.origin else ''}), or point GRAPHDIFF_DATA / root= at a folder "
+        f"that holds {f.path}."
+    )
+
+
+def fetch(
+    f: DataFile,
+    root: str | os.PathLike | None = None,
+    *,
+    download: bool = True,
+    force_download: bool = False,
+    timeout: float = 60.0,
+) -> Path:
+    """Return the verified local path of ``f`` under the data root, downloading it if missing.
+
+    Raises:
+        DataNotFoundError: the file is missing and cannot be downloaded (no URL, ``download=False``,
+            network error); the message names the file, its sha256 and the path to put it at.
+        ChecksumError: the existing or downloaded file does not match the card. A downloaded file
+            that fails the check is deleted; an existing file is never overwritten by a bad download.
+    """
+    target = data_root(root) / f.path
+    if target.exists() and not force_download:
+        return verify(target, f)
+    if not download:
+        raise DataNotFoundError(_missing_message(f, target, "downloads are disabled (download=False)"))
+    if f.url is None:
+        raise DataNotFoundError(_missing_message(f, target, "not found and the card has no download URL"))
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{f.name}.", suffix=".part", dir=target.parent)
+    except OSError as exc:
+        raise DataNotFoundError(_missing_message(f, target, f"cannot write to {target.parent} ({exc})")) from exc
+    tmp = Path(tmp_name)
+    try:
+        try:
+            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(f.url, timeout=timeout) as resp:
+                shutil.copyfileobj(resp, out, _CHUNK)
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            raise DataNotFoundError(_missing_message(f, target, f"download from {f.url} failed ({exc})")) from exc
+        if f.url_serves == "content":
+            got = sha256_file(tmp)
+            if got != f.content_sha256:
+                raise ChecksumError(f"download from {f.url} has sha256 {got}, expected content sha256 {f.content_sha256}; nothing was written to {target}")
+            gz = tmp.with_suffix(".gz.part")
+            with open(tmp, "rb") as src, open(gz, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as dst:
+                shutil.copyfileobj(src, dst, _CHUNK)
+            os.replace(gz, tmp)
+        else:
+            got = sha256_file(tmp)
+            if got != f.sha256:
+                raise ChecksumError(f"download from {f.url} has sha256 {got}, expected {f.sha256}; nothing was written to {target}")
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+        gzp = tmp.with_suffix(".gz.part")
+        if gzp.exists():
+            gzp.unlink()
+    _stamp(target, f.sha256)
+    return target
