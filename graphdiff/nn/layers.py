@@ -202,14 +202,16 @@ class GraphTransformerLayer(nn.Module):
     2. Edge update: ``e_ij' = W_e FiLM_y(S_ij)``.
     3. Attention: per-head logits ``sum_d S_ijd``, softmax over real keys ``j`` only; messages
        ``v_j + W_v e_ij`` (edge-aware values, GRIT); node update ``W_x FiLM_y(sum_j a_ij m_ij)``.
-    4. Global update from ``y`` and masked mean/max pools of nodes and edges.
+    4. Global update from ``y`` and masked mean/max pools of nodes and edges (skipped, returning
+       ``y`` unchanged, when ``update_global=False``: the last layer of a stack).
     5. Residual + LayerNorm, then a feed-forward block with residual + LayerNorm, per channel type.
 
     ``forward(h (B,N,dx), e (B,N,N,de), y (B,dy), node_mask (B,N)) -> (h, e, y)`` same shapes.
     """
 
     def __init__(self, node_dim: int, edge_dim: int, global_dim: int, heads: int, ff_mult: int = 2,
-                 dropout: float = 0.0, act: str = "silu", layer_norm_eps: float = 1e-5) -> None:
+                 dropout: float = 0.0, act: str = "silu", layer_norm_eps: float = 1e-5,
+                 update_global: bool = True) -> None:
         super().__init__()
         if node_dim % heads:
             raise ValueError(f"node_dim={node_dim} must be divisible by heads={heads}")
@@ -221,16 +223,18 @@ class GraphTransformerLayer(nn.Module):
         self.y_film_x = nn.Linear(dy, 2 * dx)
         self.e_out = nn.Linear(dx, de)
         self.x_out = nn.Linear(dx, dx)
-        self.y_self = nn.Linear(dy, dy)
-        self.x_to_y = nn.Linear(2 * dx, dy)
-        self.e_to_y = nn.Linear(2 * de, dy)
-        self.y_out = MLP(dy, dy, dy, 2, act)
         self.ff_x = MLP(dx, ff_mult * dx, dx, 2, act, dropout)
         self.ff_e = MLP(de, ff_mult * de, de, 2, act, dropout)
-        self.ff_y = MLP(dy, ff_mult * dy, dy, 2, act, dropout)
         self.norm_x1, self.norm_x2 = nn.LayerNorm(dx, eps=layer_norm_eps), nn.LayerNorm(dx, eps=layer_norm_eps)
         self.norm_e1, self.norm_e2 = nn.LayerNorm(de, eps=layer_norm_eps), nn.LayerNorm(de, eps=layer_norm_eps)
-        self.norm_y1, self.norm_y2 = nn.LayerNorm(dy, eps=layer_norm_eps), nn.LayerNorm(dy, eps=layer_norm_eps)
+        self.update_global = update_global
+        if update_global:  # the last layer of a stack has no use for a new y
+            self.y_self = nn.Linear(dy, dy)
+            self.x_to_y = nn.Linear(2 * dx, dy)
+            self.e_to_y = nn.Linear(2 * de, dy)
+            self.y_out = MLP(dy, dy, dy, 2, act)
+            self.ff_y = MLP(dy, ff_mult * dy, dy, 2, act, dropout)
+            self.norm_y1, self.norm_y2 = nn.LayerNorm(dy, eps=layer_norm_eps), nn.LayerNorm(dy, eps=layer_norm_eps)
         self.drop = nn.Dropout(dropout)
 
     def forward(self, h: Tensor, e: Tensor, y: Tensor, node_mask: Tensor) -> tuple[Tensor, Tensor, Tensor]:
@@ -241,32 +245,32 @@ class GraphTransformerLayer(nn.Module):
         pm = pmask.unsqueeze(-1).to(h.dtype)
 
         q, k, v = (self.qkv(h) * xm).chunk(3, -1)
-        q, k, v = q.view(B, N, H, dh), k.view(B, N, H, dh), v.view(B, N, H, dh)
-        S = q[:, :, None] * k[:, None, :] / math.sqrt(dh)  # (B, N, N, H, dh)
-        e_mul, e_add, e_val = (self.e_proj(e) * pm).chunk(3, -1)
-        S = S * (1 + e_mul.view(B, N, N, H, dh)) + e_add.view(B, N, N, H, dh)
+        q = (q * (1.0 / math.sqrt(dh))).reshape(B, N, H, dh)
+        k, v = k.reshape(B, N, H, dh), v.reshape(B, N, H, dh)
+        S = q[:, :, None] * k[:, None, :]  # (B, N, N, H, dh)
+        # edge projections; entries at padded pairs are finite and never reach a real output
+        e_mul, e_add, e_val = self.e_proj(e).chunk(3, -1)
+        S = torch.addcmul(e_add.reshape(B, N, N, H, dh), S, e_mul.reshape(B, N, N, H, dh)) + S
 
         # edge update from the modulated scores, FiLM-ed by the global channels
         ym, ya = self.y_film_e(y).chunk(2, -1)
-        e_new = self.e_out(S.reshape(B, N, N, dx) * (1 + ym[:, None, None]) + ya[:, None, None]) * pm
+        e_new = self.e_out(torch.addcmul(ya[:, None, None], S.reshape(B, N, N, dx), 1 + ym[:, None, None])) * pm
 
-        # attention over real keys j
+        # attention over real keys j; messages v_j + W_v e_ij
         attn = masked_softmax(S.sum(-1), node_mask[:, None, :, None], dim=2)  # (B, N, N, H)
-        msg = v[:, None] + e_val.reshape(B, N, N, H, dh)
-        agg = (attn.unsqueeze(-1) * msg).sum(2).reshape(B, N, dx)
+        agg = torch.einsum("bijh,bjhd->bihd", attn, v) + (attn.unsqueeze(-1) * e_val.reshape(B, N, N, H, dh)).sum(2)
         ym, ya = self.y_film_x(y).chunk(2, -1)
-        h_new = self.x_out(agg * (1 + ym[:, None]) + ya[:, None]) * xm
+        h_new = self.x_out(torch.addcmul(ya[:, None], agg.reshape(B, N, dx), 1 + ym[:, None])) * xm
 
-        # global update from masked pools of the layer input
-        y_new = self.y_self(y) + self.x_to_y(masked_node_pool(h, node_mask)) + self.e_to_y(masked_edge_pool(e, pmask))
-        y_new = self.y_out(y_new)
+        if self.update_global:  # global update from masked pools of the layer input
+            y_new = self.y_self(y) + self.x_to_y(masked_node_pool(h, node_mask)) + self.e_to_y(masked_edge_pool(e, pmask))
+            y = self.norm_y1(y + self.drop(self.y_out(y_new)))
+            y = self.norm_y2(y + self.drop(self.ff_y(y)))
 
         h = self.norm_x1(h + self.drop(h_new))
         h = self.norm_x2(h + self.drop(self.ff_x(h))) * xm
         e = self.norm_e1(e + self.drop(e_new))
         e = self.norm_e2(e + self.drop(self.ff_e(e))) * pm
-        y = self.norm_y1(y + self.drop(y_new))
-        y = self.norm_y2(y + self.drop(self.ff_y(y)))
         return h, e, y
 
 

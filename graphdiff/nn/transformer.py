@@ -69,9 +69,12 @@ class GraphTransformer(nn.Module):
         self.mlp_in_e = MLP(edge_in, edge_hidden, edge_hidden, 2, act, act_last=True)
         self.mlp_in_y = MLP(global_in, global_hidden, global_hidden, 2, act, act_last=True)
         self.layers = nn.ModuleList(
-            GraphTransformerLayer(hidden, edge_hidden, global_hidden, heads, ff_mult, dropout, act) for _ in range(depth)
+            GraphTransformerLayer(hidden, edge_hidden, global_hidden, heads, ff_mult, dropout, act,
+                                  update_global=i < depth - 1)
+            for i in range(depth)
         )
-        self.mlp_out_x = MLP(hidden, hidden, node_out, 2, act)
+        self.node_out = node_out
+        self.mlp_out_x = MLP(hidden, hidden, node_out, 2, act) if node_out > 0 else None
         self.mlp_out_e = MLP(edge_hidden, edge_hidden, edge_out, 2, act)
 
     def forward(self, x: Tensor, e: Tensor, y: Tensor, node_mask: Tensor) -> tuple[Tensor, Tensor]:
@@ -82,6 +85,6 @@ class GraphTransformer(nn.Module):
         y = self.mlp_in_y(y)
         for layer in self.layers:
             h, e, y = layer(h, e, y, node_mask)
-        x_out = self.mlp_out_x(h, node_mask)
+        x_out = self.mlp_out_x(h, node_mask) if self.mlp_out_x is not None else h.new_zeros(h.shape[:2] + (0,))
         e_out = symmetrize_edges(self.mlp_out_e(e), node_mask)
         return x_out, e_out
