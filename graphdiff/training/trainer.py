@@ -111,6 +111,43 @@ def move_to(batch: Any, device: torch.device) -> Any:
 # --------------------------------------------------------------------------------------------
 
 
+def _batched_size(data: Any) -> int | None:
+    """Leading size ``N`` when ``data`` is a *batched container* indexed tensor-wise: a tensor ``(N, ...)``,
+    a tuple / dict of such tensors, or a dataclass (``TensorState``, ``GraphState``...) whose tensor
+    fields all have leading size ``N``; ``None`` otherwise."""
+    if isinstance(data, Tensor):
+        return int(data.shape[0])
+    if isinstance(data, tuple) and not hasattr(data, "_fields"):
+        tensors = list(data)
+    elif isinstance(data, Mapping):
+        tensors = list(data.values())
+    elif dataclasses.is_dataclass(data) and not isinstance(data, type):
+        tensors = [getattr(data, f.name) for f in dataclasses.fields(data) if isinstance(getattr(data, f.name), Tensor)]
+        if not tensors:
+            return None
+    else:
+        return None
+    if not tensors or not all(isinstance(t, Tensor) and t.dim() > 0 for t in tensors):
+        return None
+    sizes = {int(t.shape[0]) for t in tensors}
+    if len(sizes) != 1:
+        raise ValueError(f"the tensors of a batched dataset must share their first dimension, got sizes {sorted(sizes)}")
+    return sizes.pop()
+
+
+def _index_batched(data: Any, idx: Tensor) -> Any:
+    """``data[idx]`` for a batched container (see :func:`_batched_size`)."""
+    if isinstance(data, Tensor):
+        return data[idx]
+    if isinstance(data, tuple):
+        return tuple(t[idx] for t in data)
+    if isinstance(data, Mapping):
+        return {k: v[idx] for k, v in data.items()}
+    changes = {f.name: getattr(data, f.name)[idx] for f in dataclasses.fields(data)
+               if f.init and isinstance(getattr(data, f.name), Tensor)}
+    return dataclasses.replace(data, **changes)
+
+
 class _IndexedStream:
     """Batches from indexable data via :class:`ResumableBatchSampler` (exactly resumable)."""
 
@@ -121,11 +158,8 @@ class _IndexedStream:
     def _fetch(self, idx: list[int]) -> Any:
         data = self.data
         if self.collate_fn is None:
-            if isinstance(data, Tensor):
-                return data[torch.as_tensor(idx, dtype=torch.long)]
-            if isinstance(data, tuple) and all(isinstance(t, Tensor) for t in data):
-                ii = torch.as_tensor(idx, dtype=torch.long)
-                return tuple(t[ii] for t in data)
+            if _batched_size(data) is not None:
+                return _index_batched(data, torch.as_tensor(idx, dtype=torch.long))
             from torch.utils.data import default_collate
 
             return default_collate([data[i] for i in idx])
@@ -181,8 +215,8 @@ def _make_stream(
     data: Any, *, batch_size: int | None, seed: int, shuffle: bool, drop_last: bool, collate_fn: Any,
     rank: int, world: int, position: DataPosition,
 ) -> "_IndexedStream | _IterableStream":
-    tensor_tuple = isinstance(data, tuple) and len(data) > 0 and all(isinstance(t, Tensor) for t in data)
-    indexable = isinstance(data, (Tensor, Sequence)) or (hasattr(data, "__getitem__") and hasattr(data, "__len__"))
+    batched_n = None if collate_fn is not None else _batched_size(data)
+    indexable = batched_n is not None or isinstance(data, Sequence) or (hasattr(data, "__getitem__") and hasattr(data, "__len__"))
     from torch.utils.data import DataLoader
 
     if isinstance(data, DataLoader) or not indexable:
@@ -191,9 +225,7 @@ def _make_stream(
         if world > 1:
             warnings.warn("an iterable/DataLoader is not sharded by fit; every rank sees the batches its iterable yields", stacklevel=3)
         return _IterableStream(data, position, collate_fn)
-    n = int(data[0].shape[0]) if tensor_tuple else len(data)
-    if tensor_tuple and any(int(t.shape[0]) != n for t in data):
-        raise ValueError("all tensors of a tuple dataset must have the same first dimension")
+    n = batched_n if batched_n is not None else len(data)
     bs = n if batch_size is None else int(batch_size)
     sampler = ResumableBatchSampler(
         n, bs, seed=seed, shuffle=shuffle and batch_size is not None, drop_last=drop_last,
@@ -260,8 +292,9 @@ def fit(
         model: trained in place (moved to ``device``); wrapped in DDP when the process group has
             world size > 1 (``loss_fn`` then receives the DDP wrapper and must only call it).
         loss_fn: returns a scalar tensor or a dict with ``"loss"`` (other entries are logged).
-        data: a tensor ``(N, ...)``, a tuple of such tensors, an indexable dataset (with
-            ``collate_fn`` for custom batch objects) — batched by a resumable seeded sampler with
+        data: a tensor ``(N, ...)``, a tuple / dict of such tensors, a dataclass holding them
+            (e.g. a ``TensorState`` or ``GraphState`` of ``N`` samples, indexed field-wise), an
+            indexable dataset of items (with ``collate_fn`` for custom batch objects) — batched by a resumable seeded sampler with
             the *global* ``batch_size`` (``None``: the whole set every step) — or any iterable /
             ``DataLoader`` of ready batches, restarted at every epoch.
         steps: total number of updates (a resumed run continues up to ``steps``).
@@ -301,12 +334,25 @@ def fit(
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule_fn)
     ema = EMA(model, decay=ema_decay, warmup=ema_warmup) if ema_decay is not None else None
 
+    hp = {
+        "steps": steps, "lr": lr, "weight_decay": weight_decay, "betas": list(betas), "eps": eps,
+        "grad_clip": grad_clip, "ema_decay": ema_decay, "ema_warmup": ema_warmup, "seed": seed,
+        "warmup_steps": warmup_steps, "lr_schedule": lr_schedule, "batch_size": batch_size,
+        "shuffle": shuffle, "drop_last": drop_last, "bf16": bf16, **dict(hyperparameters or {}),
+    }
     ckpt_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
     step, position, losses, lrs = 0, DataPosition(), [], []
     last_ckpt: Path | None = None
     if ckpt_dir is not None and resume and checkpoint_exists(ckpt_dir):
         info = load_checkpoint(ckpt_dir, model=model, ema=ema, optimizer=optimizer, scheduler=scheduler, map_location=device)
         extra = info["extra"]
+        old_hp = extra.get("hyperparameters", {})
+        changed = sorted(k for k in hp if k in old_hp and old_hp[k] != hp[k])
+        if changed and main:
+            warnings.warn(
+                f"resuming from {info['path']} with changed settings {changed}: the run will not match an uninterrupted one",
+                stacklevel=2,
+            )
         if ema is not None:
             ema.to(device)
         step = info["step"]
@@ -352,12 +398,7 @@ def fit(
             "generator_states": gens,
             "seed": seed,
             "world_size": world,
-            "hyperparameters": {
-                "steps": steps, "lr": lr, "weight_decay": weight_decay, "betas": list(betas), "eps": eps,
-                "grad_clip": grad_clip, "ema_decay": ema_decay, "ema_warmup": ema_warmup,
-                "warmup_steps": warmup_steps, "lr_schedule": lr_schedule, "batch_size": batch_size,
-                "shuffle": shuffle, "drop_last": drop_last, "bf16": bf16, **dict(hyperparameters or {}),
-            },
+            "hyperparameters": hp,
             "model_kwargs": dict(model_kwargs or {}),
             "model_class": f"{type(model).__module__}.{type(model).__qualname__}",
         }

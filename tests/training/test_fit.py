@@ -184,3 +184,34 @@ def test_ema_update_rule_swap_and_warmup() -> None:
     assert int(e2.shadow["num_batches_tracked"]) == 1  # integer buffers are copied
     with pytest.raises(RuntimeError, match="store"):
         e2.restore(bn)
+
+
+def test_batched_containers_are_indexed_fieldwise() -> None:
+    from graphdiff.states import TensorState
+
+    x = torch.arange(12.0).reshape(6, 2)
+    mask = torch.arange(6) % 2 == 0
+    seen = []
+
+    def loss(m, batch, g):
+        assert isinstance(batch, TensorState) and batch.x.shape == (3, 2) and batch.mask.shape == (3,)
+        # rows stay aligned with their mask entries
+        assert torch.equal(batch.mask, (batch.x[:, 0] / 2).long() % 2 == 0)
+        seen.append(batch.x[:, 0].tolist())
+        return m(batch.x).pow(2).mean()
+
+    fit(nn.Linear(2, 1), loss, TensorState(x, mask), steps=4, batch_size=3, progress=False)
+    assert sorted(seen[0] + seen[1]) == [0.0, 2.0, 4.0, 6.0, 8.0, 10.0]
+
+    got = []
+    fit(nn.Linear(2, 1), lambda m, b, g: (got.append(set(b)), m(b["x"]).pow(2).mean() + 0 * b["y"].sum())[1],
+        {"x": x, "y": torch.zeros(6)}, steps=2, batch_size=2, progress=False)
+    assert got == [{"x", "y"}] * 2
+    with pytest.raises(ValueError, match="first dimension"):
+        fit(nn.Linear(2, 1), loss, (x, torch.zeros(5)), steps=1, batch_size=2, progress=False)
+
+
+def test_resume_with_changed_settings_warns(tmp_path: Path) -> None:
+    fit(P.make_model(), P.deterministic_loss, P.make_data(), steps=3, checkpoint_dir=tmp_path, **P.FIT_KW)
+    with pytest.warns(UserWarning, match=r"changed settings \['lr', 'steps'\]"):
+        fit(P.make_model(), P.deterministic_loss, P.make_data(), steps=4, checkpoint_dir=tmp_path, **{**P.FIT_KW, "lr": 0.5})
