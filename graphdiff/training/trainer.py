@@ -16,7 +16,7 @@ import math
 import random
 import time
 import warnings
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -451,6 +451,8 @@ def fit(
                 log.info("step %d loss %.6g lr %.3g grad_norm %.3g", step, loss_value, current_lr, norm_value)
             if callback is not None:
                 stop = bool(callback(StepInfo(step, loss_value, current_lr, norm_value, stream.position.epoch, logs)))
+                if world > 1:  # any rank asking to stop stops all (keeps the collectives in step)
+                    stop = bool(D.all_reduce_mean(torch.tensor([float(stop)], device=device)).item() > 0)
             if ckpt_dir is not None and (step % checkpoint_every == 0 or step == steps or stop):
                 saved = checkpoint()
                 last_ckpt = saved if saved is not None else last_ckpt

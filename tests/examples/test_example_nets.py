@@ -38,16 +38,16 @@ def test_time_embedding() -> None:
 
 def test_digits_unet() -> None:
     x = torch.randn(3, 1, 8, 8)
-    out = _check_time_dependence_and_grad(DigitsUNet(channels=16), x)
+    out = _check_time_dependence_and_grad(DigitsUNet(channels=8), x)
     assert out.shape == x.shape
-    cond = DigitsUNet(channels=16, num_classes=10, out_channels=17)
+    cond = DigitsUNet(channels=8, num_classes=10, out_channels=17)
     y = torch.tensor([1, 2, 3])
     logits = cond(x, torch.full((3,), 0.5), y=y)
     assert logits.shape == (3, 17, 8, 8)
     assert not torch.allclose(logits, cond(x, torch.full((3,), 0.5), y=torch.tensor([4, 5, 6])))
     assert cond(x, torch.tensor(0.5)).shape == (3, 17, 8, 8)  # y=None: the "no label" token
     with pytest.raises(ValueError, match="num_classes"):
-        DigitsUNet(channels=16)(x, torch.rand(3), y=y)
+        DigitsUNet(channels=8)(x, torch.rand(3), y=y)
 
 
 def test_audio_denoiser() -> None:
