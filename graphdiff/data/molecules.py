@@ -568,6 +568,8 @@ def graph_to_mol(
     ids = np.asarray(atom_ids.tolist() if isinstance(atom_ids, Tensor) else atom_ids, dtype=np.int64).reshape(-1)
     adj = np.asarray(bonds.tolist() if isinstance(bonds, Tensor) else bonds, dtype=np.int64)
     n = len(ids)
+    if n == 0 and adj.size == 0:
+        adj = adj.reshape(0, 0)
     if adj.shape != (n, n):
         raise InvalidGraphError(f"bonds must be ({n}, {n}) for {n} atoms, got {adj.shape}")
     if n == 0:
