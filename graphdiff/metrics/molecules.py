@@ -398,7 +398,12 @@ def molecule_metrics(
         ))  # fmt: skip
 
     want_fcd, want_nspdk = "fcd" in metrics, "nspdk" in metrics
-    if want_fcd or want_nspdk:
+    if (want_fcd or want_nspdk) and n_valid == 0:  # nothing to compare: skip the test-set work
+        for name, protocol in (("fcd", "moses"), ("nspdk", "gdss")):
+            if name in metrics:
+                add(MetricCard(name=name, value=float("nan"), protocol=protocol, n_generated=n_total, n_used_generated=0,
+                               n_invalid=n_invalid, notes="undefined: no valid generated molecule"))  # fmt: skip
+    elif want_fcd or want_nspdk:
         ref = reference_stats
         if ref is None or (want_fcd and ref.fcd_mu is None) or (want_nspdk and ref.nspdk_mean is None):
             if test_smiles is None:
@@ -407,8 +412,7 @@ def molecule_metrics(
         counts.update(n_test=ref.n_given, n_test_invalid=ref.n_invalid)
         ref_note = f"test: {ref.n_used}/{ref.n_given} valid canonical SMILES used" + (f" ({ref.n_invalid} invalid dropped)" if ref.n_invalid else "")
         if want_fcd:
-            cards_fcd = _fcd_card(valid, ref, n_total=n_total, n_invalid=n_invalid, device=device, ref_note=ref_note)
-            add(cards_fcd)
+            add(_fcd_card(valid, ref, n_total=n_total, n_invalid=n_invalid, device=device, ref_note=ref_note))
         if want_nspdk:
             add(_nspdk_card(valid, ref, n_total=n_total, n_invalid=n_invalid, n_jobs=n_jobs, ref_note=ref_note))
     return MoleculeMetricsResult(values, cards, counts, valid)
