@@ -13,8 +13,8 @@ Features (all from powers of small dense matrices, no graph library):
 * relative random-walk probabilities ``[I, M, ..., M^(K-1)]`` as pair features (RRWP, GRIT,
   Ma et al. 2023, eq. 2; DeFoG uses them as extra features);
 * shortest-path distances up to ``K`` as a one-hot from powers of the boolean adjacency;
-* node and graph cycle counts from traces of adjacency powers (DiGress, Vignac et al. 2023,
-  App. B; formulas of Kolountzakis et al.);
+* exact 3..6-cycle counts per node and per graph from closed walks (adjacency powers as DiGress,
+  Vignac et al. 2023, App. B, and Möbius inversion over walk patterns for 6-cycles);
 * spectral features of the normalised Laplacian: the smallest non-zero eigenvalues and heat-kernel
   diagonals ``diag(exp(-s L)) = sum_k exp(-s lambda_k) v_k^2``, which are invariant to the sign and
   to the basis of every eigenspace (so exactly permutation-equivariant, unlike raw eigenvectors).
@@ -25,6 +25,9 @@ All features are computed without gradients (they are functions of a thresholded
 
 from __future__ import annotations
 
+import functools
+import itertools
+import math
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -42,6 +45,7 @@ __all__ = [
     "shortest_path_distance",
     "distance_onehot",
     "cycle_counts",
+    "node_cycle_counts",
     "laplacian_spectrum",
     "spectral_features",
     "StructuralFeatures",
@@ -162,43 +166,112 @@ def _diag(X: Tensor) -> Tensor:
     return torch.diagonal(X, dim1=-2, dim2=-1)
 
 
+def _set_partitions(n: int):
+    """All set partitions of ``range(n)`` as lists of blocks."""
+    if n == 0:
+        yield []
+        return
+    for p in _set_partitions(n - 1):
+        for i in range(len(p)):
+            yield p[:i] + [p[i] + [n - 1]] + p[i + 1:]
+        yield p + [[n - 1]]
+
+
+@functools.lru_cache(maxsize=None)
+def _closed_walk_patterns(k: int) -> tuple[tuple[int, int, tuple[tuple[int, int], ...]], ...]:
+    """Möbius-inversion terms for counting closed walks of length ``k`` with distinct vertices.
+
+    A closed walk is a homomorphism of the ``k``-cycle rooted at position 0; walks with all
+    vertices distinct are obtained by Möbius inversion over the partition lattice of the walk
+    positions (Lovász, "Large networks and graph limits", Sec. 5.2.3):
+    ``inj = sum_P mu(P) hom(C_k / P)`` with ``mu(P) = prod_blocks (-1)^(|b|-1) (|b|-1)!``.
+    Partitions joining two consecutive positions give a loop (zero for a simple graph) and are
+    dropped; isomorphic rooted quotients are merged. Returns ``(coefficient, num_vertices,
+    edges)`` with the root relabelled 0."""
+    merged: dict[tuple[int, tuple[tuple[int, int], ...]], int] = {}
+    for part in _set_partitions(k):
+        block = {pos: b for b, blk in enumerate(part) for pos in blk}
+        if any(block[i] == block[(i + 1) % k] for i in range(k)):
+            continue
+        coef = 1
+        for blk in part:
+            coef *= (-1) ** (len(blk) - 1) * math.factorial(len(blk) - 1)
+        edges = {tuple(sorted((block[i], block[(i + 1) % k]))) for i in range(k)}
+        nv, root = len(part), block[0]
+        others = [v for v in range(nv) if v != root]
+        best = None
+        for perm in itertools.permutations(range(1, nv)):  # canonical form with the root fixed at 0
+            m = {root: 0, **dict(zip(others, perm))}
+            key = tuple(sorted(tuple(sorted((m[a], m[b]))) for a, b in edges))
+            best = key if best is None or key < best else best
+        merged[(nv, best)] = merged.get((nv, best), 0) + coef
+    return tuple((c, nv, e) for (nv, e), c in sorted(merged.items()) if c)
+
+
+def _rooted_homomorphisms(A: Tensor, num_vertices: int, edges: tuple[tuple[int, int], ...]) -> Tensor:
+    """``(B, N)``: number of homomorphisms of the pattern (root 0) into each graph with the root
+    mapped to node ``i``, by variable elimination (min-degree order) with ``einsum``."""
+    factors: list[tuple[tuple[int, ...], Tensor]] = [((a, b), A) for a, b in edges]
+    letters = "abcdefghijklmnop"
+    todo = list(range(1, num_vertices))
+    while todo:
+        def scope(v: int) -> set[int]:
+            return set().union(*[set(vs) for vs, _ in factors if v in vs]) - {v}
+        v = min(todo, key=lambda u: len(scope(u)))
+        todo.remove(v)
+        used = [f for f in factors if v in f[0]]
+        factors = [f for f in factors if v not in f[0]]
+        out = tuple(sorted(set().union(*[set(vs) for vs, _ in used]) - {v}))
+        spec = ",".join("z" + "".join(letters[u] for u in vs) for vs, _ in used) + "->z" + "".join(letters[u] for u in out)
+        factors.append((out, torch.einsum(spec, *[t for _, t in used])))
+    res = factors[0][1]
+    for _, t in factors[1:]:
+        res = res * t
+    return res
+
+
+@torch.no_grad()
+def node_cycle_counts(adj: Tensor, node_mask: Tensor, k: int) -> Tensor:
+    """Number of simple ``k``-cycles through each node, ``(B, N)`` float64, for ``3 <= k <= 6``.
+
+    Closed ``k``-walks with distinct vertices, counted by Möbius inversion over the walk-position
+    partitions (:func:`_closed_walk_patterns`), divided by the 2 walk directions. General but
+    slower than the closed formulas used by :func:`cycle_counts` for ``k <= 5``."""
+    if not 3 <= k <= 6:
+        raise ValueError(f"node_cycle_counts supports 3 <= k <= 6, got {k}")
+    A = ((adj > 0) & pair_mask(node_mask)).to(torch.float64)
+    total = torch.zeros(A.shape[:2], dtype=torch.float64, device=A.device)
+    for coef, nv, edges in _closed_walk_patterns(k):
+        total = total + coef * _rooted_homomorphisms(A, nv, edges)
+    return (total / 2) * node_mask
+
+
 @torch.no_grad()
 def cycle_counts(adj: Tensor, node_mask: Tensor) -> tuple[Tensor, Tensor]:
     """Exact simple-cycle counts of a 0/1 symmetric adjacency (zero diagonal).
 
-    Returns ``(node, graph)``: ``node`` ``(B, N, 3)`` = number of 3-, 4- and 5-cycles through
-    each node; ``graph`` ``(B, 4)`` = number of 3-, 4-, 5- and 6-cycles in the graph. Closed-walk
-    counts ``diag(A^k)`` minus the non-simple walks (DiGress, App. B; Kolountzakis et al. 2012).
-    Padded nodes get zeros. Computed in float64 so the counts are exact integers."""
+    Returns ``(node, graph)``: ``node`` ``(B, N, 4)`` = number of 3-, 4-, 5- and 6-cycles through
+    each node; ``graph`` ``(B, 4)`` = number of 3-, 4-, 5- and 6-cycles in the graph.
+    For ``k <= 5``: closed-walk counts ``diag(A^k)`` minus the non-simple walks (DiGress App. B
+    for ``k = 3, 4``; for ``k = 5`` our inclusion-exclusion over the pentagon's diagonals, which
+    differs from DiGress's formula on graphs with triangles and matches brute force);
+    ``k = 6`` by :func:`node_cycle_counts`. Padded nodes get zeros. Computed in float64 so the
+    counts are exact integers."""
     A = ((adj > 0) & pair_mask(node_mask)).to(torch.float64)
     d = A.sum(-1)  # (B, N)
     A2 = A @ A
     A3 = A2 @ A
     A4 = A3 @ A
     A5 = A4 @ A
-    A6 = A5 @ A
     t = _diag(A3)  # 2 * triangles through i
     c3 = t / 2
     c4 = (_diag(A4) - d * (d - 1) - (A @ d.unsqueeze(-1)).squeeze(-1)) / 2
     # closed 5-walks at i that are not cycles = a triangle plus a back-and-forth step; inclusion-
-    # exclusion over the five diagonals of the pentagon of walk positions (our derivation)
+    # exclusion over the five diagonals of the pentagon of walk positions
     c5 = (_diag(A5) - 2 * d * t - 2 * (A * A2 * d[:, None, :]).sum(-1) - (A @ t.unsqueeze(-1)).squeeze(-1) + 5 * t) / 2
-    tr = lambda X: _diag(X).sum(-1)  # noqa: E731
-    d2 = _diag(A2)
-    c6 = (
-        tr(A6)
-        - 3 * t.pow(2).sum(-1)
-        + 9 * (A * A2.pow(2)).sum((-2, -1))
-        - 6 * (d2 * _diag(A4)).sum(-1)
-        + 6 * tr(A4)
-        - 4 * tr(A3)
-        + 4 * d2.pow(3).sum(-1)
-        + 3 * A3.sum((-2, -1))
-        - 12 * d2.pow(2).sum(-1)
-        + 4 * tr(A2)
-    ) / 12
-    node = torch.stack([c3, c4, c5], -1) * node_mask.unsqueeze(-1)
-    graph = torch.stack([c3.sum(-1) / 3, c4.sum(-1) / 4, c5.sum(-1) / 5, c6], -1)
+    c6 = node_cycle_counts(A, node_mask, 6)
+    node = torch.stack([c3, c4, c5, c6], -1) * node_mask.unsqueeze(-1)
+    graph = node.sum(1) / torch.tensor([3.0, 4.0, 5.0, 6.0], dtype=torch.float64, device=A.device)
     dtype = adj.dtype if adj.is_floating_point() else torch.get_default_dtype()
     return node.round().to(dtype), graph.round().to(dtype)
 
@@ -278,7 +351,7 @@ class StructuralFeatures:
         soft: random walks on the soft adjacency ``clamp(A, 0, 1)`` with entries below
             ``threshold`` zeroed (GraphGDP), instead of the hard graph.
         distance: add the shortest-path one-hot ``(K + 1)`` pair channels (distances ``0..K``).
-        cycles: add 3/4/5-cycle counts per node and 3..6-cycle counts per graph, as ``log1p``.
+        cycles: add 3..6-cycle counts per node and per graph, as ``log1p``.
         spectral: number of smallest non-zero normalised-Laplacian eigenvalues to add as graph
             features (with the component fraction) plus heat-kernel node features; 0 = off.
         heat_times: diffusion times ``s`` of the heat-kernel node features.
@@ -316,7 +389,7 @@ class StructuralFeatures:
 
     @property
     def node_dim(self) -> int:
-        return self.K + int(self.degree) + 3 * int(self.cycles) + (len(self.heat_times) if self.spectral else 0)
+        return self.K + int(self.degree) + 4 * int(self.cycles) + (len(self.heat_times) if self.spectral else 0)
 
     @property
     def edge_dim(self) -> int:

@@ -15,6 +15,7 @@ from graphdiff.nn.positional import (
     binarize_adjacency,
     cycle_counts,
     distance_onehot,
+    node_cycle_counts,
     random_walk_matrix,
     return_probabilities,
     rrwp,
@@ -108,7 +109,7 @@ def test_distance_on_disconnected_graph():
 
 def _brute_cycles(g: nx.Graph) -> tuple[list[list[int]], list[int]]:
     cyc = list(nx.simple_cycles(g, length_bound=6))
-    node = [[sum(1 for c in cyc if len(c) == L and v in c) for L in (3, 4, 5)] for v in g.nodes]
+    node = [[sum(1 for c in cyc if len(c) == L and v in c) for L in (3, 4, 5, 6)] for v in g.nodes]
     graph = [sum(1 for c in cyc if len(c) == L) for L in (3, 4, 5, 6)]
     return node, graph
 
@@ -117,11 +118,12 @@ def test_cycle_counts_known_graphs():
     s = graphs(nx.complete_graph(3), nx.cycle_graph(4), nx.cycle_graph(5), nx.cycle_graph(6),
                nx.complete_graph(5), nx.complete_graph(6), max_nodes=7)
     node, graph = cycle_counts(s.A, s.node_mask)
-    assert node[0, :3].tolist() == [[1, 0, 0]] * 3
-    assert node[1, :4].tolist() == [[0, 1, 0]] * 4
-    assert node[2, :5].tolist() == [[0, 0, 1]] * 5
-    assert node[3, :6].tolist() == [[0, 0, 0]] * 6
-    assert node[4, :5].tolist() == [[6, 12, 12]] * 5
+    assert node[0, :3].tolist() == [[1, 0, 0, 0]] * 3
+    assert node[1, :4].tolist() == [[0, 1, 0, 0]] * 4
+    assert node[2, :5].tolist() == [[0, 0, 1, 0]] * 5
+    assert node[3, :6].tolist() == [[0, 0, 0, 1]] * 6
+    assert node[4, :5].tolist() == [[6, 12, 12, 0]] * 5
+    assert node[5, :6].tolist() == [[10, 30, 60, 60]] * 6  # K6: every 6-cycle uses every node
     assert graph.tolist() == [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1], [10, 15, 12, 0], [20, 45, 72, 60]]
     assert node[:, -1].abs().sum() == 0  # padding
 
@@ -135,6 +137,15 @@ def test_cycle_counts_match_brute_force(n, p, seed):
     bn, bg = _brute_cycles(g)
     assert node[0, :n].tolist() == bn
     assert graph[0].tolist() == bg
+    # the general Möbius-inversion counter agrees with the closed formulas for k = 3, 4, 5
+    for k in (3, 4, 5):
+        assert node_cycle_counts(s.A, s.node_mask, k)[0].round().tolist() == node[0, :, k - 3].tolist()
+
+
+def test_node_cycle_counts_range():
+    s = graphs(nx.cycle_graph(3))
+    with pytest.raises(ValueError):
+        node_cycle_counts(s.A, s.node_mask, 7)
 
 
 def test_spectral_features_cycle_and_components():
