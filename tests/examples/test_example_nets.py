@@ -70,3 +70,21 @@ def test_timeseries_denoiser_is_masked() -> None:
     junk = s.values + 5.0 * (~s.mask)
     assert torch.allclose(net(junk, torch.full((3,), 0.3), times=s.times, mask=s.mask),
                           net(s.values, torch.full((3,), 0.3), times=s.times, mask=s.mask))
+
+
+def test_fit_batches_irregular_series_fieldwise() -> None:
+    """An IrregularSeries of N curves is a batched container: fit indexes its fields together."""
+    from graphdiff.training import fit
+
+    data = irregular_series(12, max_len=16, min_len=4, generator=torch.Generator().manual_seed(2))
+    net = TimeSeriesDenoiser(channels=8, depth=2)
+
+    def loss(m, batch, g):
+        assert batch.values.shape == (4, 16)
+        assert (batch.times[~batch.mask] == 0).all()  # fields stay aligned row by row
+        assert ((batch.values != 0) <= batch.mask).all()
+        noisy = batch.values + 0.1 * torch.randn(batch.values.shape, generator=g) * batch.mask
+        return (m(noisy, torch.rand(4, generator=g), times=batch.times, mask=batch.mask) - batch.values).pow(2).mean()
+
+    res = fit(net, loss, data, steps=3, batch_size=4, progress=False, ema_decay=None)
+    assert len(res.losses) == 3 and all(torch.isfinite(torch.tensor(res.losses)))

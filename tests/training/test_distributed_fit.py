@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ import torch
 from graphdiff.training import ResumableBatchSampler, launch, load_checkpoint, shard_range
 from graphdiff.training.sampler import DataPosition
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # helper modules next to this file
 import _dist_workers as W
 import _train_problem as P
 

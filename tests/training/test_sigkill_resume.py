@@ -15,6 +15,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # helper modules next to this file
 import _train_problem as P
 
 SCRIPT = Path(P.__file__)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from graphdiff.errors import TrainingDivergedError
 from graphdiff.training import EMA, fit, load_checkpoint, lr_lambda
 from graphdiff.training.checkpoint import read_checkpoint_record
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # helper modules next to this file
 import _train_problem as P
 
 
