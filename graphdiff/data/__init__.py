@@ -12,7 +12,7 @@ molecule features.
 
 from __future__ import annotations
 
-from .custom import from_networkx, from_pyg, from_smiles, from_smiles_file
+from .custom import from_networkx, from_pyg, from_smiles, from_smiles_file, read_smiles_file
 from .dataset import GraphDataset, MoleculeDataset
 from .files import DataFile, data_root, fetch
 from .molecules import (
@@ -34,7 +34,7 @@ from .synthetic import community_graphs, grid_graphs, planar_graphs, sbm_graphs
 
 __all__ = [
     "load", "list_datasets", "get_card", "dataset_names", "DatasetCard", "DataFile", "data_root", "fetch",
-    "GraphDataset", "MoleculeDataset", "from_smiles_file", "from_smiles", "from_networkx", "from_pyg",
+    "GraphDataset", "MoleculeDataset", "from_smiles_file", "from_smiles", "read_smiles_file", "from_networkx", "from_pyg",
     "AtomVocabulary", "MolGraph", "EncodedMolecules", "DecodedMolecule", "DecodeReport", "mol_to_graph",
     "smiles_to_graph", "smiles_to_state", "graph_to_mol", "decode_molecules", "quantize_bonds",
     "continuous_to_state", "grid_graphs", "planar_graphs", "sbm_graphs", "community_graphs",

@@ -23,7 +23,7 @@ from ._graphs import clean_graph
 from .dataset import GraphDataset, MoleculeDataset
 from .synthetic import split_graphs
 
-__all__ = ["from_smiles_file", "from_smiles", "from_networkx", "from_pyg"]
+__all__ = ["from_smiles_file", "from_smiles", "from_networkx", "from_pyg", "read_smiles_file"]
 
 _SMILES_NAMES = ("smiles", "smiles1", "smi", "canonical_smiles", "isomeric_smiles")
 
@@ -72,6 +72,16 @@ def _read_smiles(path: Path, smiles_column: str | int | None) -> list[str]:
                 out.append(tok[0])
             return out
     raise ValueError(f"unsupported SMILES file type {path.name!r}; use .csv, .tsv, .smi or .txt (optionally .gz)")
+
+
+def read_smiles_file(path: str | os.PathLike, *, smiles_column: str | int | None = None) -> list[str]:
+    """The SMILES strings of a ``.csv`` / ``.tsv`` (column auto-detected or named) or ``.smi`` / ``.txt``
+    file (first token per line, header line ``smiles`` skipped), optionally gzipped; rows as stored,
+    not validated (see :func:`from_smiles_file` for a validated dataset)."""
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"no such SMILES file: {p}")
+    return _read_smiles(p, smiles_column)
 
 
 def from_smiles(
@@ -135,9 +145,7 @@ def from_smiles_file(
     ``SMILES1``, ``smi``, ... case-insensitive, or named by ``smiles_column``) or a ``.smi`` / ``.txt``
     file (first token per line), optionally gzipped. See :func:`from_smiles` for the other options."""
     p = Path(path)
-    if not p.exists():
-        raise FileNotFoundError(f"no such SMILES file: {p}")
-    rows = _read_smiles(p, smiles_column)
+    rows = read_smiles_file(p, smiles_column=smiles_column)
     return from_smiles(rows, name=name or p.name.split(".")[0], vocabulary=vocabulary, max_atoms=max_atoms,
                        test_fraction=test_fraction, seed=seed, validate=validate)
 

@@ -152,6 +152,8 @@ class AtomVocabulary:
             raise unknown_name("atom vocabulary", name, list(presets))
         return presets[name.lower()](charges=charges)
 
+    named = from_name  # alias
+
     @classmethod
     def from_smiles(cls, smiles: Iterable[str], *, name: str = "custom") -> "AtomVocabulary":
         """The (element, charge) types found in ``smiles`` (invalid SMILES are ignored): neutral
