@@ -113,10 +113,10 @@ def return_probabilities(adj: Tensor, node_mask: Tensor, K: int) -> Tensor:
 
     An isolated node has all zeros (its walk cannot move). ``adj`` is a weighted or 0/1
     adjacency ``(B, N, N)``."""
-    M = random_walk_matrix(adj, node_mask)
-    P = random_walk_powers(M, node_mask, K)[1:]
     if K == 0:
         return adj.new_zeros(adj.shape[:2] + (0,))
+    M = random_walk_matrix(adj, node_mask)
+    P = random_walk_powers(M, node_mask, K)[1:]
     return torch.stack([torch.diagonal(p, dim1=1, dim2=2) for p in P], -1)
 
 

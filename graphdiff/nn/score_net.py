@@ -13,7 +13,7 @@ is the raw model output; the loss / process decides whether it is a score, noise
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from typing import Mapping
 
 import torch
 from torch import Tensor, nn
@@ -124,12 +124,12 @@ class GraphScoreNetwork(ConfigMixin, nn.Module):
         B, N = nm.shape
         dtype = X.dtype
         A = A.to(dtype)
-        Ac = A.unsqueeze(-1) if squeeze else A
-        pm = pair_mask(nm).unsqueeze(-1).to(dtype)  # off-diagonal real pairs
+        pm = pair_mask(nm).to(dtype)  # off-diagonal real pairs
+        A = A * (pm if squeeze else pm.unsqueeze(-1))
         X = X * nm.unsqueeze(-1).to(dtype)
-        Ac = Ac * pm
+        Ac = A.unsqueeze(-1) if squeeze else A
 
-        feats = self.features(self.positional_adjacency(Ac if not squeeze else Ac[..., 0]), nm)
+        feats = self.features(self.positional_adjacency(A), nm)
         x_in = torch.cat([X, feats.node.to(dtype)], -1)
         e_in = torch.cat([Ac, feats.edge.to(dtype)], -1)
         y_in = self.conditioning(batch_time(t, B, X.device).to(dtype), feats.graph.to(dtype), cond)
