@@ -1,0 +1,53 @@
+"""Discrete diffusion as continuous-time Markov jump processes (Campbell et al. 2022), one rate
+family per file: :mod:`.uniform`, :mod:`.absorbing`, :mod:`.marginal`; shared maths in
+:mod:`.base`; schedules in :mod:`.schedules`; the node/edge product for graphs in :mod:`.graph`."""
+
+from __future__ import annotations
+
+from ...errors import unknown_name
+from .absorbing import AbsorbingCTMC
+from .base import CTMC, reverse_rate, x0_probs_from_logits
+from .graph import GraphCTMC
+from .marginal import MarginalCTMC
+from .schedules import (
+    CTMC_SCHEDULES,
+    CosineSchedule,
+    CTMCSchedule,
+    ExponentialRateSchedule,
+    LinearSchedule,
+    get_ctmc_schedule,
+)
+from .uniform import UniformCTMC
+
+__all__ = [
+    "CTMC",
+    "UniformCTMC",
+    "AbsorbingCTMC",
+    "MarginalCTMC",
+    "GraphCTMC",
+    "reverse_rate",
+    "x0_probs_from_logits",
+    "CTMCSchedule",
+    "CosineSchedule",
+    "LinearSchedule",
+    "ExponentialRateSchedule",
+    "get_ctmc_schedule",
+    "CTMC_SCHEDULES",
+    "CTMC_FAMILIES",
+    "make_ctmc",
+]
+
+CTMC_FAMILIES = {"uniform": UniformCTMC, "absorbing": AbsorbingCTMC, "marginal": MarginalCTMC}
+
+
+def make_ctmc(name: str, *, num_classes: int | None = None, probs=None, schedule="cosine") -> CTMC:
+    """A CTMC by family name: ``uniform`` / ``absorbing`` need ``num_classes``; ``marginal`` needs ``probs``."""
+    if name not in CTMC_FAMILIES:
+        raise unknown_name("CTMC family", name, list(CTMC_FAMILIES))
+    if name == "marginal":
+        if probs is None:
+            raise ValueError("the marginal CTMC needs probs (the data's class frequencies)")
+        return MarginalCTMC(probs, schedule=schedule)
+    if num_classes is None:
+        raise ValueError(f"the {name} CTMC needs num_classes")
+    return CTMC_FAMILIES[name](num_classes, schedule=schedule)
