@@ -27,7 +27,7 @@ from torch import Tensor, nn
 
 from ..errors import CheckpointError, TrainingDivergedError, unknown_name
 from . import distributed as D
-from .checkpoint import checkpoint_exists, load_checkpoint, restore_rng_state, save_checkpoint
+from .checkpoint import capture_rng_state, checkpoint_exists, load_checkpoint, restore_rng_state, save_checkpoint
 from .ema import EMA
 from .sampler import DataPosition, ResumableBatchSampler
 
@@ -302,7 +302,8 @@ def fit(
         ema_decay: EMA decay (``None`` disables EMA); ``ema_warmup`` uses ``min(d, (1+n)/(10+n))``.
         warmup_steps, lr_schedule: linear warmup then ``"constant"`` or ``"cosine"``.
         bf16: autocast to bfloat16 (CUDA only; ignored with a warning on CPU).
-        seed: seeds the global torch/numpy/Python RNGs, the data order and the loss generator.
+        seed: seeds the global torch/numpy/Python RNGs (offset per rank), the data order and the
+            loss generator.
         checkpoint_dir: where atomic checkpoints go (every ``checkpoint_every`` steps and at the end);
             with ``resume`` an existing checkpoint there is continued exactly.
         callback: called with a :class:`StepInfo` after every update; returning ``True`` stops.
@@ -325,7 +326,7 @@ def fit(
     if bf16 and not use_bf16:
         warnings.warn("bf16 autocast is only used on CUDA; training in float32 on CPU", stacklevel=2)
 
-    _seed_everything(seed)
+    _seed_everything(seed + 1_000_003 * rank)  # rank 0 = the single-process run
     model.to(device)
     model.train()
     if generator is None:
@@ -362,6 +363,9 @@ def fit(
         if info["rng"] is None:
             raise CheckpointError(f"checkpoint {info['path']} has no RNG state; cannot resume exactly")
         restore_rng_state(info["rng"])
+        rank_rngs = extra.get("rank_rng_states")
+        if rank_rngs is not None and rank < len(rank_rngs):
+            restore_rng_state(rank_rngs[rank])
         gen_states = extra.get("generator_states")
         if gen_states is not None and rank < len(gen_states):
             generator.set_state(gen_states[rank].to(torch.uint8).cpu())
@@ -377,18 +381,19 @@ def fit(
     train_model = D.wrap_ddp(model, device)
     params = [p for p in model.parameters() if p.requires_grad]
 
-    def gather_generator_states() -> list[Tensor]:
+    def gather_states() -> tuple[list[Tensor], list[Any] | None]:
+        """Every rank's loss-generator state and (with several ranks) global RNG states."""
         state = generator.get_state()
         if world == 1:
-            return [state]
+            return [state], None
         import torch.distributed as dist
 
-        out = [None] * world
-        dist.all_gather_object(out, state)
-        return list(out)
+        out: list[Any] = [None] * world
+        dist.all_gather_object(out, (state, capture_rng_state()))
+        return [o[0] for o in out], [o[1] for o in out]
 
     def checkpoint() -> Path | None:
-        gens = gather_generator_states()  # collective: every rank takes part
+        gens, rank_rngs = gather_states()  # collective: every rank takes part
         if not main:
             return None
         extra = {
@@ -396,6 +401,7 @@ def fit(
             "losses": torch.tensor(losses, dtype=torch.float64),
             "lrs": torch.tensor(lrs, dtype=torch.float64),
             "generator_states": gens,
+            **({"rank_rng_states": rank_rngs} if rank_rngs is not None else {}),
             "seed": seed,
             "world_size": world,
             "hyperparameters": hp,

@@ -12,7 +12,8 @@ import _train_problem as P
 
 
 def train_worker(rank: int, steps: int, ckpt_dir: str | None) -> dict:
-    """DDP training of the deterministic problem + an ordered gather of unequal chunks."""
+    """DDP training of the deterministic problem, an ordered gather of unequal chunks and (with a
+    checkpoint directory) an exact stop/resume of a stochastic run."""
     from graphdiff.training import fit, gather_in_order, shard_range
     from graphdiff.training.distributed import get_world_size
 
@@ -22,7 +23,18 @@ def train_worker(rank: int, steps: int, ckpt_dir: str | None) -> dict:
     res = fit(model, P.deterministic_loss, P.make_data(), steps=steps, checkpoint_dir=ckpt_dir, checkpoint_every=3, **kw)
     chunk = shard_range(7)
     gathered = gather_in_order(torch.arange(7)[chunk.start : chunk.stop].float() * 10)
+    out = {"resume_err": None}
+    if ckpt_dir is not None:  # stochastic loss (dropout, generator, numpy, python RNG): stop + resume == uninterrupted
+        ref = P.make_model(seed=1)
+        fit(ref, P.stochastic_loss, P.make_data(), steps=steps, **kw)
+        half = P.make_model(seed=1)
+        stop_dir = ckpt_dir + "-resume"
+        fit(half, P.stochastic_loss, P.make_data(), steps=steps, checkpoint_dir=stop_dir, callback=lambda i: i.step == steps // 2, **kw)
+        resumed = P.make_model(seed=2)
+        fit(resumed, P.stochastic_loss, P.make_data(), steps=steps, checkpoint_dir=stop_dir, **kw)
+        out["resume_err"] = max((a - b).abs().max().item() for a, b in zip(ref.parameters(), resumed.parameters()))
     return {
+        **out,
         "world": get_world_size(),
         "params": {k: v.clone() for k, v in model.state_dict().items()},
         "losses": res.losses,
