@@ -245,13 +245,29 @@ def _seed_everything(seed: int) -> None:
     random.seed(seed)
 
 
+def _scalar_logs(items: Iterable[tuple[str, Any]]) -> dict[str, float]:
+    logs = {}
+    for k, v in items:
+        if k == "loss":
+            continue
+        if isinstance(v, Tensor) and v.numel() == 1:
+            logs[k] = float(v.detach().float())
+        elif isinstance(v, (int, float)) and not isinstance(v, bool):
+            logs[k] = float(v)
+    return logs
+
+
 def _loss_of(out: Any) -> tuple[Tensor, dict[str, float]]:
+    """The scalar to minimise and scalar side values to log from a ``loss_fn`` result: a tensor,
+    a dict with ``"loss"``, or an object with a tensor ``.loss`` attribute (e.g. ``LossOutput``)."""
     if isinstance(out, Tensor):
         return out, {}
     if isinstance(out, Mapping) and "loss" in out:
-        logs = {k: float(v.detach().float().mean()) if isinstance(v, Tensor) else float(v) for k, v in out.items() if k != "loss"}
-        return out["loss"], logs
-    raise TypeError("loss_fn must return a scalar tensor or a dict with key 'loss'")
+        return out["loss"], _scalar_logs(out.items())
+    if isinstance(getattr(out, "loss", None), Tensor):
+        fields = vars(out).items() if hasattr(out, "__dict__") else []
+        return out.loss, _scalar_logs(fields)
+    raise TypeError(f"loss_fn must return a scalar tensor, a dict with key 'loss' or an object with a .loss tensor; got {type(out).__name__}")
 
 
 def fit(
@@ -291,7 +307,8 @@ def fit(
     Args:
         model: trained in place (moved to ``device``); wrapped in DDP when the process group has
             world size > 1 (``loss_fn`` then receives the DDP wrapper and must only call it).
-        loss_fn: returns a scalar tensor or a dict with ``"loss"`` (other entries are logged).
+        loss_fn: returns a scalar tensor, a dict with ``"loss"`` or an object with a ``.loss``
+            tensor such as :class:`graphdiff.losses.LossOutput` (other scalar entries are logged).
         data: a tensor ``(N, ...)``, a tuple / dict of such tensors, a dataclass holding them
             (e.g. a ``TensorState`` or ``GraphState`` of ``N`` samples, indexed field-wise), an
             indexable dataset of items (with ``collate_fn`` for custom batch objects) — batched by a resumable seeded sampler with

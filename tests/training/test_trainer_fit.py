@@ -217,3 +217,26 @@ def test_resume_with_changed_settings_warns(tmp_path: Path) -> None:
     fit(P.make_model(), P.deterministic_loss, P.make_data(), steps=3, checkpoint_dir=tmp_path, **P.FIT_KW)
     with pytest.warns(UserWarning, match=r"changed settings \['lr', 'steps'\]"):
         fit(P.make_model(), P.deterministic_loss, P.make_data(), steps=4, checkpoint_dir=tmp_path, **{**P.FIT_KW, "lr": 0.5})
+
+
+@dataclass
+class _Out:
+    loss: torch.Tensor
+    per_sample: torch.Tensor
+    extra_scalar: torch.Tensor
+
+
+def test_loss_fn_result_forms() -> None:
+    logs = []
+    x = torch.randn(4, 2)
+
+    def obj_loss(m, b, g):
+        per = m(b).pow(2).squeeze(-1)
+        return _Out(per.mean(), per, torch.tensor(3.0))
+
+    fit(nn.Linear(2, 1), obj_loss, x, steps=2, progress=False, callback=lambda i: logs.append(i.logs))
+    assert logs == [{"extra_scalar": 3.0}] * 2  # (B,) tensors are not logged, scalars are
+    with pytest.raises(TypeError, match="loss_fn must return"):
+        fit(nn.Linear(2, 1), lambda m, b, g: [m(b).sum()], x, steps=1, progress=False)
+    with pytest.raises(ValueError, match="scalar"):
+        fit(nn.Linear(2, 1), lambda m, b, g: m(b).pow(2), x, steps=1, progress=False)
