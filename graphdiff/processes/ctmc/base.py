@@ -34,7 +34,7 @@ from torch import Tensor
 from ...states import TensorState
 from .schedules import CTMCSchedule, get_ctmc_schedule
 
-__all__ = ["CTMC", "reverse_rate", "x0_probs_from_logits"]
+__all__ = ["CTMC", "reverse_rate", "likelihood_ratio", "conditional_from_x0", "x0_probs_from_logits"]
 
 _TINY = 1e-30
 
@@ -281,15 +281,11 @@ def x0_probs_from_logits(process: CTMC, logits: Tensor) -> Tensor:
     return torch.softmax(logits, -1)
 
 
-def reverse_rate(process: CTMC, xt: Tensor, x0_probs: Tensor, t: "float | Tensor") -> Tensor:
-    """Reverse-time jump rates of the model (Campbell et al. 2022, eq. 4, dimension-wise):
-
-        R^theta_t(x, y) = Q_t(y, x) sum_x0 [q_t(y | x0) / q_t(x | x0)] p_theta(x0 | x),   y != x,
-
-    per coordinate, with ``x`` the current value of that coordinate and ``p_theta(x0 | x)`` the
-    denoiser's marginal for the coordinate. Returns ``(B, ..., S)`` with 0 at ``y = x`` (total
-    outflow = sum over the last dim). Values of ``x0`` with ``q_t(x | x0) = 0`` are dropped.
-    With the exact ``p(x0 | x)`` this is the true time reversal ``p_t(y) Q_t(y, x) / p_t(x)``."""
+def likelihood_ratio(process: CTMC, xt: Tensor, x0_probs: Tensor, t: "float | Tensor") -> Tensor:
+    """Per-coordinate ratio estimate ``r(y) = sum_x0 [q_t(y | x0) / q_t(x | x0)] p_theta(x0 | x)``
+    ``(B, ..., S)`` (``r(x) = 1`` for a prediction consistent with ``x``): with the exact ``p(x0 | x)`` it equals
+    ``p_t(x^d <- y, x^{-d}) / p_t(x)`` (Campbell et al. 2022 eq. 4; the "concrete score" / SDDM ratio,
+    Sun et al. 2023 eq. 7). Values of ``x0`` with ``q_t(x | x0) = 0`` are dropped."""
     B = xt.shape[0]
     p0 = process.pad_probs(x0_probs)
     dt = p0.dtype
@@ -299,10 +295,35 @@ def reverse_rate(process: CTMC, xt: Tensor, x0_probs: Tensor, t: "float | Tensor
     P0t = process.transition(torch.zeros_like(t_), t_)
     lik = _cols(P0t, x)
     w = torch.where(lik > 0, p0 / lik.clamp_min(_TINY), torch.zeros_like(p0))
-    ratio = torch.bmm(w, P0t)  # sum_x0 p(x0|x) q_t(y|x0) / q_t(x|x0), over y
+    return torch.bmm(w, P0t).reshape(xt.shape + (process.num_states,))
+
+
+def reverse_rate(process: CTMC, xt: Tensor, x0_probs: Tensor, t: "float | Tensor") -> Tensor:
+    """Reverse-time jump rates of the model (Campbell et al. 2022, eq. 4, dimension-wise):
+
+        R^theta_t(x, y) = Q_t(y, x) sum_x0 [q_t(y | x0) / q_t(x | x0)] p_theta(x0 | x),   y != x,
+
+    per coordinate, with ``x`` the current value of that coordinate and ``p_theta(x0 | x)`` the
+    denoiser's marginal for the coordinate. Returns ``(B, ..., S)`` with 0 at ``y = x`` (total
+    outflow = sum over the last dim). Values of ``x0`` with ``q_t(x | x0) = 0`` are dropped.
+    With the exact ``p(x0 | x)`` this is the true time reversal ``p_t(y) Q_t(y, x) / p_t(x)``;
+    with a one-hot ``x0`` it is the reversal of the forward process conditioned on ``x0``."""
+    B = xt.shape[0]
+    ratio = likelihood_ratio(process, xt, x0_probs, t)
+    x = xt.reshape(B, -1)
+    ratio = ratio.reshape(B, x.shape[1], -1)
+    t_ = _as_time(t, B, xt.device, ratio.dtype).to(ratio.dtype)
     rates = _cols(process.rate(t_), x) * ratio  # Q_t(y, x) over y
     rates = rates.scatter(-1, x[..., None], 0.0)
     return rates.reshape(xt.shape + (process.num_states,))
+
+
+def conditional_from_x0(process: CTMC, xt: Tensor, x0_probs: Tensor, t: "float | Tensor") -> Tensor:
+    """Conditional marginals ``p_t(x^d = y | x^{-d})`` ``(B, ..., S)`` implied by an x0 prediction:
+    the normalised :func:`likelihood_ratio` (exact for the exact ``p(x0 | x_t)``). These are the
+    quantities SDDM's categorical ratio matching learns (Sun et al. 2023, Sec. 4)."""
+    r = likelihood_ratio(process, xt, x0_probs, t)
+    return r / r.sum(-1, keepdim=True).clamp_min(_TINY)
 
 
 def _normalise_or_stay(p: Tensor, x: Tensor) -> Tensor:
