@@ -362,7 +362,14 @@ def fit(
     step, position, losses, lrs = 0, DataPosition(), [], []
     last_ckpt: Path | None = None
     if ckpt_dir is not None and resume and checkpoint_exists(ckpt_dir):
-        info = load_checkpoint(ckpt_dir, model=model, ema=ema, optimizer=optimizer, scheduler=scheduler, map_location=device)
+        try:
+            info = load_checkpoint(ckpt_dir, model=model, ema=ema, optimizer=optimizer, scheduler=scheduler, map_location=device)
+        except CheckpointError as exc:
+            hint = ""
+            if (ckpt_dir / "previous.json").is_file():
+                hint = (f" The checkpoint before it is {ckpt_dir / 'previous.json'}: copy it over last.json to resume"
+                        " from there, or pass resume=False to start afresh.")
+            raise CheckpointError(f"cannot resume from {ckpt_dir}: {exc}.{hint}") from exc
         extra = info["extra"]
         old_hp = extra.get("hyperparameters", {})
         changed = sorted(k for k in hp if k in old_hp and old_hp[k] != hp[k])

@@ -240,3 +240,15 @@ def test_loss_fn_result_forms() -> None:
         fit(nn.Linear(2, 1), lambda m, b, g: [m(b).sum()], x, steps=1, progress=False)
     with pytest.raises(ValueError, match="scalar"):
         fit(nn.Linear(2, 1), lambda m, b, g: m(b).pow(2), x, steps=1, progress=False)
+
+
+def test_resume_from_corrupt_checkpoint_fails_clearly_and_previous_still_works(tmp_path: Path) -> None:
+    from graphdiff.errors import CheckpointError
+    from graphdiff.training.checkpoint import PREVIOUS, iter_tensor_files
+
+    fit(P.make_model(), P.deterministic_loss, P.make_data(), steps=8, checkpoint_dir=tmp_path, checkpoint_every=4, **P.FIT_KW)
+    newest = max(iter_tensor_files(tmp_path), key=lambda f: f.name)
+    newest.write_bytes(newest.read_bytes()[:-8])  # truncate the step-8 tensors
+    with pytest.raises(CheckpointError, match="previous.json"):
+        fit(P.make_model(), P.deterministic_loss, P.make_data(), steps=12, checkpoint_dir=tmp_path, **P.FIT_KW)
+    assert load_checkpoint(tmp_path / PREVIOUS, model=P.make_model())["step"] == 4
