@@ -404,9 +404,14 @@ class StructuralFeatures:
         """Features of the weighted / noisy adjacency ``A`` ``(B, N, N)``.
 
         ``hard`` optionally gives the 0/1 graph directly (the discrete family passes
-        ``E != 0``); otherwise it is ``A > threshold``."""
+        ``E != 0``); otherwise it is ``A > threshold``. Computed in at least float32 with autocast
+        off (half-precision matrix powers and eigensolvers are unreliable); callers cast back."""
+        with torch.autocast(device_type=A.device.type, enabled=False):
+            return self._compute(A, node_mask, hard)
+
+    def _compute(self, A: Tensor, node_mask: Tensor, hard: Tensor | None) -> FeatureBundle:
         A = A.detach()
-        dtype = A.dtype if A.is_floating_point() else torch.get_default_dtype()
+        dtype = torch.promote_types(A.dtype, torch.float32) if A.is_floating_point() else torch.get_default_dtype()
         A = A.to(dtype)
         hard_adj = binarize_adjacency(A, node_mask, self.threshold) if hard is None else (
             (hard.detach() != 0) & pair_mask(node_mask)).to(dtype)

@@ -166,3 +166,15 @@ def test_forward_speed_default_config(B, N, F, budget_s):
         torch.set_num_threads(threads)
     print(f"PGSN forward B={B} N={N}: {dt * 1000:.1f} ms CPU")
     assert dt < budget_s
+
+
+def test_half_precision_and_autocast_run():
+    """Structural features are computed in float32 even for bfloat16 models / under autocast
+    (eigh has no bfloat16 kernel)."""
+    s = random_graph_state(3, 6, 2)
+    net = GraphScoreNetwork(num_node_features=2, spectral=2, cycles=True, **{k: v for k, v in SMALL.items()})
+    out = net.to(torch.bfloat16)(s.to(torch.bfloat16), torch.rand(3))
+    assert out.A.dtype == torch.bfloat16 and torch.isfinite(out.A.float()).all()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = net.float()(s, torch.rand(3))
+    assert torch.isfinite(out.A.float()).all() and torch.isfinite(out.X.float()).all()
