@@ -1,8 +1,8 @@
 """Position-enhanced graph score network for the continuous (SDE / flow) family.
 
 After GraphGDP's PGSN (Huang et al. 2022, "GraphGDP: Generative diffusion processes for
-permutation invariant graph generation", ICDM; the "position-enhanced graph score network"): at every call, random-walk positional features and
-shortest-path distances are recomputed from the *noisy* adjacency (thresholded, or clamped with
+permutation invariant graph generation", ICDM; "position-enhanced graph score network"): at
+every call, random-walk positional features and shortest-path distances are recomputed from the *noisy* adjacency (thresholded, or clamped with
 ``soft_adjacency``) and fed with the noisy node / edge values to a graph transformer that updates
 node, edge and global channels; the edge output is symmetrised.
 
