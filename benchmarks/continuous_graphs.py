@@ -1,0 +1,190 @@
+"""Continuous SDE graph diffusion on generic graphs, GDSS protocol: few-step samplers vs 1000-step EM.
+
+Trains :class:`graphdiff.pipelines.continuous.ContinuousGraphDiffusion` on the training split for a
+fixed wall-clock budget, then samples as many graphs as the test split holds (node counts drawn from
+the training graphs) with every requested sampler, and reports the GDSS MMD^2 (degree / clustering /
+orbit, ``graph_metrics(..., protocol="gdss")``) against the test graphs, with the NFE and sampling
+time. All samplers see the same node counts for a given seed. The MMD of the training graphs vs the
+test graphs is printed as the noise floor of a 20-graph comparison. Usage::
+
+    GRAPHDIFF_DATA=../shared/data nice -n 5 python benchmarks/continuous_graphs.py \\
+        --dataset community_small --train-minutes 12 --save graphdiff/pretrained/community_small_sde
+
+Writes a markdown block to ``benchmarks/results/continuous_<dataset>.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from graphdiff.data import load
+from graphdiff.metrics import graph_metrics
+from graphdiff.pipelines.continuous import CONTINUOUS_SAMPLERS, ContinuousGraphDiffusion
+from graphdiff.states import GraphState
+
+STATS = ("degree", "clustering", "orbit")
+GDSS_REFERENCE = {"community_small": (0.045, 0.086, 0.007), "ego_small": (0.021, 0.024, 0.007),
+                  "enzymes": (0.026, 0.061, 0.009), "grid": (0.111, 0.005, 0.070)}
+
+
+def _parse_samplers(spec: str) -> list[tuple[str, int]]:
+    out = []
+    for item in spec.split(","):
+        name, _, steps = item.strip().partition(":")
+        if name not in CONTINUOUS_SAMPLERS:
+            raise SystemExit(f"unknown sampler {name!r}; valid: {', '.join(CONTINUOUS_SAMPLERS)}")
+        out.append((name, int(steps or 50)))
+    return out
+
+
+def generate(pipe: ContinuousGraphDiffusion, n: int, sampler: str, steps: int, seed: int) -> tuple[GraphState, int, float]:
+    """``n`` graphs in one batch with sizes drawn from the training distribution (seeded by ``seed``
+    only, so every sampler gets the same sizes); returns ``(state, nfe, seconds)``."""
+    sizes = pipe.node_counts.sample(n, generator=torch.Generator().manual_seed(seed))
+    mask = torch.arange(int(sizes.max()))[None] < sizes[:, None]
+    pipe.network.eval()
+    t0 = time.perf_counter()
+    with torch.no_grad():
+        state, nfe = pipe.sample_batch(mask, steps=steps, sampler=sampler, generator=torch.Generator().manual_seed(seed + 1))
+    return state, nfe, time.perf_counter() - t0
+
+
+def _git_commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+    except Exception:  # noqa: BLE001 - informational only
+        return "unknown"
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--dataset", default="community_small")
+    p.add_argument("--train-minutes", type=float, default=12.0, help="wall-clock training budget")
+    p.add_argument("--max-steps", type=int, default=100_000)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--ema-decay", type=float, default=0.995)
+    p.add_argument("--hidden", type=int, default=64)
+    p.add_argument("--depth", type=int, default=3)
+    p.add_argument("--centered", type=int, default=1, help="1: values on [-1, 1] (GraphGDP), 0: raw {0, 1} (GDSS)")
+    p.add_argument("--adj-sde", default='{"type": "vp", "beta_min": 0.1, "beta_max": 20.0}')
+    p.add_argument("--x-sde", default='{"type": "vp", "beta_min": 0.1, "beta_max": 20.0}')
+    p.add_argument("--samplers", default="dpm_solver:50,ddim:50,ode_heun:25,dpm_solver:20,euler_maruyama:1000",
+                   help="comma-separated name:steps; the last one is the reference")
+    p.add_argument("--seeds", type=int, default=3, help="seeds for the few-step samplers (the 1000-step one uses 1)")
+    p.add_argument("--threads", type=int, default=1, help="torch threads (more than 1 oversubscribes a loaded machine)")
+    p.add_argument("--load", default=None, help="skip training: load a save_pretrained folder")
+    p.add_argument("--save", default=None, help="save_pretrained folder (only if the weights are < 2 MB)")
+    p.add_argument("--out", default=None, help="markdown file (default benchmarks/results/continuous_<dataset>.md)")
+    a = p.parse_args(argv)
+    torch.set_num_threads(a.threads)
+    samplers = _parse_samplers(a.samplers)
+
+    ds = load(a.dataset)
+    train_graphs, test_graphs = ds.split("train"), ds.split("test")
+    train = GraphState.from_networkx(train_graphs)
+    n_gen = len(test_graphs)
+
+    train_seconds = 0.0
+    losses: list[float] = []
+    if a.load:
+        pipe = ContinuousGraphDiffusion.from_pretrained(a.load)
+        train_seconds = float(pipe.card.get("training", {}).get("seconds", 0.0))
+    else:
+        torch.manual_seed(0)
+        pipe = ContinuousGraphDiffusion.create(
+            train_state=train, dataset=a.dataset,
+            network={"hidden": a.hidden, "depth": a.depth, "edge_hidden": a.hidden // 2, "global_hidden": a.hidden // 2},
+            process={"x_sde": json.loads(a.x_sde), "adj_sde": json.loads(a.adj_sde), "centered": bool(a.centered)})
+        budget = 60.0 * a.train_minutes
+        t0 = time.perf_counter()
+
+        def stop(info) -> bool:
+            if info.step % 200 == 0:
+                print(f"step {info.step} loss {info.loss:.4f} ({time.perf_counter() - t0:.0f} s)", flush=True)
+            return time.perf_counter() - t0 > budget
+
+        res = pipe.fit(train, steps=a.max_steps, batch_size=a.batch_size, lr=a.lr, ema_decay=a.ema_decay,
+                       progress=False, callback=stop, warmup_steps=100, log_every=10**9)
+        train_seconds = time.perf_counter() - t0
+        losses = res.losses
+        print(f"trained {res.final_step} steps in {train_seconds:.0f} s; loss {sum(losses[-100:]) / max(len(losses[-100:]), 1):.4f}")
+    n_params = sum(q.numel() for q in pipe.network.parameters())
+
+    floor = graph_metrics(test_graphs, train_graphs, protocol="gdss", metrics=STATS)
+    rows = []
+    for i, (name, steps) in enumerate(samplers):
+        seeds = range(1) if (i == len(samplers) - 1 or steps >= 500) else range(a.seeds)
+        per_seed = []
+        for seed in seeds:
+            state, nfe, secs = generate(pipe, n_gen, name, steps, seed)
+            m = graph_metrics(test_graphs, state.to_networkx(), protocol="gdss", metrics=STATS)
+            per_seed.append(({s: m[s] for s in STATS}, nfe, secs, m.n_empty, float(state.A.sum() / 2 / n_gen)))
+            print(f"{name}:{steps} seed {seed}: {per_seed[-1]}", flush=True)
+        mean = {s: sum(r[0][s] for r in per_seed) / len(per_seed) for s in STATS}
+        rows.append({"sampler": name, "steps": steps, "nfe": per_seed[0][1], "seeds": len(per_seed), "mmd": mean,
+                     "mmd_runs": [r[0] for r in per_seed], "seconds": sum(r[2] for r in per_seed) / len(per_seed),
+                     "empty": sum(r[3] for r in per_seed), "edges": sum(r[4] for r in per_seed) / len(per_seed)})
+
+    mean_edges = float(train.A.sum() / 2 / train.batch_size)
+    ref = GDSS_REFERENCE.get(a.dataset)
+    lines = [
+        f"## Continuous SDE diffusion on {a.dataset} (GDSS protocol)",
+        "",
+        f"- date: {_dt.datetime.now(_dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}; commit `{_git_commit()}`",
+        f"- machine: {platform.machine()} {platform.processor() or ''} CPU, {os.cpu_count()} cores visible, "
+        f"torch {torch.__version__}, {a.threads} threads (shared, heavily loaded machine: times are upper bounds)",
+        f"- command: `python benchmarks/continuous_graphs.py {' '.join(argv if argv is not None else sys.argv[1:])}`",
+        f"- protocol: train on the {len(train_graphs)} training graphs, sample {n_gen} graphs (= test count, node counts "
+        f"from the training graphs), biased MMD^2 vs the {len(test_graphs)} test graphs, `graph_metrics(..., protocol=\"gdss\")` "
+        f"(degree / clustering Gaussian-EMD, orbit Gaussian); few-step rows average {a.seeds} seeds",
+        f"- model: PGSN {n_params} parameters ({4 * n_params / 1e6:.2f} MB fp32), process {json.dumps(pipe.process_config())}",
+        f"- training: {pipe.card.get('training', {}).get('steps', 'loaded')} steps requested, "
+        f"{len(losses) if losses else 'n/a'} done in {train_seconds / 60:.1f} min CPU (batch {a.batch_size}, lr {a.lr}, EMA {a.ema_decay})"
+        + (f"; final loss (mean of last 100) {sum(losses[-100:]) / len(losses[-100:]):.4f}" if losses else ""),
+        "",
+        "| sampler | steps | NFE | degree | clustering | orbit | sample time (s, 20 graphs) | mean edges (train "
+        f"{mean_edges:.1f}) | empty |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        mm = r["mmd"]
+        lines.append(f"| {r['sampler']} | {r['steps']} | {r['nfe']} | {mm['degree']:.4f} | {mm['clustering']:.4f} | "
+                     f"{mm['orbit']:.4f} | {r['seconds']:.1f} | {r['edges']:.1f} | {r['empty']} |")
+    lines.append(f"| train graphs vs test (noise floor) | - | - | {floor['degree']:.4f} | {floor['clustering']:.4f} | {floor['orbit']:.4f} | - | - | - |")
+    if ref:
+        lines.append(f"| GDSS paper (1000-step PC, 5000 epochs GPU) | 1000 | 2000 | {ref[0]} | {ref[1]} | {ref[2]} | - | - | - |")
+    lines.append("")
+    text = "\n".join(lines)
+    print(text)
+    out = Path(a.out or f"benchmarks/results/continuous_{a.dataset}.md")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text + "\n")
+
+    if a.save:
+        size_mb = 4 * n_params / 1e6
+        if size_mb >= 2.0:
+            print(f"not saving: {size_mb:.2f} MB of weights >= 2 MB")
+        else:
+            best = min(rows[:-1] or rows, key=lambda r: sum(r["mmd"].values()))
+            pipe.card["sampling"] = {"sampler": best["sampler"], "steps": best["steps"]}
+            pipe.card["summary"] = f"continuous SDE (GDSS-style) model of {a.dataset} graphs, trained {train_seconds / 60:.0f} min on CPU"
+            metrics = {"protocol": "gdss", "n_generated": n_gen,
+                       "rows": [{"sampler": r["sampler"], "steps": r["steps"], "nfe": r["nfe"], "seeds": r["seeds"],
+                                 **{k: round(v, 6) for k, v in r["mmd"].items()}} for r in rows]}
+            print("saved", pipe.save_pretrained(a.save, metrics=metrics))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
