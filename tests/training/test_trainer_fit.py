@@ -252,3 +252,23 @@ def test_resume_from_corrupt_checkpoint_fails_clearly_and_previous_still_works(t
     with pytest.raises(CheckpointError, match="previous.json"):
         fit(P.make_model(), P.deterministic_loss, P.make_data(), steps=12, checkpoint_dir=tmp_path, **P.FIT_KW)
     assert load_checkpoint(tmp_path / PREVIOUS, model=P.make_model())["step"] == 4
+
+
+def test_graph_state_dataset_is_batched_per_graph() -> None:
+    from graphdiff.states import GraphState
+    from graphdiff.testing import random_graph_state
+
+    graphs = random_graph_state(batch_size=10, max_nodes=6, node_features=3, generator=torch.Generator().manual_seed(4))
+    key = {float(graphs.X[i].abs().sum()): i for i in range(10)}  # identify graphs by their features
+    seen = []
+
+    def loss(m, batch, g):
+        assert isinstance(batch, GraphState) and batch.X.shape == (5, 6, 3) and batch.A.shape == (5, 6, 6)
+        for j in range(5):
+            i = key[float(batch.X[j].abs().sum())]
+            assert torch.equal(batch.A[j], graphs.A[i]) and torch.equal(batch.node_mask[j], graphs.node_mask[i])
+            seen.append(i)
+        return m(batch.X).pow(2).mean()
+
+    fit(nn.Linear(3, 1), loss, graphs, steps=2, batch_size=5, progress=False)
+    assert sorted(seen) == list(range(10))  # one epoch = every graph once
