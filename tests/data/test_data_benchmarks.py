@@ -62,6 +62,8 @@ def test_moses_splits(shared_data):
     assert ds.splits == ("train", "test", "test_scaffolds") and ds.max_atoms == 27
     assert ds.vocabulary.tokens == ("C", "N", "O", "F", "S", "Cl", "Br")
     assert all(s and " " not in s for s in ds.smiles("test_scaffolds")[:1000])
+    pytest.importorskip("rdkit")
+    assert _roundtrip_failures(_sample(ds.test, 300) + _sample(ds.smiles("test_scaffolds"), 300), ds.vocabulary) == []
 
 
 def _sample(rows: list[str], k: int) -> list[str]:
