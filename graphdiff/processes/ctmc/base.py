@@ -270,6 +270,11 @@ class CTMC:
             output = output[0]
         return [output.reshape(output.shape[0], -1, output.shape[-1])]
 
+    def join_output(self, parts: Sequence[Tensor], like: "Tensor | TensorState") -> Tensor:
+        """Inverse of :meth:`split_output`: ``[(B, D, K)]`` -> logits ``(B, ..., K)``."""
+        x = like.x if isinstance(like, TensorState) else like
+        return parts[0].reshape(x.shape + (parts[0].shape[-1],))
+
 
 def x0_probs_from_logits(process: CTMC, logits: Tensor) -> Tensor:
     """Softmax over data classes; logits may have ``K`` or ``S`` columns (extra states, e.g. the

@@ -86,6 +86,16 @@ class GraphCTMC:
         i, j = self._triu(edge.shape[1], edge.device)
         return [node, edge[:, i, j]]
 
+    def join_output(self, parts: Sequence[Tensor], like: GraphState) -> tuple[Tensor, Tensor]:
+        """Inverse of :meth:`split_output`: ``[(B, N, Kx), (B, M, Ke)]`` -> ``(node (B, N, Kx),
+        edge (B, N, N, Ke))`` with the edge logits mirrored (diagonal zero)."""
+        B, N = like.node_mask.shape
+        i, j = self._triu(N, parts[1].device)
+        E = parts[1].new_zeros(B, N, N, parts[1].shape[-1])
+        E[:, i, j] = parts[1]
+        E[:, j, i] = parts[1]
+        return parts[0], E
+
     # ------------------------------------------------------------------ process API
     def sample_marginal(self, state: GraphState, t: "float | Tensor", generator: torch.Generator | None = None) -> GraphState:
         """Noisy graph ``G_t ~ q_t(. | G_0)``: nodes and upper-triangle edges jump independently."""

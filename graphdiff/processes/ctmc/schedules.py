@@ -33,8 +33,11 @@ __all__ = [
 class CTMCSchedule:
     """Base class: subclasses define :meth:`alpha` and :meth:`rate` (``beta(t)``).
 
-    ``alpha(0) = 1``; ``alpha`` is decreasing; ``alpha(1) = alpha_min > 0`` keeps every rate and
-    transition finite (the t = 1 marginal is then ``alpha_min``-close to the stationary law)."""
+    ``alpha(0) = 1``; ``alpha`` is decreasing; ``alpha(1) = alpha_min``. ``alpha_min > 0`` keeps every
+    rate finite (the t = 1 marginal is then ``alpha_min``-close to the stationary law);
+    ``alpha_min = 0`` reaches the stationary law exactly (needed for a finite ELBO prior term
+    with the absorbing family) but ``beta(1) = inf``, so rate-based samplers (tau-leaping, PC)
+    must then start from a grid below 1 (the ancestral sampler only uses transitions and is fine)."""
 
     name: str = "base"
 
@@ -66,8 +69,8 @@ class CosineSchedule(CTMCSchedule):
     name = "cosine"
 
     def __init__(self, s: float = 0.008, alpha_min: float = 1e-3):
-        if not 0 < alpha_min < 1:
-            raise ValueError(f"alpha_min must be in (0, 1), got {alpha_min}")
+        if not 0 <= alpha_min < 1:
+            raise ValueError(f"alpha_min must be in [0, 1), got {alpha_min}")
         self.s = float(s)
         self.alpha_min = float(alpha_min)
 
@@ -96,8 +99,8 @@ class LinearSchedule(CTMCSchedule):
     name = "linear"
 
     def __init__(self, alpha_min: float = 1e-3):
-        if not 0 < alpha_min < 1:
-            raise ValueError(f"alpha_min must be in (0, 1), got {alpha_min}")
+        if not 0 <= alpha_min < 1:
+            raise ValueError(f"alpha_min must be in [0, 1), got {alpha_min}")
         self.alpha_min = float(alpha_min)
 
     def alpha(self, t: Tensor) -> Tensor:
