@@ -165,7 +165,11 @@ def verify(path: str | os.PathLike, f: DataFile) -> Path:
 
 
 def _missing_message(f: DataFile, target: Path, reason: str) -> str:
-    where = f"download it from {f.url}" if f.url else "no public URL is known"
+    if f.url and f.url_serves == "content":
+        where = (f"download it from {f.url} and gzip it; any gzip of content with sha256 {f.content_sha256} "
+                 "is accepted")
+    else:
+        where = f"download it from {f.url}" if f.url else "no public URL is known"
     return (
         f"dataset file {f.name!r} is missing: {reason}. Put the file with sha256 {f.sha256} at {target} "
         f"({where}{'; origin: ' + f.origin if f.origin else ''}), or point GRAPHDIFF_DATA / root= at a folder "

@@ -117,6 +117,8 @@ def test_gz_file_served_as_content_is_compressed_and_verified(tmp_path):
     stored = gzip.compress(content, mtime=0)
     f = DataFile("m/q.csv.gz", _sha(stored), url=_served(tmp_path, "q.csv", content), url_serves="content",
                  content_sha256=_sha(content))
+    with pytest.raises(DataNotFoundError, match="gzip it; any gzip of content with sha256 " + _sha(content)):
+        fetch(f, tmp_path / "root", download=False)
     p = fetch(f, tmp_path / "root")
     assert gzip.decompress(p.read_bytes()) == content
     F._VERIFIED.clear()
