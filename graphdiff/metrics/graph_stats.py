@@ -25,6 +25,7 @@ callers (``graphdiff.metrics.graph``) count and handle them.
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
 from typing import Iterable, Iterator, Sequence
@@ -211,7 +212,8 @@ def compute_statistics(
 
     ``n_jobs > 1`` splits the graphs over that many processes (only when there are at least
     ``min_graphs_per_job`` graphs per process; below that, process start-up costs more than it
-    saves). ``n_jobs=-1`` uses ``os.cpu_count()``. The results do not depend on ``n_jobs``.
+    saves; workers are spawned, which costs about a second). ``n_jobs=-1`` uses
+    ``os.cpu_count()``. The results do not depend on ``n_jobs``.
     """
     for s in stats:
         if s not in STATISTICS:
@@ -226,7 +228,8 @@ def compute_statistics(
     chunks = np.array_split(np.arange(len(adjs)), n_jobs)
     jobs = [([adjs[i] for i in c], stats, clustering_bins, spectral_bins) for c in chunks]
     out: dict[str, list[np.ndarray]] = {s: [] for s in stats}
-    with ProcessPoolExecutor(max_workers=n_jobs) as ex:
+    # "spawn": forking a process that already runs BLAS / torch threads can deadlock the children
+    with ProcessPoolExecutor(max_workers=n_jobs, mp_context=multiprocessing.get_context("spawn")) as ex:
         for part in ex.map(_stats_worker, jobs):
             for s in stats:
                 out[s].extend(part[s])
