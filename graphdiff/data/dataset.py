@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import networkx as nx
 
@@ -156,6 +156,13 @@ class MoleculeDataset:
         """Encoded split as a :class:`GraphState`: ``X`` ``(B, N)`` atom ids, ``A`` ``(B, N, N)`` bond
         classes (see :meth:`encode` for the options and the skip counts)."""
         return self.encode(split, max_atoms=max_atoms, indices=indices, **options).state
+
+    def batches(self, split: str = "train", batch_size: int = 1024, *, max_atoms: int | None = None, **options: str) -> Iterator[GraphState]:
+        """Encode ``split`` lazily, ``batch_size`` molecules at a time (rows in stored order), each a
+        :class:`GraphState` padded to ``max_atoms`` (default: the dataset's); see :meth:`encode`."""
+        n = len(self.smiles(split))
+        for start in range(0, n, batch_size):
+            yield self.to_state(split, max_atoms=max_atoms, indices=range(start, min(start + batch_size, n)), **options)
 
     def num_atoms(self, split: str = "train") -> list[int]:
         """Heavy-atom count of every parsable molecule of ``split`` (computed once, cached)."""

@@ -25,6 +25,9 @@ def test_csv_with_detected_column_and_invalid_rows(tmp_path):
     assert ds.vocabulary.tokens == ("C", "O", "N+") and ds.max_atoms == 6
     st = ds.to_state("train")
     assert st.X.shape == (3, 6) and st.num_nodes.tolist() == [3, 6, 5]
+    parts = list(ds.batches("train", batch_size=2))
+    assert [p.batch_size for p in parts] == [2, 1] and torch.equal(GraphState.cat(parts).A, st.A)
+    assert ds.node_count_distribution().probs.tolist() == pytest.approx([0, 0, 0, 1 / 3, 0, 1 / 3, 1 / 3])
 
 
 def test_csv_named_column_smi_and_gz(tmp_path):
