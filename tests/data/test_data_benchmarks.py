@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import gzip
 import json
 import pickle
 import re
@@ -15,7 +14,6 @@ import torch
 
 from graphdiff.data import files as F
 from graphdiff.data import get_card, load
-from graphdiff.states import GraphState
 
 
 @pytest.fixture(autouse=True)
