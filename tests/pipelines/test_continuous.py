@@ -110,6 +110,24 @@ def test_create_reads_sizes_and_rejects_bad_options():
     assert make_sde({"type": "ve", "sigma_min": 0.2, "sigma_max": 1.0}).prior_std == 1.0
 
 
+def test_encoding_and_model_function_are_permutation_equivariant():
+    from graphdiff.testing import assert_permutation_equivariant
+
+    pipe = _pipe()
+    data = GraphState.from_networkx([nx.cycle_graph(5), nx.path_graph(7)])
+    assert_permutation_equivariant(pipe.encoding.encode, data, atol=0.0)
+    enc = pipe.encoding.encode(data)
+    flat, fm = pipe.process.pack(enc)
+    noisy = pipe.process.unpack(flat + 0.5 * pipe.process.noise(flat, torch.Generator().manual_seed(0), fm), enc.node_mask)
+    t = torch.tensor([0.3, 0.7])
+
+    def fn(s: GraphState) -> GraphState:
+        f, _ = pipe.process.pack(s)
+        return pipe.process.unpack(pipe._model_fn(pipe.network, s.node_mask)(f, t), s.node_mask)
+
+    assert_permutation_equivariant(fn, noisy, atol=1e-4)
+
+
 # ----------------------------------------------------------------------------- sampling
 @pytest.mark.parametrize("sampler", CONTINUOUS_SAMPLERS)
 def test_every_sampler_gives_symmetric_masked_graphs(sampler: str):
