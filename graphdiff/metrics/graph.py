@@ -18,8 +18,8 @@ Every value is the **biased MMD^2** estimator (all pairs, diagonal included), no
 Empty generated graphs (0 nodes) are never dropped silently: the reference code removes them
 before computing every statistic (``empty="drop"``, the default, reproduces that); their count is
 ``n_empty`` on each card. ``empty="include"`` instead keeps each one as an extra sample point with
-kernel value 1 to other empty graphs and 0 to every non-empty graph, so that generating empty
-graphs raises the MMD. Graphs with nodes but no edges are ordinary graphs under both protocols
+kernel value 1 to other empty graphs and 0 to every non-empty graph (a point at maximal distance
+from every real graph), so that empty graphs enter the value instead of vanishing from it. Graphs with nodes but no edges are ordinary graphs under both protocols
 (their degree histogram is ``[n]``, clustering all 0, spectrum all 0, orbit counts all 0) and are
 counted as ``n_edgeless``. Reference graphs with 0 nodes are dropped and counted in
 ``extra["n_empty_reference"]`` (the reference code would produce ``nan``).
