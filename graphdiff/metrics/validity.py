@@ -34,6 +34,7 @@ V.U.N. = fraction of all generated graphs that are unique, novel and valid.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
@@ -279,7 +280,11 @@ class IsomorphismIndex:
             self.add(g)
 
     def _key(self, g: nx.Graph) -> tuple[int, int, str]:
-        h = nx.weisfeiler_lehman_graph_hash(g, iterations=self.wl_iterations)
+        # the hash only buckets graphs within this index, so networkx's warning that hashes of
+        # unlabelled graphs changed in v3.5 does not matter here
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            h = nx.weisfeiler_lehman_graph_hash(g, iterations=self.wl_iterations)
         return (g.number_of_nodes(), g.number_of_edges(), h)
 
     def find(self, g: nx.Graph) -> bool:
