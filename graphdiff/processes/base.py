@@ -65,6 +65,21 @@ class Process:
         graph when grad mode is on (so a learned schedule can be trained through it)."""
         return _time_derivative(self.log_snr, t)
 
+    def time_at_log_snr(self, lam: Tensor, iters: int = 60) -> Tensor:
+        """Inverse of the (monotone decreasing) log-SNR on ``[eps, T]`` by bisection: ``(B,)``
+        times with ``log_snr(t) = lam``. Per-entry log-SNRs (product process) are averaged."""
+        lo = torch.full_like(lam, self.eps)
+        hi = torch.full_like(lam, self.T)
+        with torch.no_grad():
+            for _ in range(iters):
+                mid = 0.5 * (lo + hi)
+                ls = self.log_snr(mid)
+                ls = ls.reshape(ls.shape[0], -1).mean(-1) if ls.dim() > 1 else ls
+                above = ls > lam
+                lo = torch.where(above, mid, lo)
+                hi = torch.where(above, hi, mid)
+        return 0.5 * (lo + hi)
+
     def d_alpha(self, t: Tensor) -> Tensor:
         """``d alpha / dt``; default by autograd."""
         return _time_derivative(self.alpha, t)
@@ -139,11 +154,16 @@ def _time_derivative(fn: Callable[[Tensor], Tensor], t: Tensor) -> Tensor:
     with torch.enable_grad():
         tt = t.detach().requires_grad_(True)
         out = fn(tt)
+        if not out.requires_grad:  # constant in t
+            return torch.zeros_like(out)
+
+        def grad(o: Tensor) -> Tensor:
+            (d,) = torch.autograd.grad(o.sum(), tt, create_graph=create, retain_graph=True, allow_unused=True)
+            return torch.zeros_like(tt) if d is None else d
+
         if out.dim() == 1:
-            (d,) = torch.autograd.grad(out.sum(), tt, create_graph=create)
-            return d
-        cols = [torch.autograd.grad(out[:, j].sum(), tt, create_graph=create, retain_graph=True)[0] for j in range(out.shape[1])]
-        return torch.stack(cols, 1)
+            return grad(out)
+        return torch.stack([grad(out[:, j]) for j in range(out.shape[1])], 1)
 
 
 class LinearSDE(Process):

@@ -150,14 +150,14 @@ class LearnedSchedule(nn.Module, NoiseSchedule):
             self.register_buffer("_gap", gap)
 
     def _h(self, t: Tensor) -> Tensor:
-        h = self.l1(t[..., None])
+        h = self.l1(t[..., None].to(self.l1.weight.dtype))
         return (h + self.l3(2.0 * torch.sigmoid(self.l2(h)) - 1.0))[..., 0]
 
     def gamma(self, t: Tensor) -> Tensor:
         """``gamma(t) = -log SNR(t)`` (``(B,)``)."""
         ends = self._h(torch.tensor([0.0, 1.0], dtype=t.dtype, device=t.device))
         frac = (self._h(t) - ends[0]) / (ends[1] - ends[0])
-        return self.gamma_0 + F.softplus(self._gap) * frac
+        return (self.gamma_0 + F.softplus(self._gap) * frac).to(t.dtype)
 
     def forward(self, t: Tensor) -> Tensor:
         return self.gamma(t)

@@ -42,14 +42,7 @@ def logsnr_grid(process: Process, n: int, device: torch.device | str | None = No
     ends = torch.tensor([process.T, process.eps], dtype=torch.float64)
     lam_ends = _scalar_log_snr(process, ends)
     targets = torch.linspace(float(lam_ends[0]), float(lam_ends[1]), n + 1, dtype=torch.float64)
-    lo = torch.full_like(targets, process.eps)
-    hi = torch.full_like(targets, process.T)
-    for _ in range(60):  # log_snr decreases in t
-        mid = 0.5 * (lo + hi)
-        above = _scalar_log_snr(process, mid) > targets
-        lo = torch.where(above, mid, lo)
-        hi = torch.where(above, hi, mid)
-    ts = 0.5 * (lo + hi)
+    ts = process.time_at_log_snr(targets)
     ts[0], ts[-1] = process.T, process.eps
     return ts.to(device=device, dtype=dtype)
 

@@ -43,6 +43,12 @@ class VESDE(LinearSDE):
     def d_log_snr(self, t: Tensor) -> Tensor:
         return torch.full_like(t, -2.0 * self._log_ratio)
 
+    def d_alpha(self, t: Tensor) -> Tensor:
+        return torch.zeros_like(t)
+
+    def d_sigma(self, t: Tensor) -> Tensor:
+        return self.sigma(t) * self._log_ratio
+
     def drift_coef(self, t: Tensor) -> Tensor:
         return torch.zeros_like(t)
 
