@@ -192,7 +192,7 @@ class CTMC:
         """``log pi(x)`` summed over all but the batch dim -> ``(B,)`` (masked entries excluded)."""
         lp = torch.log(self.stationary(torch.get_default_dtype(), x.device))[x]
         if mask is not None:
-            lp = lp * mask
+            lp = torch.where(mask, lp, torch.zeros_like(lp))
         return lp.reshape(x.shape[0], -1).sum(-1)
 
     def time_grid(self, n: int, t_min: float = 0.0, device: torch.device | None = None) -> Tensor:

@@ -54,7 +54,9 @@ class ExactDenoiser:
             D = x.shape[1]
             lik = cols[:, torch.arange(D)[None, :], sup]  # (B, J, D)
             lik = torch.where(m[:, None, :], lik, torch.ones_like(lik))
-            logl = logl + torch.log(lik).sum(-1)
+            # floor: a state no support member can explain (reachable by a discretised sampler)
+            # falls back to the support states with the fewest mismatches instead of NaN
+            logl = logl + torch.log(lik.clamp_min(1e-200)).sum(-1)
         return torch.softmax(logl, -1)
 
     def __call__(self, xt: Any, t: Tensor) -> Any:
