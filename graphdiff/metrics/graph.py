@@ -27,6 +27,7 @@ counted as ``n_edgeless``. Reference graphs with 0 nodes are dropped and counted
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Sequence
@@ -52,6 +53,7 @@ __all__ = [
 ]
 
 EMPTY_POLICIES = ("drop", "include")
+_RATIO_EPS = 1e-12  # |MMD^2(train, test)| below this makes a ratio meaningless -> nan
 
 
 @dataclass(frozen=True)
@@ -302,8 +304,9 @@ def graph_metrics(
     if train_stats is not None:
         ratios = []
         for m in metrics:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                r = float(np.float64(values[m]) / np.float64(train_values[m]))
+            # a denominator at rounding-noise level (e.g. clustering of trees: exactly 0) gives nan
+            tv = train_values[m]
+            r = float(values[m] / tv) if abs(tv) > _RATIO_EPS else float("nan")
             values[f"{m}_ratio"] = r
             ratios.append(r)
             cards[f"{m}_ratio"] = MetricCard(
@@ -318,9 +321,10 @@ def graph_metrics(
                 n_empty=n_empty,
                 n_edgeless=n_edgeless,
                 n_dropped=cards[m].n_dropped,
-                notes=f"train MMD^2 = {train_values[m]:.6g} over {len(train or [])} training graphs",
+                notes=f"train MMD^2 = {train_values[m]:.6g} over {len(train or [])} training graphs"
+                + ("; nan: train MMD^2 is 0 up to rounding" if math.isnan(r) else ""),
             )
-        mean_r = float(np.mean(ratios))
+        mean_r = float(np.mean(ratios))  # nan if any ratio is nan: say so rather than hide it
         values["mean_ratio"] = mean_r
         cards["mean_ratio"] = MetricCard(
             name="mean_ratio",

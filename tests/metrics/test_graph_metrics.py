@@ -165,3 +165,24 @@ def test_community_small_train_vs_test_gdss(shared_data):
     assert r["clustering"] == pytest.approx(0.009235, abs=5e-7)
     assert r["orbit"] == pytest.approx(0.000972, abs=5e-7)
     assert r["spectral"] == pytest.approx(0.034050, abs=5e-7)
+
+
+@pytest.mark.parametrize(
+    "name,published",
+    # "Training set" rows of the SPECTRE / DiGress / DeFoG tables (degree, clustering, orbit,
+    # spectral MMD^2 of the train split vs the test split, Gaussian-TV kernels), 4 decimals
+    [("planar", (0.0002, 0.0310, 0.0005, 0.0038)), ("sbm", (0.0008, 0.0332, 0.0255, 0.0027))],
+)
+def test_spectre_train_vs_test_matches_published_training_rows(shared_data, name, published):
+    with open(shared_data / f"graphs/esgg/{name}.pkl", "rb") as f:
+        split = pickle.load(f)
+    r = graph_metrics(split["test"], split["train"], protocol="spectre")
+    ours = tuple(round(r[k], 4) for k in ("degree", "clustering", "orbit", "spectral"))
+    assert ours == published
+
+
+def test_ratio_with_zero_train_mmd_is_nan():
+    trees = [nx.random_labeled_tree(12, seed=s) for s in range(4)]
+    r = graph_metrics(trees[:2], trees[2:], protocol="spectre", metrics=("clustering",), train_graphs=trees[2:])
+    assert r["clustering"] == 0.0 and math.isnan(r["clustering_ratio"]) and math.isnan(r["mean_ratio"])
+    assert "nan" in r.cards["clustering_ratio"].notes
