@@ -33,7 +33,9 @@ CARD = DatasetCard(
     name="qm9",
     kind="molecules",
     description="QM9: 133,885 small organic molecules with up to 9 heavy atoms (C, N, O, F), as RDKit-canonical "
-                "GDB-17 SMILES in QM9 order (row i = gdb_{i+1}); 1,705 molecules carry formal charges; no stereo.",
+                "GDB-17 SMILES in QM9 order (row i = gdb_{i+1}); no stereo. 1,705 SMILES are written with formal "
+                "charges; after RDKit sanitization, which rewrites 140 nitro groups N(=O)=O as [N+](=O)[O-], "
+                "1,845 molecules have charged atoms.",
     files=(SMILES_FILE, SPLIT_FILE),
     splits={"train": 120803, "test": 13082},
     split_rule="GDSS/MoFlow: test = the 13,082 rows listed in valid_idx_qm9.json (key `valid_idxs`, zero-padded "
