@@ -186,3 +186,20 @@ def test_ratio_with_zero_train_mmd_is_nan():
     r = graph_metrics(trees[:2], trees[2:], protocol="spectre", metrics=("clustering",), train_graphs=trees[2:])
     assert r["clustering"] == 0.0 and math.isnan(r["clustering_ratio"]) and math.isnan(r["mean_ratio"])
     assert "nan" in r.cards["clustering_ratio"].notes
+
+
+def test_gdss_isolated_node_postprocessing():
+    ref = [nx.cycle_graph(5), nx.path_graph(4)]
+    g = nx.cycle_graph(5)
+    g.add_nodes_from([10, 11])  # two isolated nodes
+    gen = [g, nx.empty_graph(3), nx.Graph()]
+    r = graph_metrics(ref, gen, isolated="gdss")
+    extra = r.cards["degree"].extra
+    assert extra["n_isolated_nodes_removed"] == 5 and extra["n_graphs_made_single_node"] == 2
+    assert r.n_empty == 0  # GDSS turns node-less graphs into one node
+    expected = graph_metrics(ref, [nx.cycle_graph(5), nx.empty_graph(1), nx.empty_graph(1)])
+    for k in r:
+        assert r[k] == pytest.approx(expected[k], abs=1e-15)
+    assert g.number_of_nodes() == 7  # inputs untouched
+    with pytest.raises(ValueError, match="gdss, keep"):
+        graph_metrics(ref, gen, isolated="drop")
