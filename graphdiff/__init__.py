@@ -19,6 +19,14 @@ _LAZY = {
     "generate_molecules": "graphdiff.pipelines:generate_molecules",
     "load_pretrained": "graphdiff.pipelines:load_pretrained",
     "list_pretrained": "graphdiff.pipelines:list_pretrained",
+    "GraphDiffusionPipeline": "graphdiff.pipelines:GraphDiffusionPipeline",
+    "train_from_options": "graphdiff.pipelines:train_from_options",
+    "load_dataset": "graphdiff.data:load",
+    "list_datasets": "graphdiff.data:list_datasets",
+    "GraphScoreNetwork": "graphdiff.nn:GraphScoreNetwork",
+    "GraphTransformerDenoiser": "graphdiff.nn:GraphTransformerDenoiser",
+    "fit": "graphdiff.training:fit",
+    "EMA": "graphdiff.training:EMA",
     "graph_metrics": "graphdiff.metrics:graph_metrics",
     "molecule_metrics": "graphdiff.metrics:molecule_metrics",
 }
@@ -26,7 +34,13 @@ _LAZY = {
 __all__ = sorted(_LAZY) + ["__version__"]
 
 
+_SUBMODULES = {"data", "metrics", "nn", "processes", "samplers", "losses", "training", "pipelines", "viz", "testing",
+               "states", "likelihood", "examples", "errors", "cli"}
+
+
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f"graphdiff.{name}")
     target = _LAZY.get(name)
     if target is None:
         raise AttributeError(f"module 'graphdiff' has no attribute {name!r}")

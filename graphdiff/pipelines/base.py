@@ -232,9 +232,10 @@ class GraphDiffusionPipeline:
             return GraphSamples(state, nfe=nfe, seconds=seconds, info=info)
         from ..data.molecules import decode_molecules
 
-        decoded, report = decode_molecules(state, self.vocabulary)
-        mols = [d.mol for d in decoded]
-        smiles = [d.smiles if d.mol is not None else None for d in decoded]
+        protocol = self.card.get("sampling", {}).get("decode", "gdss")
+        report = decode_molecules(state, self.vocabulary, protocol=protocol)
+        mols = [d.mol for d in report.results]
+        smiles = [d.smiles if d.mol is not None else None for d in report.results]
         return MoleculeSamples(state, nfe=nfe, seconds=seconds, info=info, molecules=mols, smiles=smiles, report=report)
 
     def _sample_distributed(self, n: int, *, steps: int, sampler: str, seed: int, batch_size: int, nproc: int) -> GraphSamples:

@@ -78,8 +78,11 @@ def generate_molecules(
     """Generate ``n`` molecules with a pretrained model, offline.
 
     Returns :class:`MoleculeSamples`: ``len()`` is ``n``; ``.molecules`` holds RDKit ``Mol`` objects
-    (``None`` where a sample is not a valid molecule), ``.smiles`` canonical SMILES, and
-    ``.report`` the decoding counts (valid without correction, corrected, invalid)."""
+    (``None`` where a sample could not be made a valid molecule), ``.smiles`` canonical SMILES, and
+    ``.report`` the decoding counts. Decoding follows the model card's ``sampling.decode`` protocol
+    (default ``"gdss"``: +1 formal charge on N/O/S over valence by one, valency correction, largest
+    fragment); ``report.n_valid_without_correction`` counts samples that were valid before any
+    correction and each result in ``report.results`` says whether it was ``corrected``."""
     pipe = load_pretrained(model, device=device)
     if pipe.vocabulary is None:
         raise ValueError(f"model {model!r} generates plain graphs, not molecules; use load_pretrained({model!r}).sample(n)")
