@@ -22,6 +22,15 @@ from graphdiff.states import GraphState, TensorState
 K, D, N_SAMPLES, TOL = 3, 2, 4000, 0.05
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _single_thread():
+    """Tiny tensors: one intra-op thread is fastest and avoids oversubscribing shared CPUs."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 def correlated_law(seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     support = enumerate_states(K, D)
     g = torch.Generator().manual_seed(seed)
