@@ -139,13 +139,16 @@ def ctmc_elbo_integrand(process: Any, output: Any, x0: Any, xt: Any, t: Tensor) 
 
 
 def ctmc_prior_kl(process: Any, x0: Any) -> Tensor:
-    """``(B,)``: ``sum_d KL(q_1(. | x0^d) || pi)`` over real coordinates (the prior term of the bound)."""
+    """``(B,)``: ``sum_d KL(q_1(. | x0^d) || pi)`` over real coordinates (the prior term of the bound).
+
+    ``+inf`` when ``q_1`` puts mass where ``pi`` has none (the absorbing family with
+    ``alpha_min > 0``: use a schedule with ``alpha_min=0`` there for likelihoods)."""
     parts, masks = process.split(x0)
     total = 0.0
     for comp, x, m in zip(process.components, parts, masks):
         q1 = comp.marginal(x, torch.ones(x.shape[0], dtype=torch.float64, device=x.device))
         pi = comp.stationary(torch.float64, x.device)
-        kl = torch.where(q1 > 0, q1 * (torch.log(q1.clamp_min(1e-300)) - torch.log(pi.clamp_min(1e-300))), torch.zeros_like(q1))
+        kl = torch.where(q1 > 0, q1 * (torch.log(q1.clamp_min(1e-300)) - torch.log(pi)), torch.zeros_like(q1))
         total = total + (kl.sum(-1) * m).sum(-1)
     return total
 

@@ -20,9 +20,9 @@ from graphdiff.losses.ctmc import (
 )
 from graphdiff.processes.ctmc import (
     AbsorbingCTMC,
-    ExponentialRateSchedule,
+    ExponentialCTMCSchedule,
     GraphCTMC,
-    LinearSchedule,
+    LinearCTMCSchedule,
     MarginalCTMC,
     UniformCTMC,
     conditional_from_x0,
@@ -110,7 +110,7 @@ def quadrature_nelbo(proc, den, support, nq=32):
 
 @pytest.mark.parametrize(
     "proc",
-    [UniformCTMC(3, schedule="linear"), AbsorbingCTMC(3, schedule=LinearSchedule(alpha_min=0.0)), MarginalCTMC([0.5, 0.3, 0.2], schedule=ExponentialRateSchedule())],
+    [UniformCTMC(3, schedule="linear"), AbsorbingCTMC(3, schedule=LinearCTMCSchedule(alpha_min=0.0)), MarginalCTMC([0.5, 0.3, 0.2], schedule=ExponentialCTMCSchedule())],
     ids=["uniform", "absorbing", "marginal"],
 )
 def test_elbo_is_tight_for_exact_denoiser_and_bounds_nll(proc):
@@ -143,7 +143,7 @@ def test_monte_carlo_elbo_matches_quadrature():
 def test_absorbing_prior_kl_is_infinite_without_full_masking():
     x0 = torch.zeros(2, 3, dtype=torch.long)
     assert torch.isinf(ctmc_prior_kl(AbsorbingCTMC(3, schedule="cosine"), x0)).all()
-    assert torch.allclose(ctmc_prior_kl(AbsorbingCTMC(3, schedule=LinearSchedule(alpha_min=0.0)), x0), torch.zeros(2, dtype=D64))
+    assert torch.allclose(ctmc_prior_kl(AbsorbingCTMC(3, schedule=LinearCTMCSchedule(alpha_min=0.0)), x0), torch.zeros(2, dtype=D64))
 
 
 def test_ratio_matching_conditionals_are_exact_and_minimise_loss():
@@ -180,7 +180,7 @@ def test_ratio_matching_conditionals_are_exact_and_minimise_loss():
 def test_graph_elbo_counts_each_edge_once_and_ignores_padding():
     """The graph integrand equals the node-tensor integrand plus the upper-triangle edge-tensor
     integrand; logits at padded entries and on the lower triangle do not matter."""
-    nodes, edges = UniformCTMC(2), AbsorbingCTMC(3, schedule=LinearSchedule(alpha_min=0.0))
+    nodes, edges = UniformCTMC(2), AbsorbingCTMC(3, schedule=LinearCTMCSchedule(alpha_min=0.0))
     proc = GraphCTMC(nodes, edges)
     G = tiny_graph()
     g = torch.Generator().manual_seed(0)

@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 
 from graphdiff.processes.ctmc import (
     AbsorbingCTMC,
-    CosineSchedule,
-    ExponentialRateSchedule,
-    LinearSchedule,
+    CosineCTMCSchedule,
+    ExponentialCTMCSchedule,
+    LinearCTMCSchedule,
     MarginalCTMC,
     UniformCTMC,
     get_ctmc_schedule,
@@ -37,8 +37,8 @@ def families():
     return [
         UniformCTMC(4, schedule="cosine"),
         AbsorbingCTMC(3, schedule="linear"),
-        MarginalCTMC(M, schedule=ExponentialRateSchedule(a=0.5, b=15.0)),
-        UniformCTMC(3, schedule=LinearSchedule(alpha_min=1e-2)),
+        MarginalCTMC(M, schedule=ExponentialCTMCSchedule(a=0.5, b=15.0)),
+        UniformCTMC(3, schedule=LinearCTMCSchedule(alpha_min=1e-2)),
     ]
 
 
@@ -226,6 +226,6 @@ def test_names_and_validation():
     assert torch.allclose(m.stationary(D64), torch.tensor([1 / 3, 2 / 3, 0, 0], dtype=D64))
     ab = AbsorbingCTMC(2)
     assert ab.num_states == 3 and ab.mask_index == 2
-    assert isinstance(get_ctmc_schedule("cosine"), CosineSchedule)
+    assert isinstance(get_ctmc_schedule("cosine"), CosineCTMCSchedule)
     g = UniformCTMC(3).time_grid(4)
     assert torch.allclose(g, torch.tensor([1.0, 0.75, 0.5, 0.25, 0.0]))

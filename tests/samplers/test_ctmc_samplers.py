@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from graphdiff.processes.ctmc import AbsorbingCTMC, GraphCTMC, LinearSchedule, MarginalCTMC, UniformCTMC
+from graphdiff.processes.ctmc import AbsorbingCTMC, GraphCTMC, LinearCTMCSchedule, MarginalCTMC, UniformCTMC
 from graphdiff.processes.ctmc.exact import ExactDenoiser, empirical_total_variation, enumerate_states
 from graphdiff.samplers.ctmc import (
     CTMC_SAMPLERS,

@@ -11,10 +11,10 @@ from .graph import GraphCTMC
 from .marginal import MarginalCTMC
 from .schedules import (
     CTMC_SCHEDULES,
-    CosineSchedule,
+    CosineCTMCSchedule,
     CTMCSchedule,
-    ExponentialRateSchedule,
-    LinearSchedule,
+    ExponentialCTMCSchedule,
+    LinearCTMCSchedule,
     get_ctmc_schedule,
 )
 from .uniform import UniformCTMC
@@ -30,9 +30,9 @@ __all__ = [
     "conditional_from_x0",
     "x0_probs_from_logits",
     "CTMCSchedule",
-    "CosineSchedule",
-    "LinearSchedule",
-    "ExponentialRateSchedule",
+    "CosineCTMCSchedule",
+    "LinearCTMCSchedule",
+    "ExponentialCTMCSchedule",
     "get_ctmc_schedule",
     "CTMC_SCHEDULES",
     "CTMC_FAMILIES",

@@ -22,9 +22,9 @@ from ...errors import unknown_name
 
 __all__ = [
     "CTMCSchedule",
-    "CosineSchedule",
-    "LinearSchedule",
-    "ExponentialRateSchedule",
+    "CosineCTMCSchedule",
+    "LinearCTMCSchedule",
+    "ExponentialCTMCSchedule",
     "get_ctmc_schedule",
     "CTMC_SCHEDULES",
 ]
@@ -62,7 +62,7 @@ class CTMCSchedule:
         return f"{type(self).__name__}({args})"
 
 
-class CosineSchedule(CTMCSchedule):
+class CosineCTMCSchedule(CTMCSchedule):
     """Cosine cumulative schedule (Nichol & Dhariwal 2021; DiGress ``noise_schedule.py``):
     ``alpha(t) = alpha_min + (1 - alpha_min) f(t) / f(0)``, ``f(t) = cos^2(pi/2 (t + s)/(1 + s))``."""
 
@@ -92,7 +92,7 @@ class CosineSchedule(CTMCSchedule):
         return {"name": self.name, "s": self.s, "alpha_min": self.alpha_min}
 
 
-class LinearSchedule(CTMCSchedule):
+class LinearCTMCSchedule(CTMCSchedule):
     """Linear survival ``alpha(t) = 1 - (1 - alpha_min) t`` — the linear interpolant of discrete
     flow matching (Campbell et al. 2024; DeFoG, Qin et al. 2025): ``beta(t) = (1 - alpha_min) / alpha(t)``."""
 
@@ -113,7 +113,7 @@ class LinearSchedule(CTMCSchedule):
         return {"name": self.name, "alpha_min": self.alpha_min}
 
 
-class ExponentialRateSchedule(CTMCSchedule):
+class ExponentialCTMCSchedule(CTMCSchedule):
     """Campbell et al. (2022, App. C) rate ``beta(t) = a b^t log b`` so ``B(t) = a (b^t - 1)``."""
 
     name = "exponential"
@@ -138,9 +138,9 @@ class ExponentialRateSchedule(CTMCSchedule):
 
 
 CTMC_SCHEDULES: dict[str, type[CTMCSchedule]] = {
-    "cosine": CosineSchedule,
-    "linear": LinearSchedule,
-    "exponential": ExponentialRateSchedule,
+    "cosine": CosineCTMCSchedule,
+    "linear": LinearCTMCSchedule,
+    "exponential": ExponentialCTMCSchedule,
 }
 
 
