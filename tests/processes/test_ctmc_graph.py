@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from graphdiff.processes.ctmc import AbsorbingCTMC, GraphCTMC, MarginalCTMC, UniformCTMC
+import json
+
+from graphdiff.processes.ctmc import AbsorbingCTMC, GraphCTMC, MarginalCTMC, UniformCTMC, ctmc_from_config
 from graphdiff.states import GraphState
 from graphdiff.testing import assert_symmetric
 
@@ -86,3 +88,15 @@ def test_rejects_continuous_graphs():
     G = GraphState(torch.randn(1, 3, 2), torch.zeros(1, 3, 3), torch.ones(1, 3, dtype=torch.bool))
     with pytest.raises(ValueError, match="categorical"):
         PROCS[0].split(G)
+
+
+@pytest.mark.parametrize("proc", PROCS, ids=["uniform", "absorbing", "marginal"])
+def test_config_round_trip(proc):
+    cfg = json.loads(json.dumps(proc.config()))
+    back = ctmc_from_config(cfg)
+    assert back.config() == proc.config()
+    t = torch.tensor([0.1, 0.8])
+    for a, b in zip(back.components, proc.components):
+        assert torch.equal(a.transition(t * 0.5, t), b.transition(t * 0.5, t))
+    with pytest.raises(ValueError, match="valid choices"):
+        ctmc_from_config({"name": "gaussian"})

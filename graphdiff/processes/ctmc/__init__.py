@@ -37,6 +37,7 @@ __all__ = [
     "CTMC_SCHEDULES",
     "CTMC_FAMILIES",
     "make_ctmc",
+    "ctmc_from_config",
 ]
 
 CTMC_FAMILIES = {"uniform": UniformCTMC, "absorbing": AbsorbingCTMC, "marginal": MarginalCTMC}
@@ -53,3 +54,17 @@ def make_ctmc(name: str, *, num_classes: int | None = None, probs=None, schedule
     if num_classes is None:
         raise ValueError(f"the {name} CTMC needs num_classes")
     return CTMC_FAMILIES[name](num_classes, schedule=schedule)
+
+
+def ctmc_from_config(config: dict) -> "CTMC | GraphCTMC":
+    """Rebuild a process from its :meth:`config` dict (JSON round trip, e.g. for checkpoints)."""
+    name = config.get("name")
+    if name == "graph":
+        return GraphCTMC(ctmc_from_config(config["node_process"]), ctmc_from_config(config["edge_process"]))
+    if name not in CTMC_FAMILIES:
+        raise unknown_name("CTMC family", name, list(CTMC_FAMILIES) + ["graph"])
+    sched = dict(config.get("schedule", {"name": "cosine"}))
+    schedule = get_ctmc_schedule(sched.pop("name"), **sched)
+    if name == "marginal":
+        return MarginalCTMC(config["probs"], schedule=schedule)
+    return CTMC_FAMILIES[name](config["num_classes"], schedule=schedule)
