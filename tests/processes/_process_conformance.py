@@ -165,3 +165,12 @@ class ProcessConformance:
         # prior_logp counts real entries only
         ref = torch.distributions.Normal(0.0, p.prior_std).log_prob(prior)[mask].sum()
         torch.testing.assert_close(p.prior_logp(prior, mask).sum(), ref)
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Single-threaded: intra-op threading on a shared, loaded machine slows small ops ~50x."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
