@@ -120,8 +120,9 @@ class CTMC:
     def survival(self, s: "float | Tensor", t: "float | Tensor") -> Tensor:
         """``a(s, t) = alpha(t) / alpha(s) = exp(-(B(t) - B(s)))`` (probability of no resampling)."""
         dt = _time_dtype(s, t)
-        s = torch.as_tensor(s, dtype=dt)
-        t = torch.as_tensor(t, dtype=dt, device=s.device)
+        dev = next((v.device for v in (t, s) if torch.is_tensor(v)), None)
+        s = torch.as_tensor(s, dtype=dt, device=dev)
+        t = torch.as_tensor(t, dtype=dt, device=dev)
         return self.schedule.alpha(t) / self.schedule.alpha(s)
 
     def transition(self, s: "float | Tensor", t: "float | Tensor") -> Tensor:
