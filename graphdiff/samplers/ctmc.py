@@ -93,7 +93,7 @@ def _leap(rates: Tensor, x: Tensor, h: float, jump: str, generator: torch.Genera
     """One tau-leap of length ``h`` with off-diagonal ``rates`` ``(B, D, S)`` (0 at ``x``), at most one
     jump per coordinate.
 
-    ``poisson`` (Campbell et al. 2022, Sec. 4.1 / App. D for categorical data): draw Poisson counts
+    ``poisson`` (Campbell et al. 2022, Sec. 4.1, categorical case): draw Poisson counts
     ``n_y ~ Poisson(h R(x, y))`` for every target; jump to ``y`` if exactly one jump occurred,
     otherwise (no jump, or several — which have no meaning for unordered classes) stay.
     ``exponential``: jump with probability ``1 - exp(-h lambda)``, ``lambda = sum_y R(x, y)``, to
