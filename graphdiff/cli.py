@@ -13,6 +13,8 @@ from typing import Any, Optional
 
 import typer
 
+from .errors import GraphdiffError
+
 app = typer.Typer(
     name="graphdiff",
     help=(
@@ -143,16 +145,22 @@ def evaluate(
         card = get_card(dataset)
     except ValueError as exc:
         _fail(str(exc))
-    ds = load(dataset, root=root)
+    # read the user's file first: its errors are the cheapest to report
+    samples = _read_smiles(generated) if card.kind == "molecules" else _read_graphs(generated, trust_pickle)
+    try:
+        ds = load(dataset, root=root)
+        if split not in ds.splits:
+            _fail(f"dataset {dataset!r} has no split {split!r}; valid splits: {', '.join(ds.splits)}")
+    except (GraphdiffError, FileNotFoundError) as exc:
+        _fail(str(exc))
     if card.kind == "molecules":
         from .metrics import molecule_metrics
 
-        smiles = _read_smiles(generated)
-        result = molecule_metrics(smiles, train_smiles=ds.smiles("train"), test_smiles=ds.smiles(split))
+        result = molecule_metrics(samples, train_smiles=ds.smiles("train"), test_smiles=ds.smiles(split))
     else:
         from .metrics import graph_metrics
 
-        graphs = _read_graphs(generated, trust_pickle)
+        graphs = samples
         result = graph_metrics(ds.split(split), graphs, protocol=protocol, train_graphs=ds.split("train"))
         if validity:
             from .metrics.validity import vun_metrics

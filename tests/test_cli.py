@@ -1,0 +1,86 @@
+"""The ``graphdiff`` command line: help, datasets, models, evaluate, and its errors."""
+
+from __future__ import annotations
+
+import json
+
+import networkx as nx
+import pytest
+from typer.testing import CliRunner
+
+from graphdiff.cli import app
+
+runner = CliRunner()
+
+
+def test_help_lists_commands():
+    res = runner.invoke(app, ["--help"])
+    assert res.exit_code == 0
+    for cmd in ("train", "sample", "evaluate", "datasets", "models"):
+        assert cmd in res.output
+
+
+def test_datasets_lists_every_dataset_with_counts():
+    res = runner.invoke(app, ["datasets"])
+    assert res.exit_code == 0, res.output
+    assert "qm9" in res.output and "120,803" in res.output and "13,082" in res.output
+    assert "zinc250k" in res.output and "24,887" in res.output
+    res = runner.invoke(app, ["datasets", "--json"])
+    cards = json.loads(res.output)
+    names = {c["name"] for c in cards}
+    assert {"qm9", "zinc250k", "moses", "community_small", "ego_small", "enzymes", "grid", "planar", "sbm", "tree"} <= names
+
+
+def test_models_command_runs():
+    res = runner.invoke(app, ["models", "--json"])
+    assert res.exit_code == 0, res.output
+    assert isinstance(json.loads(res.output), list)
+
+
+def test_evaluate_wrong_dataset_lists_valid_names(tmp_path):
+    f = tmp_path / "x.smi"
+    f.write_text("CCO\n")
+    res = runner.invoke(app, ["evaluate", str(f), "--dataset", "qm10"])
+    assert res.exit_code == 2
+    assert "unknown dataset 'qm10'" in res.output and "qm9" in res.output
+
+
+def test_evaluate_missing_file_is_a_clear_error(tmp_path):
+    res = runner.invoke(app, ["evaluate", str(tmp_path / "nope.smi"), "--dataset", "qm9"])
+    assert res.exit_code == 2 and "file not found" in res.output
+
+
+def test_evaluate_graphs_against_community_small(tmp_path, shared_data):
+    graphs = [nx.connected_watts_strogatz_graph(16, 4, 0.3, seed=i) for i in range(10)]
+    f = tmp_path / "gen.json"
+    f.write_text(json.dumps([nx.node_link_data(g, edges="links") for g in graphs]))
+    out = tmp_path / "m.json"
+    res = runner.invoke(app, ["evaluate", str(f), "--dataset", "community_small", "--json", str(out), "--root", str(shared_data)])
+    assert res.exit_code == 0, res.output
+    values = json.loads(out.read_text())
+    assert "degree" in json.dumps(values) and "clustering" in res.output
+
+
+def test_evaluate_pickle_needs_explicit_trust(tmp_path):
+    f = tmp_path / "g.pkl"
+    f.write_bytes(b"\x80\x04]\x94.")  # an empty list, but we must not unpickle without consent
+    res = runner.invoke(app, ["evaluate", str(f), "--dataset", "community_small"])
+    assert res.exit_code == 2 and "--trust-pickle" in res.output
+
+
+def test_train_config_errors(tmp_path):
+    res = runner.invoke(app, ["train", "--config", str(tmp_path / "missing.yaml")])
+    assert res.exit_code == 2 and "config file not found" in res.output
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("family: quantum\ndataset: qm9\n")
+    res = runner.invoke(app, ["train", "--config", str(bad)])
+    assert res.exit_code == 2 and "unknown family 'quantum'" in res.output
+    bad.write_text("dataset: qm9\nlearning_rate: 3\n")
+    res = runner.invoke(app, ["train", "--config", str(bad)])
+    assert res.exit_code == 2 and "unknown option" in res.output
+
+
+def test_sample_unknown_model_lists_valid(tmp_path):
+    res = runner.invoke(app, ["sample", "--model", "no_such_model", "-n", "2", "-o", str(tmp_path / "s.smi")])
+    assert res.exit_code == 2
+    assert "no_such_model" in res.output
