@@ -38,7 +38,9 @@ class TensorState:
         return int(self.x.shape[0])
 
     def to(self, *args: Any, **kwargs: Any) -> "TensorState":
-        return TensorState(self.x.to(*args, **kwargs), None if self.mask is None else self.mask.to(self.x.device if not args else args[0]))
+        """Move to a device / dtype; the mask only follows the device."""
+        x = self.x.to(*args, **kwargs)
+        return TensorState(x, None if self.mask is None else self.mask.to(x.device))
 
 
 def edge_present(A: Tensor) -> Tensor:
