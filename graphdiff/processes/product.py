@@ -23,7 +23,7 @@ once: :meth:`density_weight` is 1/2 on symmetric entries.
 from __future__ import annotations
 
 import math
-from typing import Iterable, Mapping
+from typing import Callable, Iterable, Mapping
 
 import torch
 from torch import Tensor
@@ -237,6 +237,19 @@ class ProductProcess(Process):
         s = self.prior_scale(x)
         w = self.density_weight(x) * (torch.ones_like(x) if mask is None else mask.to(x.dtype))
         return (w * (-0.5 * torch.log(2 * math.pi * s**2) - 0.5 * x**2 / s**2)).sum(-1)
+
+    def flat_fn(self, fn: Callable[[GraphState, Tensor], GraphState], node_mask: Tensor) -> Callable[[Tensor, Tensor], Tensor]:
+        """Wrap a network on graph states, ``fn(state, t) -> GraphState``, into the flat
+        ``(x (B, D), t (B,)) -> (B, D)`` function that losses and samplers take::
+
+            flat, mask = proc.pack(state)
+            loss = dsm_loss(proc.flat_fn(net, state.node_mask), proc, flat, mask=mask)
+        """
+        def wrapped(flat: Tensor, t: Tensor) -> Tensor:
+            out = fn(self.unpack(flat, node_mask), t)
+            return self.merge({name: getattr(out, name) for name in self.components})
+
+        return wrapped
 
     def state_noise(self, state: GraphState, generator: torch.Generator | None = None) -> GraphState:
         """Structured noise shaped like ``state`` (packs it first)."""

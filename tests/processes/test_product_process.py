@@ -108,3 +108,17 @@ def test_layout_errors():
     p.pack(s)
     with pytest.raises(Exception, match="N=4"):
         p.unpack(torch.zeros(2, p.dim), torch.ones(2, 5, dtype=torch.bool))
+
+
+def test_flat_fn_round_trips_a_graph_network():
+    s = random_graph_state(batch_size=3, max_nodes=5, node_features=2)
+    p = _proc()
+    flat, fmask = p.pack(s)
+
+    def net(state: GraphState, t: torch.Tensor) -> GraphState:
+        return GraphState(2 * state.X + t[:, None, None], state.A - 1, state.node_mask)
+
+    t = torch.tensor([0.1, 0.2, 0.3])
+    out = p.unpack(p.flat_fn(net, s.node_mask)(flat, t), s.node_mask)
+    torch.testing.assert_close(out.X, 2 * s.X + t[:, None, None])
+    torch.testing.assert_close(out.A, s.A - 1)
