@@ -118,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
                        progress=False, callback=stop, warmup_steps=100, log_every=10**9)
         train_seconds = time.perf_counter() - t0
         losses = res.losses
+        pipe.card["training"]["steps"] = res.final_step  # fit records the requested steps; the clock stopped it earlier
         print(f"trained {res.final_step} steps in {train_seconds:.0f} s; loss {sum(losses[-100:]) / max(len(losses[-100:]), 1):.4f}")
     n_params = sum(q.numel() for q in pipe.network.parameters())
 
@@ -149,8 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         f"from the training graphs), biased MMD^2 vs the {len(test_graphs)} test graphs, `graph_metrics(..., protocol=\"gdss\")` "
         f"(degree / clustering Gaussian-EMD, orbit Gaussian); few-step rows average {a.seeds} seeds",
         f"- model: PGSN {n_params} parameters ({4 * n_params / 1e6:.2f} MB fp32), process {json.dumps(pipe.process_config())}",
-        f"- training: {pipe.card.get('training', {}).get('steps', 'loaded')} steps requested, "
-        f"{len(losses) if losses else 'n/a'} done in {train_seconds / 60:.1f} min CPU (batch {a.batch_size}, lr {a.lr}, EMA {a.ema_decay})"
+        f"- training: {pipe.card.get('training', {}).get('steps', 'n/a')} steps in {train_seconds / 60:.1f} min CPU (batch {a.batch_size}, lr {a.lr}, EMA {a.ema_decay})"
         + (f"; final loss (mean of last 100) {sum(losses[-100:]) / len(losses[-100:]):.4f}" if losses else ""),
         "",
         "| sampler | steps | NFE | degree | clustering | orbit | sample time (s, 20 graphs) | mean edges (train "
