@@ -214,42 +214,39 @@ def _vectorize_one(
             running ^= hash((running, h, i))
             hashes.append((running & _M32) + 1)
         neigh_hash.append(hashes)
-    # pair features (eden: _transform_vertex, _transform_vertex_pair_valid)
-    blocks: dict[tuple[int, int], dict[int, float]] = {}
-    radii = range(0, 2 * r + 2, 2)
+    # pair features (eden: _transform_vertex, _transform_vertex_pair_valid). EDeN tests
+    # radius < len(hashes) for both roots; slicing the even radii and zipping does the same.
+    even = [h[0 : 2 * r + 1 : 2] for h in neigh_hash]
+    n_r = r + 1
+    slots: list[dict[int, float] | None] = [None] * (n_r * (d + 1))
+    blocks: list[dict[int, float]] = []  # in order of first use, as EDeN's defaultdict
     for v in range(n):
         dl = dist_lists[v]
-        hv = neigh_hash[v]
-        lv = len(hv)
-        for distance in range(0, 2 * d + 2, 2):
+        ev = even[v]
+        for di in range(d + 1):
+            distance = 2 * di
             level = dl.get(distance)
             if level is None:
                 continue
             for u in level:
                 if u >= n:
                     continue
-                hu = neigh_hash[u]
-                lu = len(hu)
-                for radius in radii:
-                    if radius >= lv or radius >= lu:
-                        continue
-                    a, b = hv[radius], hu[radius]
-                    first, second = (a, b) if a < b else (b, a)
-                    feature = (hash((first, second, radius, distance)) & bitmask) + 1
+                for ri, (a, b) in enumerate(zip(ev, even[u])):
+                    radius = 2 * ri
+                    feature = (hash((a, b, radius, distance) if a < b else (b, a, radius, distance)) & bitmask) + 1
                     half = (hash((b, radius, distance)) & bitmask) + 1
-                    key = (radius, distance)
-                    block = blocks.get(key)
+                    block = slots[di * n_r + ri]
                     if block is None:
-                        block = blocks[key] = {}
+                        block = slots[di * n_r + ri] = {}
+                        blocks.append(block)
                     block[feature] = block.get(feature, 0.0) + 1.0
                     block[half] = block.get(half, 0.0) + 1.0
     # normalisation (eden: _normalization): later blocks overwrite colliding ids, as in EDeN
     vec: dict[int, float] = {}
-    for block in blocks.values():
+    for block in blocks:
         if inner_normalization:
             norm = math.sqrt(sum(c * c for c in block.values()))
-            for f, c in block.items():
-                vec[f] = float(c) / norm
+            vec.update({f: c / norm for f, c in block.items()})
         else:
             vec.update(block)
     if normalization and vec:
