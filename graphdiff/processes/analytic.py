@@ -165,8 +165,8 @@ def sliced_wasserstein(x: Tensor, y: Tensor, n_projections: int = 256, generator
         xf, yf = xf[:n], yf[:n]
     d = torch.randn(xf.shape[1], n_projections, generator=generator, dtype=torch.float64)
     d = d / d.norm(dim=0, keepdim=True)
-    px, _ = torch.sort(xf @ d, 0)
-    py, _ = torch.sort(yf @ d, 0)
+    px, _ = torch.sort((d.T @ xf.T).contiguous(), -1)  # (P, n): sort along the contiguous dim
+    py, _ = torch.sort((d.T @ yf.T).contiguous(), -1)
     return float(((px - py) ** 2).mean().sqrt())
 
 

@@ -21,7 +21,7 @@ from typing import Callable
 import torch
 from torch import Tensor
 
-from ..utils import apply_mask, as_time, sum_except_batch
+from ..utils import apply_mask, as_time, bcast, sum_except_batch
 from .base import Process
 
 __all__ = ["RectifiedFlow", "ReflowPairs", "reflow", "straightness"]
@@ -63,8 +63,6 @@ class RectifiedFlow(Process):
 
     def interpolate(self, x0: Tensor, z: Tensor, t: Tensor) -> Tensor:
         """``(1 - t) x_0 + t z`` for given couplings (used by reflow training)."""
-        from ..utils import bcast
-
         return bcast(1.0 - t, x0) * x0 + bcast(t, x0) * z
 
     def __repr__(self) -> str:
