@@ -72,12 +72,16 @@ class GaussianMixture:
         x = self.means[k] + self.variances[k].sqrt() * z
         return x.to(dtype).reshape((n,) + self.shape)
 
+    def _on(self, device: torch.device) -> tuple[Tensor, Tensor, Tensor]:
+        return self.means.to(device), self.variances.to(device), self.weights.to(device)
+
     def _comp_logp(self, x: Tensor, alpha: Tensor, sigma: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         # x (B, D), alpha/sigma (B, 1) or (B, D)
-        mu = alpha[:, None] * self.means[None]  # (B, K, D)
-        var = alpha[:, None] ** 2 * self.variances[None] + sigma[:, None] ** 2
+        means, variances, weights = self._on(x.device)
+        mu = alpha[:, None] * means[None]  # (B, K, D)
+        var = alpha[:, None] ** 2 * variances[None] + sigma[:, None] ** 2
         diff = x[:, None] - mu
-        logp = -0.5 * (diff**2 / var + torch.log(2 * math.pi * var)).sum(-1) + torch.log(self.weights)[None]
+        logp = -0.5 * (diff**2 / var + torch.log(2 * math.pi * var)).sum(-1) + torch.log(weights)[None]
         return logp, diff, var
 
     def _coefs(self, x: Tensor, alpha: Tensor | float, sigma: Tensor | float) -> tuple[Tensor, Tensor, Tensor]:
@@ -101,7 +105,8 @@ class GaussianMixture:
         resp = torch.softmax(logp, -1)  # (B, K)
         score = -(resp[:, :, None] * diff / var).sum(1)
         # E[x0 | x_t, k] = mu_k + alpha v_k / var (x_t - alpha mu_k)
-        x0k = self.means[None] + a[:, None] * self.variances[None] / var * diff
+        means, variances, _ = self._on(x.device)
+        x0k = means[None] + a[:, None] * variances[None] / var * diff
         x0 = (resp[:, :, None] * x0k).sum(1)
         return _Posterior(resp, x0, score)
 

@@ -142,6 +142,13 @@ class Process:
         a product process with symmetric components returns 1/2 on their entries."""
         return None
 
+    def reverse(self, score_fn: ScoreFn, probability_flow: bool = False) -> "ReverseSDE":
+        """Reverse-time dynamics; only SDEs have them (see :class:`LinearSDE`)."""
+        raise TypeError(
+            f"{type(self).__name__} is not an SDE and has no reverse SDE / probability-flow ODE; "
+            "sample it with its velocity (sample_flow_euler / sample_flow_heun) or use an SDE process"
+        )
+
     # ----------------------------------------------------------------- conversions
     def score_from_eps(self, eps: Tensor, t: Tensor) -> Tensor:
         return -eps / bcast(self.sigma(t), eps)

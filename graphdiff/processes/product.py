@@ -31,7 +31,7 @@ from torch import Tensor
 from ..errors import InvalidGraphError
 from ..states import GraphState
 from ..utils import apply_mask, bcast, randn_like
-from .base import Marginal, Process
+from .base import Marginal, Process, ReverseSDE, ScoreFn
 
 __all__ = ["ProductProcess"]
 
@@ -200,9 +200,8 @@ class ProductProcess(Process):
     def drift(self, x: Tensor, t: Tensor) -> Tensor:
         return self.drift_coef(t) * x
 
-    def reverse(self, score_fn, probability_flow: bool = False):
-        from .base import ReverseSDE
-
+    def reverse(self, score_fn: ScoreFn, probability_flow: bool = False) -> ReverseSDE:
+        """Reverse SDE / PF ODE with per-entry coefficients (every component must be an SDE)."""
         return ReverseSDE(self, score_fn, probability_flow)  # type: ignore[arg-type]
 
     def prior_scale(self, like: Tensor) -> Tensor:

@@ -23,6 +23,7 @@ from torch import Tensor
 
 from ..errors import unknown_name
 from ..losses.parametrization import as_fn
+from ..processes.base import Process
 from .euler_maruyama import sample_euler_maruyama
 from .exponential import logsnr_grid, sample_ddim, sample_dpm_solver
 from .ode import pf_ode, sample_flow_euler, sample_flow_heun, sample_ode_euler, sample_ode_heun, sample_ode_rk45, sample_pf_ode
@@ -53,7 +54,7 @@ SAMPLERS = {
 
 
 def sample(
-    process,
+    process: Process,
     model_fn: Callable[[Tensor, Tensor], Tensor],
     like: Tensor,
     *,

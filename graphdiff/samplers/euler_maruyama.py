@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ..processes.base import ScoreFn
+from ..processes.base import Process, ScoreFn
 from ..utils import apply_mask, bcast
 from ._common import Recorder, resolve_grid, tvec
 from .types import Callback, SampleOutput
@@ -19,7 +19,7 @@ __all__ = ["sample_euler_maruyama"]
 
 @torch.no_grad()
 def sample_euler_maruyama(
-    process,
+    process: Process,
     score_fn: ScoreFn,
     x: Tensor,
     *,

@@ -13,7 +13,7 @@ from typing import Callable
 import torch
 from torch import Tensor
 
-from ..processes.base import ScoreFn
+from ..processes.base import Process, ScoreFn
 from ..utils import apply_mask
 from ._common import Recorder, resolve_grid, tvec
 from .rk45 import odeint_rk45
@@ -32,7 +32,7 @@ __all__ = [
 OdeFn = Callable[[Tensor, Tensor], Tensor]
 
 
-def pf_ode(process, score_fn: ScoreFn) -> OdeFn:
+def pf_ode(process: Process, score_fn: ScoreFn) -> OdeFn:
     """``(x, t (B,)) -> dx/dt`` of the probability-flow ODE ``f(x, t) - g(t)^2 s(x, t) / 2``."""
     return process.reverse(score_fn, probability_flow=True).drift
 
@@ -118,7 +118,7 @@ def sample_ode_rk45(
 
 
 def sample_pf_ode(
-    process,
+    process: Process,
     score_fn: ScoreFn,
     x: Tensor,
     *,
@@ -145,7 +145,7 @@ def sample_pf_ode(
     raise ValueError(f"unknown ODE method {method!r}; valid choices: euler, heun, rk45")
 
 
-def _flow_grid(process, steps: int, ts: Tensor | None, x: Tensor) -> Tensor:
+def _flow_grid(process: Process | None, steps: int, ts: Tensor | None, x: Tensor) -> Tensor:
     if ts is not None or process is not None:
         return resolve_grid(process, steps, ts, x, steps)
     return torch.linspace(1.0, 0.0, steps + 1, dtype=x.dtype, device=x.device)
@@ -157,7 +157,7 @@ def sample_flow_euler(
     *,
     steps: int = 50,
     ts: Tensor | None = None,
-    process=None,
+    process: Process | None = None,
     mask: Tensor | None = None,
     generator: torch.Generator | None = None,
     callback: Callback | None = None,
@@ -174,7 +174,7 @@ def sample_flow_heun(
     *,
     steps: int = 25,
     ts: Tensor | None = None,
-    process=None,
+    process: Process | None = None,
     mask: Tensor | None = None,
     generator: torch.Generator | None = None,
     callback: Callback | None = None,

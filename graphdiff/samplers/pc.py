@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ..processes.base import ScoreFn
+from ..processes.base import Process, ScoreFn
 from ..utils import apply_mask, bcast, sum_except_batch
 from ._common import Recorder, resolve_grid, tvec
 from .types import Callback, SampleOutput
@@ -21,7 +21,7 @@ from .types import Callback, SampleOutput
 __all__ = ["sample_pc", "langevin_step"]
 
 
-def langevin_step(process, score_fn: ScoreFn, x: Tensor, t: Tensor, snr: float, ratio: Tensor, generator: torch.Generator | None, mask: Tensor | None) -> Tensor:
+def langevin_step(process: Process, score_fn: ScoreFn, x: Tensor, t: Tensor, snr: float, ratio: Tensor, generator: torch.Generator | None, mask: Tensor | None) -> Tensor:
     """One Langevin corrector step at time ``t`` (``(B,)``) with target signal-to-noise ``snr``."""
     grad = apply_mask(score_fn(x, t), mask)
     z = process.noise(x, generator, mask)
@@ -33,7 +33,7 @@ def langevin_step(process, score_fn: ScoreFn, x: Tensor, t: Tensor, snr: float, 
 
 @torch.no_grad()
 def sample_pc(
-    process,
+    process: Process,
     score_fn: ScoreFn,
     x: Tensor,
     *,

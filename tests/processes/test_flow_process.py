@@ -46,3 +46,12 @@ class TestRectifiedFlow(ProcessConformance):
         exact = gmm.velocity_fn(p)(q, t[:1])[0]
         assert near.sum() > 500
         torch.testing.assert_close(mc, exact, atol=0.15, rtol=0)
+
+
+def test_sde_samplers_reject_a_flow_with_a_clear_error():
+    import pytest
+
+    from graphdiff.samplers import sample_euler_maruyama
+
+    with pytest.raises(TypeError, match="not an SDE"):
+        sample_euler_maruyama(RectifiedFlow(), lambda x, t: x, torch.zeros(2, 2), steps=2)
