@@ -30,7 +30,7 @@ from torch import Tensor
 
 from ..errors import InvalidGraphError
 from ..states import GraphState
-from ..utils import apply_mask, bcast, randn_like
+from ..utils import apply_mask, randn_like
 from .base import Marginal, Process, ReverseSDE, ScoreFn
 
 __all__ = ["ProductProcess"]

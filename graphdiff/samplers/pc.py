@@ -3,9 +3,10 @@
 Predictor: reverse diffusion with the generic discretisation ``f_i = f(x, t) dt``,
 ``G_i = g(t) sqrt(|dt|)`` (Eq. 46). Corrector: annealed Langevin dynamics with step size
 ``eps_i = 2 r_i (snr ||z|| / ||s||)^2`` (Alg. 4/5), where ``r_i = alpha(t)^2 / alpha(t_next)^2 <= 1``
-(DDPM's ``alpha_i = 1 - beta_i`` for VP, 1 for VE; no process-type checks needed); norms are batch means of per-sample norms over real entries (as in Song et al.'s code; per-sample
-norms blow up where the score vanishes, e.g. between the modes of a low-dimensional mixture). Each time step runs ``n_corrector`` corrector steps,
-then the predictor; the last predictor step returns its mean.
+(DDPM's ``alpha_i = 1 - beta_i`` for VP, 1 for VE; no process-type checks needed). The norms are
+batch means of per-sample norms over real entries, as in Song et al.'s code (per-sample norms blow
+up where the score vanishes, e.g. between the modes of a low-dimensional mixture). Each time step
+runs ``n_corrector`` corrector steps, then the predictor; the last predictor step returns its mean.
 """
 
 from __future__ import annotations
