@@ -131,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--n-jobs", type=int, default=1, help="processes for NSPDK / graph statistics")
+    p.add_argument("--nll", type=int, default=0, help="also bound -log p(G | N) on this many test graphs (CTMC ELBO)")
     p.add_argument("--save", default=None, help="save_pretrained folder for the model and these metrics")
     p.add_argument("--out", default=None, help="markdown file (default benchmarks/results/discrete_<dataset>.md)")
     a = p.parse_args(argv)
@@ -154,6 +155,13 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     values, res = evaluate_molecules(pipe, ds, state, n_jobs=a.n_jobs) if molecules else evaluate_graphs(ds, state)
     eval_seconds = time.perf_counter() - t0
+    if a.nll:
+        test = ds.to_state("test", indices=range(min(a.nll, len(ds.smiles("test"))))) if molecules else \
+            GraphState.from_networkx(ds.split("test")[: a.nll])
+        t1 = time.perf_counter()
+        values["nelbo_test_nats"] = float(pipe.nll(test, n_samples=8, seed=a.seed).mean())
+        values["nelbo_test_graphs"] = test.batch_size
+        print(f"test negative ELBO {values['nelbo_test_nats']:.3f} nats per graph ({time.perf_counter() - t1:.0f} s)")
     print(json.dumps(values, indent=1), flush=True)
 
     tr = pipe.card.get("training", {})
@@ -181,6 +189,9 @@ def main(argv: list[str] | None = None) -> int:
                      f"{len(ds.smiles('test'))} test SMILES")
     if a.dataset in REFERENCE:
         lines.append(f"- published, for context: {REFERENCE[a.dataset]}")
+    if a.nll:
+        lines.append(f"- likelihood: negative CTMC ELBO on the first {values['nelbo_test_graphs']} test graphs, "
+                     f"8 time samples each: {values['nelbo_test_nats']:.3f} nats per graph (bound on -log p(G | N))")
     lines += ["", res.to_markdown() if hasattr(res, "to_markdown") else "```\n" + json.dumps(values, indent=1) + "\n```", ""]
     text = "\n".join(lines)
     print(text)
