@@ -102,6 +102,12 @@ def test_product_process_symmetric_components():
     assert abs(float(diff.mean())) < 4 * se + 0.01 * float(ref.abs().mean())
     n_free = sizes * F + sizes * (sizes - 1) // 2
     torch.testing.assert_close(out.bpd, out.nll / (n_free.double() * math.log(2)))
+    # the VDM bound of the same graphs counts the same free coordinates and sits above the NLL
+    e = elbo_nll(gauss.eps_fn(proc), proc, flat, mask=fmask, n_time_samples=32, generator=torch.Generator().manual_seed(2))
+    egap = e.nelbo - ref
+    ese = float(egap.std()) / math.sqrt(B)
+    assert -4 * ese < float(egap.mean()) < 0.05 * float(ref.abs().mean()) + 4 * ese
+    torch.testing.assert_close(e.bpd, e.nelbo / (n_free.double() * math.log(2)))
 
 
 def test_elbo_above_ode_likelihood():
