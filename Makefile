@@ -21,8 +21,10 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python -m graphdiff.demo --out demo_output
 
+NOTEBOOKS := $(wildcard notebooks/*.ipynb)
+
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -p no:cacheprovider --nbmake tests notebooks
+	MPLBACKEND=Agg $(BIN)/python -m pytest -q -p no:cacheprovider --nbmake tests $(NOTEBOOKS)
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -x tests
