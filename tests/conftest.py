@@ -12,8 +12,13 @@ import torch
 
 @pytest.fixture(autouse=True)
 def _seed_and_threads():
+    """Every test starts from seed 0 on one intra-op thread (small tensor ops are much slower
+    multi-threaded on a shared 2-core machine); the thread count is restored afterwards."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
     torch.manual_seed(0)
     yield
+    torch.set_num_threads(threads)
 
 
 def shared_data_dir() -> Path | None:

@@ -7,6 +7,7 @@ The CTMC (discrete-state) processes live in :mod:`graphdiff.processes.ctmc`.
 from __future__ import annotations
 
 from ..errors import unknown_name
+from .ctmc import CTMC, AbsorbingCTMC, GraphCTMC, MarginalCTMC, UniformCTMC, ctmc_from_config, make_ctmc, reverse_rate
 from .analytic import GaussianMixture, energy_distance, mean_cov_error, sliced_wasserstein
 from .base import LinearSDE, Marginal, Process, ReverseSDE, ScoreFn
 from .flow import RectifiedFlow, ReflowPairs, reflow, straightness
@@ -21,6 +22,7 @@ __all__ = [
     "ReflowPairs", "reflow", "straightness",
     "GaussianMixture", "energy_distance", "sliced_wasserstein", "mean_cov_error",
     "get_process",
+    "CTMC", "UniformCTMC", "AbsorbingCTMC", "MarginalCTMC", "GraphCTMC", "make_ctmc", "ctmc_from_config", "reverse_rate",
 ]
 
 _PROCESSES = {"vp": VPSDE, "subvp": SubVPSDE, "ve": VESDE, "flow": RectifiedFlow}

@@ -24,6 +24,7 @@ from torch import Tensor
 from ..errors import unknown_name
 from ..losses.parametrization import as_fn
 from ..processes.base import Process
+from .ctmc import CTMC_SAMPLERS, CTMCSampleOutput, sample_ctmc_ancestral, sample_ctmc_predictor_corrector, sample_ctmc_tau_leaping
 from .euler_maruyama import sample_euler_maruyama
 from .exponential import logsnr_grid, sample_ddim, sample_dpm_solver
 from .ode import pf_ode, sample_flow_euler, sample_flow_heun, sample_ode_euler, sample_ode_heun, sample_ode_rk45, sample_pf_ode
@@ -37,6 +38,7 @@ __all__ = [
     "pf_ode", "sample_pf_ode", "sample_ode_euler", "sample_ode_heun", "sample_ode_rk45",
     "sample_dpm_solver", "sample_ddim", "logsnr_grid",
     "sample_flow_euler", "sample_flow_heun", "odeint_rk45", "ODESolution",
+    "CTMC_SAMPLERS", "CTMCSampleOutput", "sample_ctmc_ancestral", "sample_ctmc_tau_leaping", "sample_ctmc_predictor_corrector",
 ]
 
 # name -> (what the sampler consumes: "score" or "velocity")
