@@ -1,0 +1,184 @@
+"""Minimal reproducers of the bugs the fuzz suite found. Each is a strict xfail: it fails today
+and turns the suite red (XPASS) once fixed, as a reminder to drop the ``xfail`` and the matching
+``known=`` entry in the fuzz test. The proposed fix is in each ``reason``."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import networkx as nx
+import pytest
+import torch
+
+from graphdiff.errors import CheckpointError, GraphdiffError, InvalidGraphError, VocabularyError
+from graphdiff.states import GraphState
+
+
+def _bug(reason: str):
+    return pytest.mark.xfail(strict=True, reason="bug: " + reason)
+
+
+@_bug("states._parts_from_data/_from_parts: a 1-D edge_index raises IndexError; check ei.dim() == 2 and ei.shape[0] == 2 -> InvalidGraphError")
+def test_from_pyg_flat_edge_index():
+    from torch_geometric.data import Data
+
+    with pytest.raises(InvalidGraphError):
+        GraphState.from_pyg([Data(edge_index=torch.zeros(0, dtype=torch.long), num_nodes=0)])
+
+
+@_bug("states._from_parts: a negative edge_index entry silently wraps to the last node; check int(ei.min()) < 0 -> InvalidGraphError")
+def test_from_pyg_negative_edge_index():
+    from torch_geometric.data import Data
+
+    with pytest.raises(InvalidGraphError):
+        GraphState.from_pyg([Data(edge_index=torch.tensor([[0], [-1]]), num_nodes=2)])
+
+
+@_bug("states._from_parts: an edge given in both directions with different edge_attr values gives an asymmetric A (validate() then fails); check A == A^T after filling -> InvalidGraphError")
+def test_from_pyg_conflicting_directions():
+    from torch_geometric.data import Data
+
+    with pytest.raises(InvalidGraphError):
+        GraphState.from_pyg([Data(edge_index=torch.tensor([[0, 1], [1, 0]]), edge_attr=torch.tensor([1.0, 2.0]), num_nodes=2)])
+
+
+@_bug("states._from_parts: a float edge_index raises IndexError from torch; require an integer dtype -> InvalidGraphError")
+def test_from_pyg_float_edge_index():
+    from torch_geometric.data import Data
+
+    with pytest.raises(InvalidGraphError):
+        GraphState.from_pyg([Data(edge_index=torch.tensor([[0.0], [1.0]]), num_nodes=2)])
+
+
+@_bug("states._from_parts: x with more rows than num_nodes raises a torch RuntimeError; check x.shape[0] == n -> InvalidGraphError")
+def test_from_pyg_x_rows():
+    from torch_geometric.data import Data
+
+    with pytest.raises(InvalidGraphError):
+        GraphState.from_pyg([Data(x=torch.randn(2, 2), edge_index=torch.zeros(2, 0, dtype=torch.long), num_nodes=1)])
+
+
+@_bug("states._from_parts: edge_attr rows != number of edges raises a torch RuntimeError; check ea.shape[0] == ei.shape[1] -> InvalidGraphError")
+def test_from_pyg_edge_attr_length():
+    from torch_geometric.data import Data
+
+    with pytest.raises(InvalidGraphError):
+        GraphState.from_pyg([Data(edge_index=torch.tensor([[0], [1]]), edge_attr=torch.ones(2), num_nodes=2)])
+
+
+@_bug("states.GraphState.from_networkx: edge_attr='w' missing on some edges raises KeyError; check like the node attribute -> InvalidGraphError")
+def test_from_networkx_missing_edge_attr():
+    g = nx.Graph()
+    g.add_edge(0, 1, w=1.0)
+    g.add_edge(1, 2)
+    with pytest.raises(InvalidGraphError):
+        GraphState.from_networkx([g], edge_attr="w")
+
+
+@_bug("states.GraphState.from_networkx: ragged / text node attributes raise numpy's 'inhomogeneous shape' ValueError; wrap np.asarray -> InvalidGraphError naming graph and attribute")
+def test_from_networkx_ragged_node_attr():
+    g = nx.Graph()
+    g.add_node(0, x=[1.0])
+    g.add_node(1, x=[1.0, 2.0])
+    with pytest.raises(InvalidGraphError, match="x"):
+        GraphState.from_networkx([g])
+
+
+@_bug("data.molecules.AtomVocabulary: a non-string token (123) raises AttributeError in _parse_token; raise VocabularyError")
+def test_vocabulary_non_string_token():
+    from graphdiff.data.molecules import AtomVocabulary
+
+    with pytest.raises(VocabularyError):
+        AtomVocabulary([123])
+
+
+@_bug("data.molecules.AtomVocabulary: unknown element 'Xx' is accepted and graph_to_mol then raises RDKit's RuntimeError; check symbols against the periodic table (Chem.GetPeriodicTable) in __init__ -> VocabularyError")
+def test_vocabulary_unknown_element():
+    from graphdiff.data.molecules import AtomVocabulary, graph_to_mol
+
+    with pytest.raises(VocabularyError):
+        graph_to_mol([0], [[0]], AtomVocabulary(["Xx"]))
+
+
+@_bug("data.molecules.smiles_to_state: a bare str is iterated character by character ('CCO' -> 3 molecules C, C, O); raise TypeError for str input")
+def test_smiles_to_state_bare_string():
+    from graphdiff.data.molecules import AtomVocabulary, smiles_to_state
+
+    with pytest.raises(TypeError):
+        smiles_to_state("CCO", AtomVocabulary.qm9())
+
+
+@_bug("data.molecules.graph_to_mol: float atom ids (0.7) are silently truncated to 0 by np.asarray(dtype=int64); reject non-integer ids -> VocabularyError")
+def test_graph_to_mol_float_ids():
+    from graphdiff.data.molecules import AtomVocabulary, graph_to_mol
+
+    with pytest.raises((VocabularyError, InvalidGraphError)):
+        graph_to_mol([0.7], [[0]], AtomVocabulary.qm9())
+
+
+@_bug("data.molecules.continuous_to_state / quantize_bonds: wrong ranks raise bare unpacking ValueError / torch RuntimeError; check X (B,N,K), A (B,N,N) -> InvalidGraphError")
+def test_continuous_to_state_shapes():
+    from graphdiff.data.molecules import continuous_to_state
+
+    with pytest.raises(InvalidGraphError):
+        continuous_to_state(torch.randn(1, 3), torch.randn(1, 3, 3))
+
+
+@_bug("data.custom.read_smiles_file: a non-UTF-8 file raises UnicodeDecodeError; catch it -> ValueError naming the file and encoding")
+def test_read_smiles_file_binary(tmp_path):
+    from graphdiff.data import read_smiles_file
+
+    p = tmp_path / "x.smi"
+    p.write_bytes(b"C\xff\xfeC\n")
+    with pytest.raises((ValueError, GraphdiffError)) as info:
+        read_smiles_file(p)
+    assert not isinstance(info.value, UnicodeDecodeError)
+
+
+@_bug("nn.GraphScoreNetwork / GraphTransformerDenoiser: a long node_mask raises torch's 'masked_fill_ only supports boolean masks'; check node_mask bool (B, N) matching X / A -> InvalidGraphError")
+@pytest.mark.parametrize("which", ["score", "denoiser"])
+def test_network_long_mask(which):
+    from graphdiff.nn import GraphScoreNetwork, GraphTransformerDenoiser
+
+    tiny = dict(K=2, hidden=8, edge_hidden=4, global_hidden=4, depth=1, heads=2, ff_mult=1)
+    m = torch.tensor([[1, 1, 0]])
+    if which == "score":
+        net, X, A = GraphScoreNetwork(num_node_features=2, **tiny), torch.randn(1, 3, 2), torch.zeros(1, 3, 3)
+    else:
+        net, X, A = GraphTransformerDenoiser(num_node_classes=3, **tiny), torch.zeros(1, 3, dtype=torch.long), torch.zeros(1, 3, 3, dtype=torch.long)
+    with pytest.raises(InvalidGraphError):
+        net(GraphState(X, A, m), torch.rand(1))
+
+
+@_bug("nn.GraphScoreNetwork: a node_mask (B, N+1) or A (B, N+1, N+1) not matching X raises a torch broadcasting RuntimeError; check shapes -> InvalidGraphError")
+def test_network_inconsistent_shapes():
+    from graphdiff.nn import GraphScoreNetwork
+
+    net = GraphScoreNetwork(num_node_features=2, K=2, hidden=8, edge_hidden=4, global_hidden=4, depth=1, heads=2, ff_mult=1)
+    with pytest.raises(InvalidGraphError):
+        net(GraphState(torch.randn(1, 3, 2), torch.zeros(1, 4, 4), torch.ones(1, 3, dtype=torch.bool)), torch.rand(1))
+
+
+@_bug("nn.GraphScoreNetwork: float64 X on a float32 network raises 'mat1 and mat2 must have the same dtype'; cast to the parameter dtype (as the denoiser does) or raise TypeError")
+def test_score_network_float64():
+    from graphdiff.nn import GraphScoreNetwork
+
+    net = GraphScoreNetwork(num_node_features=2, K=2, hidden=8, edge_hidden=4, global_hidden=4, depth=1, heads=2, ff_mult=1)
+    m = torch.ones(1, 3, dtype=torch.bool)
+    out = net(GraphState(torch.randn(1, 3, 2, dtype=torch.float64), torch.zeros(1, 3, 3, dtype=torch.float64), m), torch.rand(1))
+    assert out.X.shape == (1, 3, 2)
+
+
+@_bug("training.checkpoint.read_checkpoint_record: a non-integer schema_version raises ValueError from int(); check isinstance(int) -> CheckpointError")
+def test_checkpoint_schema_version_text(tmp_path):
+    from graphdiff.training import load_checkpoint, save_checkpoint
+
+    save_checkpoint(tmp_path, model=torch.nn.Linear(2, 2), step=1, rng=False)
+    rec = tmp_path / "last.json"
+    obj = json.loads(rec.read_text())
+    obj["schema_version"] = "a"
+    rec.write_text(json.dumps(obj))
+    with pytest.raises(CheckpointError):
+        load_checkpoint(tmp_path, model=torch.nn.Linear(2, 2))
