@@ -200,7 +200,7 @@ class GraphDiffusionPipeline:
             sizes = torch.as_tensor(num_nodes, dtype=torch.long)
             if sizes.numel() != n:
                 raise ValueError(f"num_nodes has {sizes.numel()} entries for n={n}")
-            if int(sizes.max(initial=0)) > self.node_counts.max_nodes:
+            if sizes.numel() and int(sizes.max()) > self.node_counts.max_nodes:
                 raise ValueError(f"num_nodes asks for {int(sizes.max())} nodes; this model handles at most {self.node_counts.max_nodes}")
         self.network.eval()
         states, nfe = [], 0
@@ -210,7 +210,7 @@ class GraphDiffusionPipeline:
         with torch.no_grad():
             for start in range(0, n, batch_size):
                 sz = sizes[start:start + batch_size]
-                N = max(int(sz.max(initial=0)), 1)
+                N = max(int(sz.max()), 1)
                 mask = (torch.arange(N)[None, :] < sz[:, None]).to(self.device)
                 st, k = self.sample_batch(mask, steps=steps, sampler=sampler, generator=gdev)
                 states.append(st.to("cpu"))
