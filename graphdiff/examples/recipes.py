@@ -34,7 +34,6 @@ __all__ = [
 ]
 
 PROCESSES = ("vp", "flow")
-_PARAMETRIZATION = {"vp": "eps", "flow": "velocity"}
 _DEFAULT_SAMPLER = {"vp": "dpm_solver", "flow": "flow_heun"}
 
 
