@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections import Counter, defaultdict
 
 import pytest
 
@@ -34,6 +33,6 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # no
 
 
 @pytest.fixture(scope="session")
-def fuzz_tally() -> "defaultdict[str, Counter]":
+def fuzz_tally():
     """The session-wide ``{entry point: Counter(outcome class)}`` tally."""
     return TALLY

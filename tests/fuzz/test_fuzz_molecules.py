@@ -169,6 +169,10 @@ _LINES = st.lists(st.one_of(smiles_like, st.sampled_from(["smiles", "SMILES,labe
                   max_size=6)
 
 
+_FILE_BUGS = (("smiles-file-unreadable", UnicodeDecodeError, ""), ("smiles-file-unreadable", EOFError, ""),
+              ("smiles-file-unreadable", gzip.BadGzipFile, ""))
+
+
 @fuzz_settings(300)
 @given(_LINES, st.sampled_from([".smi", ".txt", ".csv", ".tsv", ".csv.gz", ".smi.gz", ".json", ""]),
        st.sampled_from([None, "smiles", 0, 3, "nope"]), st.binary(max_size=20), st.booleans())
@@ -182,7 +186,7 @@ def test_smiles_files(lines, suffix, column, junk, use_junk):
             data = gzip.compress(data)
         p.write_bytes(data)
         rows = classify("data.read_smiles_file", lambda: read_smiles_file(p, smiles_column=column),
-                        known=(("smiles-file-decode", UnicodeDecodeError, ""),))
+                        known=_FILE_BUGS)
         if rows is not None:
             assert isinstance(rows, list) and all(isinstance(r, str) for r in rows)
 
@@ -190,4 +194,4 @@ def test_smiles_files(lines, suffix, column, junk, use_junk):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 return from_smiles_file(p, smiles_column=column)
-        classify("data.from_smiles_file", ds, known=(("smiles-file-decode", UnicodeDecodeError, ""),))
+        classify("data.from_smiles_file", ds, known=_FILE_BUGS)

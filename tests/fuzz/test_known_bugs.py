@@ -126,15 +126,53 @@ def test_continuous_to_state_shapes():
         continuous_to_state(torch.randn(1, 3), torch.randn(1, 3, 3))
 
 
-@_bug("data.custom.read_smiles_file: a non-UTF-8 file raises UnicodeDecodeError; catch it -> ValueError naming the file and encoding")
-def test_read_smiles_file_binary(tmp_path):
+@_bug("data.custom.read_smiles_file: a non-UTF-8 file raises UnicodeDecodeError, a .gz that is not gzip BadGzipFile, a truncated .gz EOFError; catch (UnicodeDecodeError, OSError, EOFError) while reading -> ValueError naming the file")
+@pytest.mark.parametrize("name,data", [("x.smi", b"C\xff\xfeC\n"), ("x.smi.gz", b"notgzip"), ("x.csv.gz", b"\x1f\x8b\x08\x00trunc")])
+def test_read_smiles_file_unreadable(tmp_path, name, data):
     from graphdiff.data import read_smiles_file
 
-    p = tmp_path / "x.smi"
-    p.write_bytes(b"C\xff\xfeC\n")
+    p = tmp_path / name
+    p.write_bytes(data)
     with pytest.raises((ValueError, GraphdiffError)) as info:
         read_smiles_file(p)
     assert not isinstance(info.value, UnicodeDecodeError)
+
+
+@_bug("training.checkpoint.load_weights: a config.json whose 'card' is not an object raises TypeError/ValueError from dict(), an empty weights_file IsADirectoryError; check isinstance(card, dict) and a non-empty file name, catch OSError in _read_tensors -> CheckpointError")
+@pytest.mark.parametrize("key,value", [("card", [1]), ("card", "ab"), ("weights_file", "")])
+def test_load_weights_bad_card(tmp_path, key, value):
+    from graphdiff.training import load_weights, save_weights
+
+    save_weights(tmp_path, {"w": torch.zeros(2)}, {"a": 1})
+    cfg = tmp_path / "config.json"
+    obj = json.loads(cfg.read_text())
+    obj[key] = value
+    cfg.write_text(json.dumps(obj))
+    with pytest.raises(CheckpointError):
+        load_weights(tmp_path)
+
+
+@_bug("nn.GraphScoreNetwork.forward: NaN / Inf at padded nodes or pairs leak into the real nodes' outputs (X * mask and A * pair_mask keep NaN; the random-walk features then mix it in); use torch.where(mask, X, 0) / torch.where(pm, A, 0)")
+@pytest.mark.parametrize("where", ["X", "A"])
+def test_score_network_padding_nan(where):
+    from graphdiff.nn import GraphScoreNetwork
+
+    torch.manual_seed(0)
+    net = GraphScoreNetwork(num_node_features=2, K=2, hidden=8, edge_hidden=4, global_hidden=4, depth=1, heads=2, ff_mult=1).eval()
+    m = torch.tensor([[True, True, False]])
+    X, A = torch.randn(1, 3, 2), torch.zeros(1, 3, 3)
+    A[0, 0, 1] = A[0, 1, 0] = 1.0
+    t = torch.rand(1)
+    with torch.no_grad():
+        ref = net(GraphState(X, A, m), t).X[m]
+        if where == "X":
+            X = X.clone()
+            X[~m] = float("nan")
+        else:
+            A = A.clone()
+            A[~(m[:, :, None] & m[:, None, :])] = float("nan")
+        out = net(GraphState(X, A, m), t).X[m]
+    assert torch.allclose(ref, out, atol=1e-5)
 
 
 @_bug("nn.GraphScoreNetwork / GraphTransformerDenoiser: a long node_mask raises torch's 'masked_fill_ only supports boolean masks'; check node_mask bool (B, N) matching X / A -> InvalidGraphError")
