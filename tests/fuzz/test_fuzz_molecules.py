@@ -29,7 +29,29 @@ _VOCABS = [QM9, ZINC, AtomVocabulary.qm9(charges=False)]
 _TOKENS = ["C", "c", "N", "n", "O", "o", "F", "Cl", "Br", "S", "P", "I", "[NH4+]", "[O-]", "[Na+]", "[2H]",
            "[C@@H]", "=", "#", "(", ")", "1", "2", "%10", ".", "/", "\\", "[", "]", "+", "-", "*", "$", " ",
            "[Fe+2]", "B", "[Si]", "[se]", "c1ccccc1", "C(=O)O", "\n", "\t", "[H]", "\x00"]
+_VALID = ["CCO", "c1ccccc1", "C#N", "O=C=O", "[NH3+]CC([O-])=O", "C1CC1", "FC(F)(F)F", "CC(=O)Nc1ccc(O)cc1",
+          "C1=CC=CN=C1", "OC1C2CC3C1N23", "CN1C=NC2=C1C(=O)N(C(=O)N2C)C", "C[C@H](N)C(=O)O", "N#CC#N", "O=S(=O)(O)O"]
+
+
+@st.composite
+def mutated_smiles(draw):
+    """A valid SMILES with a few token insertions / deletions / replacements."""
+    s = list(draw(st.sampled_from(_VALID)))
+    for _ in range(draw(st.integers(0, 3))):
+        op = draw(st.sampled_from(["insert", "delete", "replace"]))
+        i = draw(st.integers(0, len(s)))
+        if op == "insert":
+            s.insert(i, draw(st.sampled_from(_TOKENS)))
+        elif s and i < len(s):
+            if op == "delete":
+                del s[i]
+            else:
+                s[i] = draw(st.sampled_from(_TOKENS))
+    return "".join(s)
+
+
 smiles_like = st.one_of(
+    mutated_smiles(),
     st.lists(st.sampled_from(_TOKENS), min_size=0, max_size=14).map("".join),
     st.text(max_size=12),
     st.sampled_from(["CCO", "c1ccccc1", "C#N", "O=C=O", "[NH3+]CC([O-])=O", "C1CC1", "FC(F)(F)F", ""]),
@@ -38,7 +60,7 @@ _ANY = st.one_of(smiles_like, st.none(), st.integers(), st.floats(), st.binary(m
 
 
 @fuzz_settings(2000)
-@given(_ANY, st.sampled_from(_VOCABS))
+@given(st.one_of(mutated_smiles(), smiles_like, _ANY), st.sampled_from(_VOCABS))
 def test_smiles_to_graph(s, vocab):
     """Any object gives a MolGraph whose ids lie in the vocabulary and whose bonds are symmetric
     classes 0-3 with zero diagonal, or a typed error."""

@@ -68,7 +68,7 @@ def _same(a: GraphState, b: GraphState) -> bool:
             and torch.equal(a.X.to(b.X.dtype), b.X) and torch.equal(a.A.to(b.A.dtype), b.A))
 
 
-@fuzz_settings(1500)
+@fuzz_settings(1200)
 @given(raw_states())
 def test_validate_and_roundtrip(parts):
     """validate() accepts a state or raises InvalidGraphError; an accepted state survives
@@ -114,7 +114,7 @@ def nx_graphs(draw):
     return g
 
 
-@fuzz_settings(1200)
+@fuzz_settings(1000)
 @given(st.lists(nx_graphs(), min_size=0, max_size=3), st.sampled_from([None, "x", "y"]),
        st.sampled_from([None, "edge_attr", "w"]), st.sampled_from([None, 0, 3, 10]))
 def test_from_networkx(graphs, node_attr, edge_attr, max_nodes):
@@ -167,7 +167,7 @@ def pyg_data(draw):
     return Data(edge_index=ei, num_nodes=n, **kw)
 
 
-@fuzz_settings(1200)
+@fuzz_settings(1000)
 @given(st.lists(pyg_data(), min_size=0, max_size=3), st.sampled_from([None, 0, 2, 8]))
 def test_from_pyg(datas, max_nodes):
     """Any list of PyG ``Data`` (edge indices out of range or negative, float or flat edge_index,

@@ -20,7 +20,6 @@ def _bug(reason: str):
     return pytest.mark.xfail(strict=True, reason="bug: " + reason)
 
 
-@_bug("states._parts_from_data/_from_parts: a 1-D edge_index raises IndexError; check ei.dim() == 2 and ei.shape[0] == 2 -> InvalidGraphError")
 def test_from_pyg_flat_edge_index():
     from torch_geometric.data import Data
 
@@ -28,7 +27,6 @@ def test_from_pyg_flat_edge_index():
         GraphState.from_pyg([Data(edge_index=torch.zeros(0, dtype=torch.long), num_nodes=0)])
 
 
-@_bug("states._from_parts: a negative edge_index entry silently wraps to the last node; check int(ei.min()) < 0 -> InvalidGraphError")
 def test_from_pyg_negative_edge_index():
     from torch_geometric.data import Data
 
@@ -36,7 +34,6 @@ def test_from_pyg_negative_edge_index():
         GraphState.from_pyg([Data(edge_index=torch.tensor([[0], [-1]]), num_nodes=2)])
 
 
-@_bug("states._from_parts: an edge given in both directions with different edge_attr values gives an asymmetric A (validate() then fails); check A == A^T after filling -> InvalidGraphError")
 def test_from_pyg_conflicting_directions():
     from torch_geometric.data import Data
 
@@ -44,7 +41,6 @@ def test_from_pyg_conflicting_directions():
         GraphState.from_pyg([Data(edge_index=torch.tensor([[0, 1], [1, 0]]), edge_attr=torch.tensor([1.0, 2.0]), num_nodes=2)])
 
 
-@_bug("states._from_parts: a float edge_index raises IndexError from torch; require an integer dtype -> InvalidGraphError")
 def test_from_pyg_float_edge_index():
     from torch_geometric.data import Data
 
@@ -52,7 +48,6 @@ def test_from_pyg_float_edge_index():
         GraphState.from_pyg([Data(edge_index=torch.tensor([[0.0], [1.0]]), num_nodes=2)])
 
 
-@_bug("states._from_parts: x with more rows than num_nodes raises a torch RuntimeError; check x.shape[0] == n -> InvalidGraphError")
 def test_from_pyg_x_rows():
     from torch_geometric.data import Data
 
@@ -60,7 +55,6 @@ def test_from_pyg_x_rows():
         GraphState.from_pyg([Data(x=torch.randn(2, 2), edge_index=torch.zeros(2, 0, dtype=torch.long), num_nodes=1)])
 
 
-@_bug("states._from_parts: edge_attr rows != number of edges raises a torch RuntimeError; check ea.shape[0] == ei.shape[1] -> InvalidGraphError")
 def test_from_pyg_edge_attr_length():
     from torch_geometric.data import Data
 
@@ -68,7 +62,6 @@ def test_from_pyg_edge_attr_length():
         GraphState.from_pyg([Data(edge_index=torch.tensor([[0], [1]]), edge_attr=torch.ones(2), num_nodes=2)])
 
 
-@_bug("states.GraphState.from_networkx: edge_attr='w' missing on some edges raises KeyError; check like the node attribute -> InvalidGraphError")
 def test_from_networkx_missing_edge_attr():
     g = nx.Graph()
     g.add_edge(0, 1, w=1.0)
@@ -77,7 +70,6 @@ def test_from_networkx_missing_edge_attr():
         GraphState.from_networkx([g], edge_attr="w")
 
 
-@_bug("states.GraphState.from_networkx: ragged / text node attributes raise numpy's 'inhomogeneous shape' ValueError; wrap np.asarray -> InvalidGraphError naming graph and attribute")
 def test_from_networkx_ragged_node_attr():
     g = nx.Graph()
     g.add_node(0, x=[1.0])
