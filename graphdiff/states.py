@@ -266,7 +266,7 @@ class GraphState:
                 if all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in vals) and categorical_nodes is not False:
                     x = torch.tensor([int(v) for v in vals], dtype=torch.long)
                 else:
-                    x = torch.as_tensor(np.asarray(vals, dtype=np.float32)).reshape(n, -1)
+                    x = torch.as_tensor(_float_array(vals, f"graph {gi}: node attribute {na!r}")).reshape(n, -1)
             else:
                 x = torch.zeros(n, 0)
             ea_name = edge_attr
@@ -277,6 +277,8 @@ class GraphState:
             for u, v, d in edges:
                 if u == v:
                     raise InvalidGraphError(f"graph {gi}: self-loop at node {u!r}; graphdiff graphs have zero diagonal")
+                if ea_name is not None and ea_name not in d:
+                    raise InvalidGraphError(f"graph {gi}: edge attribute {ea_name!r} missing on edge ({u!r}, {v!r})")
                 src.append(index[u])
                 dst.append(index[v])
                 vals.append(d[ea_name] if ea_name is not None else 1.0)
@@ -286,7 +288,7 @@ class GraphState:
             elif vals and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in vals):
                 ea = torch.tensor(vals, dtype=torch.long)
             else:
-                ea = torch.as_tensor(np.asarray(vals, dtype=np.float32))
+                ea = torch.as_tensor(_float_array(vals, f"graph {gi}: edge attribute {ea_name!r}"))
             ea = torch.cat([ea, ea]) if ea.numel() else ea.reshape((0,) + tuple(ea.shape[1:]))
             parts.append((x, ei, ea, n))
         return cls._from_parts(parts, max_nodes)
@@ -322,20 +324,38 @@ class GraphState:
             A = torch.zeros((B, N, N) + tuple(ea_ref.shape[1:]), dtype=ea_ref.dtype)
         mask = torch.zeros(B, N, dtype=torch.bool)
         for b, (x, ei, ea, n) in enumerate(parts):
+            _check_parts(b, x, ei, ea, n)
             mask[b, :n] = True
             if n:
                 if x.dim() == 2 and not is_cat and x.shape[-1] != X.shape[-1]:
                     raise InvalidGraphError(f"graph {b} has {x.shape[-1]} node features, expected {X.shape[-1]}")
                 X[b, :n] = x.to(X.dtype)
             if ei.numel():
-                if (ei[0] == ei[1]).any():
-                    raise InvalidGraphError(f"graph {b}: self-loop in edge_index")
-                if int(ei.max()) >= n:
-                    raise InvalidGraphError(f"graph {b}: edge_index refers to node {int(ei.max())} but the graph has {n} nodes")
+                if tuple(ea.shape[1:]) != tuple(A.shape[3:]):
+                    raise InvalidGraphError(f"graph {b}: edge_attr of shape {tuple(ea.shape)} does not match the batch's edge features {tuple(A.shape[3:])}")
                 ea_ = ea.to(A.dtype)
                 A[b, ei[0], ei[1]] = ea_
                 A[b, ei[1], ei[0]] = ea_
+                if not torch.equal(A[b, ei[0], ei[1]], ea_):
+                    raise InvalidGraphError(f"graph {b}: an edge is given in both directions with different edge_attr values")
         return cls(X, A, mask)
+
+
+def _check_parts(b: int, x: Tensor, ei: Tensor, ea: Tensor, n: int) -> None:
+    """Validate one graph's sparse parts (clear :class:`InvalidGraphError` instead of torch errors)."""
+    if x.shape[0] != n:
+        raise InvalidGraphError(f"graph {b}: x has {x.shape[0]} rows but the graph has {n} nodes")
+    if ei.dim() != 2 or ei.shape[0] != 2:
+        raise InvalidGraphError(f"graph {b}: edge_index must have shape (2, E), got {tuple(ei.shape)}")
+    if ei.is_floating_point() or ei.dtype == torch.bool:
+        raise InvalidGraphError(f"graph {b}: edge_index must hold integer node ids, got {ei.dtype}")
+    if ea.shape[0] != ei.shape[1]:
+        raise InvalidGraphError(f"graph {b}: edge_attr has {ea.shape[0]} rows for {ei.shape[1]} edges")
+    if ei.numel():
+        if int(ei.min()) < 0 or int(ei.max()) >= n:
+            raise InvalidGraphError(f"graph {b}: edge_index refers to node {int(ei.min()) if int(ei.min()) < 0 else int(ei.max())} but the graph has nodes 0..{n - 1}")
+        if (ei[0] == ei[1]).any():
+            raise InvalidGraphError(f"graph {b}: self-loop in edge_index")
 
 
 def _parts_from_data(d: Any) -> tuple:
@@ -344,10 +364,19 @@ def _parts_from_data(d: Any) -> tuple:
     if x.dim() == 2 and x.shape[-1] == 1 and not x.is_floating_point():
         x = x.view(-1)
     ei = d.edge_index if getattr(d, "edge_index", None) is not None else torch.zeros(2, 0, dtype=torch.long)
+    if ei.dim() != 2 or ei.shape[0] != 2:
+        raise InvalidGraphError(f"edge_index must have shape (2, E), got {tuple(ei.shape)}")
     ea = getattr(d, "edge_attr", None)
     if ea is None:
         ea = torch.ones(ei.shape[1], dtype=torch.float32)
     return x, ei, ea, n
+
+
+def _float_array(values: list, what: str) -> np.ndarray:
+    try:
+        return np.asarray(values, dtype=np.float32)
+    except (ValueError, TypeError) as exc:
+        raise InvalidGraphError(f"{what} must be numbers or equal-length number lists: {exc}") from exc
 
 
 def _bcast(mask: Tensor, like: Tensor) -> Tensor:
