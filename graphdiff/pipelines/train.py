@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from ..errors import unknown_name
 from .base import pipeline_class
 
@@ -113,9 +115,10 @@ def _train_kwargs(options: dict[str, Any]) -> dict[str, Any]:
 
 
 def _worker(rank: int, options: dict[str, Any]) -> TrainSummary | None:
+    kw = _train_kwargs(options)
+    torch.manual_seed(int(kw.get("seed", 0)))  # the same initial weights on every rank and every run
     pipe, state = _prepare(options)
     out = Path(options.get("out", "runs/model"))
-    kw = _train_kwargs(options)
     result = pipe.fit(state, device=options.get("device", "cpu"), checkpoint_dir=out / "checkpoints",
                       progress=rank == 0, **kw)
     if rank != 0:
