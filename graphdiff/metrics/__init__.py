@@ -17,6 +17,16 @@ from typing import Any
 # public name -> "submodule:attribute"
 _LAZY = {
     "graph_metrics": "graph:graph_metrics",
+    "GraphMetricsResult": "graph:GraphMetricsResult",
+    "GraphProtocol": "graph:GraphProtocol",
+    "get_protocol": "graph:get_protocol",
+    "GDSS_PROTOCOL": "graph:GDSS_PROTOCOL",
+    "SPECTRE_PROTOCOL": "graph:SPECTRE_PROTOCOL",
+    "mmd2": "mmd:mmd2",
+    "vun_metrics": "validity:vun_metrics",
+    "VUNResult": "validity:VUNResult",
+    "is_sbm_graph": "validity:is_sbm_graph",
+    "fit_sbm": "validity:fit_sbm",
     "molecule_metrics": "molecules:molecule_metrics",
     "molecule_reference": "molecules:molecule_reference",
     "MoleculeMetricsResult": "molecules:MoleculeMetricsResult",
