@@ -53,7 +53,7 @@ import torch
 from torch import Tensor
 
 from .._optional import require
-from ..errors import InvalidGraphError, VocabularyError, unknown_name
+from ..errors import InvalidGraphError, MissingDependencyError, VocabularyError, unknown_name
 from ..states import GraphState
 
 __all__ = [
@@ -81,8 +81,11 @@ DECODING_PROTOCOLS: dict[str, dict[str, bool]] = {
 
 def _parse_token(tok: str | tuple[str, int]) -> tuple[str, int]:
     if isinstance(tok, tuple):
-        sym, ch = tok
-        return str(sym), int(ch)
+        if len(tok) != 2 or not isinstance(tok[0], str) or isinstance(tok[1], bool) or not isinstance(tok[1], (int, np.integer)):
+            raise VocabularyError(f"an atom type pair must be (element symbol, integer charge); got {tok!r}")
+        return tok[0], int(tok[1])
+    if not isinstance(tok, str):
+        raise VocabularyError(f"an atom type must be a string such as 'C' or 'N+' or a pair ('N', 1); got {tok!r} ({type(tok).__name__})")
     m = _TOKEN.match(tok.strip())
     if m is None:
         raise VocabularyError(f"cannot parse atom type {tok!r}; write an element symbol with an optional charge, e.g. 'C', 'N+', 'O-', 'Fe+2'")
@@ -91,6 +94,22 @@ def _parse_token(tok: str | tuple[str, int]) -> tuple[str, int]:
         return sym, 0
     mag = int(ch[1:]) if len(ch) > 1 else 1
     return sym, mag if ch[0] == "+" else -mag
+
+
+def _is_element(sym: str) -> bool:
+    """Whether ``sym`` is an element symbol in RDKit's periodic table (atomic number >= 1); without
+    RDKit nothing can be checked here (decoding needs RDKit anyway), so every symbol passes."""
+    try:
+        Chem = require("rdkit.Chem")
+    except MissingDependencyError:
+        return True
+    from rdkit import rdBase
+
+    try:
+        with rdBase.BlockLogs():
+            return Chem.GetPeriodicTable().GetAtomicNumber(sym) >= 1
+    except RuntimeError:
+        return False
 
 
 def _token(sym: str, charge: int) -> str:
@@ -116,6 +135,9 @@ class AtomVocabulary:
             raise VocabularyError("an AtomVocabulary needs at least one atom type")
         if len(set(parsed)) != len(parsed):
             raise VocabularyError(f"duplicate atom types in {[_token(*p) for p in parsed]}")
+        unknown = sorted({s for s, _ in parsed if not _is_element(s)})
+        if unknown:
+            raise VocabularyError(f"unknown element symbol(s) {unknown}; use symbols from the periodic table, e.g. 'C', 'Cl', 'Fe'")
         self.types: tuple[tuple[str, int], ...] = parsed
         self.drop_charges = bool(drop_charges)
         self.name = name
@@ -368,6 +390,8 @@ def smiles_to_state(
             molecules with more than ``max_atoms`` atoms.
         warn: emit a ``UserWarning`` with the counts when anything was skipped.
     """
+    if isinstance(smiles, (str, bytes)):
+        raise TypeError("smiles_to_state expects a sequence of SMILES strings, not one string; wrap it in a list: [smiles]")
     for opt, val in (("on_invalid", on_invalid), ("on_unknown", on_unknown), ("on_too_large", on_too_large)):
         if val not in _SKIP_RAISE:
             raise unknown_name(opt, val, _SKIP_RAISE)
@@ -549,6 +573,21 @@ def _largest_fragment(Chem: Any, smiles: str, fragment_size: str) -> str:
     return frags[int(np.argmax(sizes))]
 
 
+def _integer_array(values: Tensor | Sequence[int] | np.ndarray, what: str, error: type[Exception]) -> np.ndarray:
+    """``values`` as an int64 array; raise ``error`` for non-integer entries (e.g. ``0.7``) instead of truncating."""
+    raw = np.asarray(values.detach().cpu().numpy() if isinstance(values, Tensor) else values)
+    if raw.dtype == np.bool_ or np.issubdtype(raw.dtype, np.integer):
+        return raw.astype(np.int64)
+    try:
+        f = raw.astype(np.float64)
+    except (TypeError, ValueError) as e:
+        raise error(f"{what} must be integers; got dtype {raw.dtype}") from e
+    if not np.all(np.isfinite(f)) or not np.all(f == np.round(f)):
+        bad = sorted({float(v) for v in f.ravel() if not (np.isfinite(v) and v == round(v))})[:5]
+        raise error(f"{what} must be integers; got non-integer values {bad}")
+    return f.astype(np.int64)
+
+
 def graph_to_mol(
     atom_ids: Tensor | Sequence[int],
     bonds: Tensor | np.ndarray,
@@ -575,8 +614,8 @@ def graph_to_mol(
     Chem = require("rdkit.Chem")
     from rdkit import rdBase
 
-    ids = np.asarray(atom_ids.tolist() if isinstance(atom_ids, Tensor) else atom_ids, dtype=np.int64).reshape(-1)
-    adj = np.asarray(bonds.tolist() if isinstance(bonds, Tensor) else bonds, dtype=np.int64)
+    ids = _integer_array(atom_ids, "atom_ids", VocabularyError).reshape(-1)
+    adj = _integer_array(bonds, "bonds", InvalidGraphError)
     n = len(ids)
     if n == 0 and adj.size == 0:
         adj = adj.reshape(0, 0)
@@ -679,6 +718,8 @@ def quantize_bonds(A: Tensor, thresholds: tuple[float, float, float] = (0.5, 1.5
     """Continuous bond values ``(B, N, N)`` -> long bond classes (GDSS ``quantize_mol``):
     ``< 0.5`` -> 0, ``[0.5, 1.5)`` -> 1, ``[1.5, 2.5)`` -> 2, ``>= 2.5`` -> 3; NaN -> 0. The lower
     triangle (``i > j``, which GDSS reads) is mirrored so the result is symmetric with zero diagonal."""
+    if A.dim() != 3 or A.shape[1] != A.shape[2]:
+        raise InvalidGraphError(f"A must be (B, N, N); got shape {tuple(A.shape)}")
     t0, t1, t2 = thresholds
     A = torch.nan_to_num(A.detach().float(), nan=0.0)
     q = (A >= t0).long() + (A >= t1).long() + (A >= t2).long()
@@ -693,7 +734,13 @@ def continuous_to_state(X: Tensor, A: Tensor, node_mask: Tensor | None = None, *
     allows it); its type is the first such channel. ``A`` ``(B, N, N)`` is quantized with
     :func:`quantize_bonds`. Non-existent atoms are removed with their bonds and the remaining atoms
     moved to the front (order kept), so the returned ``node_mask`` lists real nodes first."""
+    if X.dim() != 3:
+        raise InvalidGraphError(f"X must be (B, N, K); got shape {tuple(X.shape)}")
     B, N, _ = X.shape
+    if tuple(A.shape) != (B, N, N):
+        raise InvalidGraphError(f"A must be (B, N, N) = {(B, N, N)} to match X {tuple(X.shape)}; got {tuple(A.shape)}")
+    if node_mask is not None and tuple(node_mask.shape) != (B, N):
+        raise InvalidGraphError(f"node_mask must be (B, N) = {(B, N)}; got {tuple(node_mask.shape)}")
     on = X.detach() > threshold
     exists = on.any(-1)
     if node_mask is not None:
