@@ -12,6 +12,7 @@ import gzip
 import io
 import os
 import warnings
+import zlib
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -81,7 +82,12 @@ def read_smiles_file(path: str | os.PathLike, *, smiles_column: str | int | None
     p = Path(path)
     if not p.exists():
         raise FileNotFoundError(f"no such SMILES file: {p}")
-    return _read_smiles(p, smiles_column)
+    try:
+        return _read_smiles(p, smiles_column)
+    except UnicodeDecodeError as e:
+        raise ValueError(f"cannot read SMILES file {p}: not UTF-8 text ({e.reason} at byte {e.start})") from e
+    except (gzip.BadGzipFile, EOFError, zlib.error) as e:
+        raise ValueError(f"cannot read SMILES file {p}: corrupt or truncated gzip data ({type(e).__name__}: {e})") from e
 
 
 def from_smiles(

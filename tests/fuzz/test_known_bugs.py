@@ -113,7 +113,6 @@ def test_continuous_to_state_shapes():
         continuous_to_state(torch.randn(1, 3), torch.randn(1, 3, 3))
 
 
-@_bug("data.custom.read_smiles_file: a non-UTF-8 file raises UnicodeDecodeError, a .gz that is not gzip BadGzipFile, a truncated .gz EOFError; catch (UnicodeDecodeError, OSError, EOFError) while reading -> ValueError naming the file")
 @pytest.mark.parametrize("name,data", [("x.smi", b"C\xff\xfeC\n"), ("x.smi.gz", b"notgzip"), ("x.csv.gz", b"\x1f\x8b\x08\x00trunc")])
 def test_read_smiles_file_unreadable(tmp_path, name, data):
     from graphdiff.data import read_smiles_file
