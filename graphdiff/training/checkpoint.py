@@ -265,6 +265,8 @@ def _read_tensors(path: Path, sha256: str | None, what: str) -> dict[str, Tensor
         data = path.read_bytes()
     except FileNotFoundError as exc:
         raise CheckpointError(f"{what}: tensor file {path} is missing") from exc
+    except OSError as exc:
+        raise CheckpointError(f"{what}: cannot read tensor file {path}: {exc}") from exc
     if sha256 is not None:
         got = hashlib.sha256(data).hexdigest()
         if got != sha256:
@@ -300,7 +302,10 @@ def read_checkpoint_record(path: str | os.PathLike[str]) -> dict[str, Any]:
     rec = _read_json(_record_path(path), "checkpoint record")
     if rec.get("format") != _FORMAT:
         raise CheckpointError(f"{_record_path(path)} is not a graphdiff checkpoint (format={rec.get('format')!r})")
-    if int(rec.get("schema_version", -1)) > SCHEMA_VERSION:
+    version = rec.get("schema_version", -1)
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise CheckpointError(f"{_record_path(path)}: schema_version must be an integer, got {version!r}")
+    if version > SCHEMA_VERSION:
         raise CheckpointError(
             f"checkpoint schema version {rec.get('schema_version')} is newer than this graphdiff "
             f"({SCHEMA_VERSION}); upgrade graphdiff"
@@ -514,13 +519,18 @@ def load_weights(path: str | os.PathLike[str]) -> tuple[dict[str, Tensor], dict[
     config = _read_json(directory / "config.json", "model config")
     if config.get("format") != _WEIGHTS_FORMAT:
         raise CheckpointError(f"{directory / 'config.json'} is not a graphdiff weights card")
-    name = str(config.get("weights_file", "model.safetensors"))
+    name = config.get("weights_file", "model.safetensors")
+    if not isinstance(name, str) or name in ("", ".", ".."):
+        raise CheckpointError(f"{directory / 'config.json'}: weights_file must be a file name, got {name!r}")
     if Path(name).name != name:
         raise CheckpointError("weights card names a file outside its directory")
+    card = config.get("card", {})
+    if not isinstance(card, dict):
+        raise CheckpointError(f"{directory / 'config.json'}: 'card' must be a JSON object, got {type(card).__name__}")
     if not isinstance(config.get("sha256"), str):
         raise CheckpointError(f"{directory / 'config.json'} lacks the sha256 of its weights file")
     sd = _read_tensors(directory / name, config["sha256"], f"weights {directory}")
-    return sd, dict(config.get("card", {}))
+    return sd, dict(card)
 
 
 def iter_tensor_files(path: str | os.PathLike[str]) -> Iterator[Path]:
