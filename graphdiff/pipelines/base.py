@@ -277,6 +277,7 @@ class GraphDiffusionPipeline:
         from ..training import fit as core_fit
 
         self.to(device)
+        batch_size = max(1, min(batch_size, data.batch_size))  # small datasets: one batch per step
         tensors = (data.X, data.A, data.node_mask)
         def loss_fn(model: nn.Module, batch: tuple, generator: torch.Generator | None) -> Any:
             X, A, mask = batch
@@ -293,7 +294,7 @@ class GraphDiffusionPipeline:
         if result.ema is not None:
             result.ema.copy_to(self.network)
         self.card.setdefault("training", {}).update({
-            "steps": steps, "batch_size": batch_size, "lr": lr, "ema_decay": ema_decay, "seed": seed,
+            "steps": result.final_step, "batch_size": batch_size, "lr": lr, "ema_decay": ema_decay, "seed": seed,
             "train_graphs": data.batch_size, "seconds": round(time.perf_counter() - t0, 1), "device": str(device),
         })
         return result
