@@ -22,7 +22,7 @@ from ..errors import InvalidGraphError
 from ..states import GraphState
 from .layers import GlobalConditioning, batch_time
 from .positional import StructuralFeatures, pair_mask
-from .transformer import ConfigMixin, GraphTransformer
+from .transformer import ConfigMixin, GraphTransformer, check_node_mask
 
 __all__ = ["GraphTransformerDenoiser"]
 
@@ -93,6 +93,7 @@ class GraphTransformerDenoiser(ConfigMixin, nn.Module):
         """One-hot (or probability) node ``(B, N, Cx)`` and edge ``(B, N, N, Ce)`` inputs, zero at
         padding (edges also on the diagonal), and the binary adjacency ``(B, N, N)``."""
         X, E, nm = state.X, state.A, state.node_mask
+        check_node_mask(X, E, nm)
         dtype = next(self.parameters()).dtype
         pm = pair_mask(nm)
         Cx, Ce = self.num_node_classes, self.num_edge_classes
@@ -117,8 +118,9 @@ class GraphTransformerDenoiser(ConfigMixin, nn.Module):
             hard = (1 - Eh[..., 0]) > 0.5
         else:
             raise InvalidGraphError(f"E must be (B, N, N) long or (B, N, N, {Ce}) float, got {tuple(E.shape)} {E.dtype}")
-        Xh = Xh.to(dtype) * nm.unsqueeze(-1).to(dtype)
-        Eh = Eh * pm.unsqueeze(-1).to(dtype)
+        # torch.where rather than multiplication, so NaN / Inf at padding cannot leak into real outputs
+        Xh = torch.where(nm.unsqueeze(-1), Xh.to(dtype), torch.zeros((), dtype=dtype, device=Xh.device))
+        Eh = torch.where(pm.unsqueeze(-1), Eh, torch.zeros((), dtype=dtype, device=Eh.device))
         return Xh, Eh, hard & pm
 
     def forward(self, state: GraphState, t: Tensor | float, **cond: Tensor) -> GraphState:

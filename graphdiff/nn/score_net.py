@@ -22,7 +22,7 @@ from ..errors import InvalidGraphError, unknown_name
 from ..states import GraphState
 from .layers import GlobalConditioning, batch_time
 from .positional import StructuralFeatures, pair_mask
-from .transformer import ConfigMixin, GraphTransformer
+from .transformer import ConfigMixin, GraphTransformer, check_node_mask
 
 __all__ = ["GraphScoreNetwork", "PGSN", "CHANNEL_REDUCTIONS"]
 
@@ -121,12 +121,14 @@ class GraphScoreNetwork(ConfigMixin, nn.Module):
             raise InvalidGraphError(f"A must be (B, N, N, {self.num_edge_channels}), got {tuple(A.shape)}")
         if not A.is_floating_point():
             raise InvalidGraphError(f"A must be a float tensor for the continuous score network, got {A.dtype}")
+        check_node_mask(X, A, nm)
         B, N = nm.shape
-        dtype = X.dtype
-        A = A.to(dtype)
-        pm = pair_mask(nm).to(dtype)  # off-diagonal real pairs
-        A = A * (pm if squeeze else pm.unsqueeze(-1))
-        X = X * nm.unsqueeze(-1).to(dtype)
+        dtype = next(self.parameters()).dtype
+        X, A = X.to(dtype), A.to(dtype)
+        # torch.where rather than multiplication, so NaN / Inf at padding cannot leak into real outputs
+        pm = pair_mask(nm)  # off-diagonal real pairs
+        A = torch.where(pm if squeeze else pm.unsqueeze(-1), A, torch.zeros((), dtype=dtype, device=A.device))
+        X = torch.where(nm.unsqueeze(-1), X, torch.zeros((), dtype=dtype, device=X.device))
         Ac = A.unsqueeze(-1) if squeeze else A
 
         feats = self.features(self.positional_adjacency(A), nm)

@@ -16,9 +16,24 @@ from typing import Any, Mapping
 import torch
 from torch import Tensor, nn
 
+from ..errors import InvalidGraphError
 from .layers import MLP, GraphTransformerLayer
 
-__all__ = ["GraphTransformer", "ConfigMixin", "symmetrize_edges"]
+__all__ = ["GraphTransformer", "ConfigMixin", "symmetrize_edges", "check_node_mask"]
+
+
+def check_node_mask(X: Tensor, A: Tensor, node_mask: Tensor) -> None:
+    """Raise :class:`InvalidGraphError` unless ``node_mask`` is a bool ``(B, N)`` tensor matching the
+    leading dims of ``X`` (``(B, N, ...)``) and ``A`` (``(B, N, N, ...)``)."""
+    if node_mask.dtype != torch.bool:
+        raise InvalidGraphError(f"node_mask must be a bool tensor, got {node_mask.dtype}; pass node_mask.bool()")
+    if node_mask.dim() != 2:
+        raise InvalidGraphError(f"node_mask must be (B, N), got {tuple(node_mask.shape)}")
+    B, N = node_mask.shape
+    if X.dim() < 2 or tuple(X.shape[:2]) != (B, N):
+        raise InvalidGraphError(f"X {tuple(X.shape)} does not match node_mask (B, N) = {(B, N)}")
+    if A.dim() < 3 or tuple(A.shape[:3]) != (B, N, N):
+        raise InvalidGraphError(f"A {tuple(A.shape)} does not match node_mask: expected (B, N, N, ...) = {(B, N, N)}")
 
 
 def symmetrize_edges(e: Tensor, node_mask: Tensor) -> Tensor:

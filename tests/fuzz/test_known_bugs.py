@@ -137,7 +137,6 @@ def test_load_weights_bad_card(tmp_path, key, value):
         load_weights(tmp_path)
 
 
-@_bug("nn.GraphScoreNetwork.forward: NaN / Inf at padded nodes or pairs leak into the real nodes' outputs (X * mask and A * pair_mask keep NaN; the random-walk features then mix it in); use torch.where(mask, X, 0) / torch.where(pm, A, 0)")
 @pytest.mark.parametrize("where", ["X", "A"])
 def test_score_network_padding_nan(where):
     from graphdiff.nn import GraphScoreNetwork
@@ -160,7 +159,6 @@ def test_score_network_padding_nan(where):
     assert torch.allclose(ref, out, atol=1e-5)
 
 
-@_bug("nn.GraphScoreNetwork / GraphTransformerDenoiser: a long node_mask raises torch's 'masked_fill_ only supports boolean masks'; check node_mask bool (B, N) matching X / A -> InvalidGraphError")
 @pytest.mark.parametrize("which", ["score", "denoiser"])
 def test_network_long_mask(which):
     from graphdiff.nn import GraphScoreNetwork, GraphTransformerDenoiser
@@ -175,7 +173,6 @@ def test_network_long_mask(which):
         net(GraphState(X, A, m), torch.rand(1))
 
 
-@_bug("nn.GraphScoreNetwork: a node_mask (B, N+1) or A (B, N+1, N+1) not matching X raises a torch broadcasting RuntimeError; check shapes -> InvalidGraphError")
 def test_network_inconsistent_shapes():
     from graphdiff.nn import GraphScoreNetwork
 
@@ -184,7 +181,6 @@ def test_network_inconsistent_shapes():
         net(GraphState(torch.randn(1, 3, 2), torch.zeros(1, 4, 4), torch.ones(1, 3, dtype=torch.bool)), torch.rand(1))
 
 
-@_bug("nn.GraphScoreNetwork: float64 X on a float32 network raises 'mat1 and mat2 must have the same dtype'; cast to the parameter dtype (as the denoiser does) or raise TypeError")
 def test_score_network_float64():
     from graphdiff.nn import GraphScoreNetwork
 
