@@ -14,16 +14,10 @@ __all__ = ["molecule_grid", "draw_graphs", "statistics_histograms", "training_cu
 
 
 def _mpl():
-    mpl = require("matplotlib")
-    if mpl.get_backend().lower() not in ("agg", "module://matplotlib_inline.backend_inline") and not _has_display():
-        mpl.use("Agg")
+    """pyplot, leaving the backend to matplotlib (it falls back to a headless one by itself, and
+    notebooks keep their inline backend)."""
+    require("matplotlib")
     return require("matplotlib.pyplot")
-
-
-def _has_display() -> bool:
-    import os
-
-    return bool(os.environ.get("DISPLAY"))
 
 
 def molecule_grid(mols: Sequence[Any], path: str | Path | None = None, *, mols_per_row: int = 6,

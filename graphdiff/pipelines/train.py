@@ -13,11 +13,12 @@ Options (all keys but one data source optional)::
     sampling: {steps: 50, sampler: ...}
     out: runs/my_model          # checkpoints in out/checkpoints, final model in out/model
     device: cpu
+    progress: true              # tqdm bar on rank 0
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,17 +31,20 @@ __all__ = ["train_from_options", "TrainSummary", "FAMILIES"]
 
 FAMILIES = {"continuous": "ContinuousGraphDiffusion", "discrete": "DiscreteGraphDiffusion"}
 _KNOWN = {"dataset", "smiles_file", "graphs_file", "family", "max_train", "network", "process", "train", "sampling",
-          "out", "device", "vocabulary", "max_atoms", "summary"}
+          "out", "device", "vocabulary", "max_atoms", "summary", "progress"}
 _TRAIN_KEYS = {"steps", "batch_size", "lr", "ema_decay", "seed", "checkpoint_every", "warmup_steps", "lr_schedule",
                "grad_clip", "weight_decay", "log_every"}
 
 
 @dataclass
 class TrainSummary:
+    """What :func:`train_from_options` returns: where the model is, and the loss curve."""
+
     model_dir: Path
     steps: int
     final_loss: float
     seconds: float
+    losses: list[float] = field(default_factory=list)
 
     def __str__(self) -> str:
         return (f"trained {self.steps} steps in {self.seconds:.0f} s (final loss {self.final_loss:.4f}); "
@@ -120,11 +124,12 @@ def _worker(rank: int, options: dict[str, Any]) -> TrainSummary | None:
     pipe, state = _prepare(options)
     out = Path(options.get("out", "runs/model"))
     result = pipe.fit(state, device=options.get("device", "cpu"), checkpoint_dir=out / "checkpoints",
-                      progress=rank == 0, **kw)
+                      progress=rank == 0 and bool(options.get("progress", True)), **kw)
     if rank != 0:
         return None
     model_dir = pipe.save_pretrained(out / "model")
-    return TrainSummary(model_dir, result.final_step, result.losses[-1] if result.losses else float("nan"), result.wall_time)
+    return TrainSummary(model_dir, result.final_step, result.losses[-1] if result.losses else float("nan"),
+                        result.wall_time, list(result.losses))
 
 
 def train_from_options(options: dict[str, Any], *, nproc: int = 1) -> TrainSummary:
