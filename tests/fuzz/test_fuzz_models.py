@@ -91,8 +91,7 @@ def _call(net, state, t, x_shape, a_shape):
     return out
 
 
-_NET_BUGS = (("net-no-input-checks", RuntimeError, ""), ("net-no-input-checks", IndexError, ""),
-             ("net-mask-shape-unchecked", ShapeMismatch, ""))
+_NET_BUGS: tuple = ()  # the input-check bugs found here are fixed; a regression now fails the test
 
 
 def _check_padding_ignored(net, state, t, out, pad_val):
@@ -134,7 +133,7 @@ def test_score_network(nets, inp):
         if kind == "ok" and real_val is None:
             assert torch.isfinite(out.X).all() and torch.isfinite(out.A).all()
             classify("nn.GraphScoreNetwork(padding)", lambda: _check_padding_ignored(net, state, t, out, pad_val),
-                     known=(("padding-leaks", AssertionError, "leaked"),))
+                     known=())
 
 
 @fuzz_settings(250)
@@ -200,8 +199,7 @@ def test_load_weights_tampered(target, how, pos, byte, blob, edit):
             obj[edit[0]] = edit[1]
             cfg.write_text(json.dumps(obj))
         out = classify("training.load_weights", lambda: load_weights(d),
-                       known=(("weights-card-unchecked", TypeError, ""), ("weights-card-unchecked", ValueError, ""),
-                              ("weights-card-unchecked", IsADirectoryError, "")))
+                       known=())
         if out is not None:
             sd, card = out
             assert set(sd) == set(_SD) and all(torch.equal(sd[k], _SD[k]) for k in _SD)
@@ -226,7 +224,7 @@ def test_load_checkpoint_tampered(target, how, pos, byte, blob, edit):
             rec.write_text(json.dumps(obj))
         fresh = torch.nn.Linear(3, 2)
         out = classify("training.load_checkpoint", lambda: load_checkpoint(d, model=fresh),
-                       known=(("checkpoint-schema-version", ValueError, "invalid literal for int()"),))
+                       known=())
         if out is not None:
             assert out["step"] == 3
             assert all(torch.equal(fresh.state_dict()[k], ref[k]) for k in ref)
