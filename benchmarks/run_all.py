@@ -54,7 +54,7 @@ def collect() -> Path:
         text = p.read_text().strip()
         if not text.startswith("#"):
             text = f"## {p.stem}\n\n{text}"
-        else:  # demote the block's headings one level under the file title
+        elif text.startswith("# "):  # a block with its own title: demote its headings one level
             text = "\n".join(("#" + line) if line.startswith("#") else line for line in text.splitlines())
         parts.append(text + "\n")
     out = ROOT / "BENCHMARKS.md"
