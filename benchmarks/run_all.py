@@ -31,7 +31,7 @@ BENCHMARKS: list[tuple[str, list[str]]] = [
 ]
 
 ORDER = ["samplers_gmm", "metrics_speed_graphs", "metrics_speed_molecules", "molecule_roundtrip",
-         "continuous", "discrete", "throughput_memory", "reliability"]
+         "continuous", "discrete", "molecules_", "throughput_memory", "reliability"]
 
 
 def collect() -> Path:

@@ -16,7 +16,7 @@ from graphdiff.pipelines.pretrained import PRETRAINED_DIR
 
 def test_bundled_models_are_small_and_described():
     names = list_pretrained()
-    assert "community_small_sde" in names and "qm9_ctmc" in names
+    assert {"community_small_sde", "qm9_ctmc", "qm9_sde"} <= set(names)
     total = sum(p.stat().st_size for p in PRETRAINED_DIR.rglob("*.safetensors"))
     assert total < 8 * 2**20, f"bundled weights are {total / 2**20:.1f} MB"
     for info in list_pretrained(details=True):
@@ -66,6 +66,12 @@ def test_save_and_reload_round_trip(tmp_path):
     w.write_bytes(bytes(data))
     with pytest.raises(CheckpointError):
         load_pretrained(str(path))
+
+
+def test_continuous_qm9_model_generates_molecules():
+    mols = graphdiff.generate_molecules(n=16, model="qm9_sde", steps=10, seed=0)
+    assert len(mols) == 16 and mols.report.n_total == 16
+    assert sum(s is not None for s in mols.smiles) >= 8
 
 
 def test_unknown_model_name_lists_valid_ones():
