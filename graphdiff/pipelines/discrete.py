@@ -277,10 +277,7 @@ class DiscreteGraphDiffusion(GraphDiffusionPipeline):
             raise ValueError(f"steps must be >= 1, got {steps}")
         node_mask = node_mask.bool()
         B, N = node_mask.shape
-        # a batch of single-node graphs has no node pairs; pad one masked node so the edge
-        # component is never empty (the CTMC posterior cannot reshape zero coordinates)
-        run_mask = node_mask if N >= 2 else torch.cat([node_mask, node_mask.new_zeros(B, 2 - N)], 1)
-        x = self.process.prior_sample(run_mask, generator=generator)
+        x = self.process.prior_sample(node_mask, generator=generator)
         out = DISCRETE_SAMPLERS[sampler](self.process, self._denoiser(self.network), x, steps=int(steps),
                                          generator=generator, **self.sampler_options(sampler))
         st = out.samples

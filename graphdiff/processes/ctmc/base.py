@@ -216,8 +216,8 @@ class CTMC:
         dt = p0.dtype
         s_ = _as_time(s, B, xt.device, dt).to(dt)
         t_ = _as_time(t, B, xt.device, dt).to(dt)
-        x = xt.reshape(B, -1)
-        p0 = p0.reshape(B, x.shape[1], -1)
+        x = xt.reshape(B, xt[0].numel() if B else 0)  # explicit size: D may be 0
+        p0 = p0.reshape(B, x.shape[1], p0.shape[-1])
         P0t = self.transition(torch.zeros_like(t_), t_)
         P0s = self.transition(torch.zeros_like(s_), s_)
         Pst = self.transition(s_, t_)
@@ -231,7 +231,7 @@ class CTMC:
         """Forward jump rates ``Q_t(x, y)`` out of the current state ``(B, ..., S)`` (0 at ``y = x``)."""
         B = xt.shape[0]
         t_ = _as_time(t, B, xt.device, _time_dtype(t))
-        x = xt.reshape(B, -1)
+        x = xt.reshape(B, xt[0].numel() if B else 0)  # explicit size: D may be 0
         out = _rows(self.rate(t_), x)
         out = out.scatter(-1, x[..., None], 0.0)
         return out.reshape(xt.shape + (self.num_states,))
@@ -296,8 +296,8 @@ def likelihood_ratio(process: CTMC, xt: Tensor, x0_probs: Tensor, t: "float | Te
     p0 = process.pad_probs(x0_probs)
     dt = p0.dtype
     t_ = _as_time(t, B, xt.device, dt).to(dt)
-    x = xt.reshape(B, -1)
-    p0 = p0.reshape(B, x.shape[1], -1)
+    x = xt.reshape(B, xt[0].numel() if B else 0)  # explicit size: D may be 0
+    p0 = p0.reshape(B, x.shape[1], p0.shape[-1])
     P0t = process.transition(torch.zeros_like(t_), t_)
     lik = _cols(P0t, x)
     w = torch.where(lik > 0, p0 / lik.clamp_min(_TINY), torch.zeros_like(p0))
@@ -316,8 +316,8 @@ def reverse_rate(process: CTMC, xt: Tensor, x0_probs: Tensor, t: "float | Tensor
     with a one-hot ``x0`` it is the reversal of the forward process conditioned on ``x0``."""
     B = xt.shape[0]
     ratio = likelihood_ratio(process, xt, x0_probs, t)
-    x = xt.reshape(B, -1)
-    ratio = ratio.reshape(B, x.shape[1], -1)
+    x = xt.reshape(B, xt[0].numel() if B else 0)  # explicit size: D may be 0
+    ratio = ratio.reshape(B, x.shape[1], ratio.shape[-1])
     t_ = _as_time(t, B, xt.device, ratio.dtype).to(ratio.dtype)
     rates = _cols(process.rate(t_), x) * ratio  # Q_t(y, x) over y
     rates = rates.scatter(-1, x[..., None], 0.0)
