@@ -137,6 +137,28 @@ def test_sampling_is_seeded():
     assert not (torch.equal(a.state.A, c.state.A) and torch.equal(a.state.node_mask, c.state.node_mask))
 
 
+def test_time_power_defaults_to_polydec_and_is_saved(tmp_path):
+    from graphdiff.pipelines.discrete import DEFAULT_TIME_POWER
+
+    pipe = _pipe()
+    assert pipe.time_power == DEFAULT_TIME_POWER == 2.0
+    seen = []
+    real = DISCRETE_SAMPLERS["ancestral"]
+    DISCRETE_SAMPLERS["ancestral"] = lambda *a, **kw: (seen.append(kw["time_power"]), real(*a, **kw))[1]
+    try:
+        warped = pipe.sample(6, steps=5, seed=3, sampler="ancestral")
+        pipe.time_power = 1
+        plain = pipe.sample(6, steps=5, seed=3, sampler="ancestral")
+    finally:
+        DISCRETE_SAMPLERS["ancestral"] = real
+    assert seen == [2.0, 1.0]
+    assert warped.state.A.shape == plain.state.A.shape
+    with pytest.raises(ValueError, match="time_power"):
+        pipe.time_power = 0
+    back = GraphDiffusionPipeline.from_pretrained(pipe.save_pretrained(tmp_path / "m"))
+    assert back.time_power == 1.0
+
+
 def test_steps_must_be_positive():
     with pytest.raises(ValueError, match="steps"):
         _pipe().sample_batch(_mask([3]), steps=0, sampler="ancestral", generator=torch.Generator())

@@ -185,3 +185,31 @@ def test_graph_sampler_keeps_padding_symmetric():
         s = out.samples.validate()
         pad_e = ~(nm[:, :, None] & nm[:, None, :])
         assert (s.X[~nm] == 0).all() and (s.A[pad_e] == 0).all()
+
+
+def test_warped_time_grid_is_defog_polydec_and_validated():
+    from graphdiff.samplers.ctmc import warped_time_grid
+
+    t = torch.linspace(1.0, 0.0, 11)
+    u = 1 - t  # DeFoG's time (data at u = 1)
+    polydec = 2 * u - u**2
+    assert torch.allclose(warped_time_grid(t, 2.0), 1 - polydec, atol=1e-6)
+    assert torch.equal(warped_time_grid(t, 1.0), t)
+    w = warped_time_grid(t, 3.0)
+    assert w[0] == 1 and w[-1] == 0 and (w[1:] < w[:-1]).all()
+    steps = w[:-1] - w[1:]
+    assert steps[-1] < steps[0]  # finer near the data
+    for bad in (0.0, -1.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="time_power"):
+            warped_time_grid(t, bad)
+    with pytest.raises(ValueError, match="inside"):
+        warped_time_grid(torch.tensor([2.0, 0.0]), 2.0)
+
+
+@pytest.mark.parametrize("sampler,kw", [(sample_ctmc_ancestral, {"steps": 50}), (sample_ctmc_tau_leaping, {"steps": 200})], ids=["ancestral", "tau"])
+def test_warped_grid_samplers_reproduce_correlated_law(sampler, kw):
+    proc = PROCS["marginal"]()
+    support, probs = correlated_law()
+    out, tv = run(sampler, proc, support, probs, time_power=2.0, **kw)
+    assert out.times[1] == pytest.approx((1 - 1 / kw["steps"]) ** 2)
+    assert tv < TOL, tv
