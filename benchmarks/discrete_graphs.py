@@ -88,12 +88,37 @@ def evaluate_molecules(pipe: DiscreteGraphDiffusion, ds: Any, state: GraphState,
     return values, res
 
 
-def evaluate_graphs(ds: Any, state: GraphState) -> tuple[dict, Any]:
-    """SPECTRE-protocol MMD^2 (and ratios to the training graphs) of generic graphs."""
-    from graphdiff.metrics import graph_metrics
+#: SPECTRE datasets whose graphs have a validity test (V.U.N.)
+VUN_DATASETS = {"planar": "planar", "sbm": "sbm", "tree": "tree"}
 
-    res = graph_metrics(ds.split("test"), state.to_networkx(), protocol="spectre", train_graphs=ds.split("train"))
-    return {k: float(v) for k, v in res.items()}, res
+
+class _GraphReport:
+    """MMD cards plus, for planar / SBM / tree, the V.U.N. cards, as one markdown block."""
+
+    def __init__(self, mmd: Any, vun: Any | None):
+        self.mmd, self.vun = mmd, vun
+
+    def to_markdown(self) -> str:
+        parts = [self.mmd.to_markdown()]
+        if self.vun is not None:
+            parts += ["", self.vun.to_markdown()]
+        return "\n".join(parts)
+
+
+def evaluate_graphs(ds: Any, state: GraphState, name: str | None = None) -> tuple[dict, Any]:
+    """SPECTRE-protocol MMD^2 (and ratios to the training graphs) of generic graphs, and V.U.N.
+    (valid, unique, novel vs the training graphs) for planar / SBM / tree."""
+    from graphdiff.metrics import graph_metrics, vun_metrics
+
+    graphs = state.to_networkx()
+    res = graph_metrics(ds.split("test"), graphs, protocol="spectre", train_graphs=ds.split("train"))
+    values = {k: float(v) for k, v in res.items()}
+    vun = None
+    if name in VUN_DATASETS:
+        vun = vun_metrics(graphs, ds.split("train"), validity=VUN_DATASETS[name])
+        values.update({f"vun_{k}" if k != "vun" else "vun": float(v) for k, v in vun.to_dict().items()
+                       if k in ("valid", "unique", "novel", "unique_novel", "vun")})
+    return values, _GraphReport(res, vun)
 
 
 def train(config: str, minutes: float, threads: int) -> DiscreteGraphDiffusion:
@@ -153,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     state, nfe, seconds = generate(pipe, n, steps=a.steps, sampler=a.sampler, seed=a.seed, batch_size=a.batch_size)
     print(f"sampled {n} in {seconds:.1f} s ({nfe} network calls)", flush=True)
     t0 = time.perf_counter()
-    values, res = evaluate_molecules(pipe, ds, state, n_jobs=a.n_jobs) if molecules else evaluate_graphs(ds, state)
+    values, res = evaluate_molecules(pipe, ds, state, n_jobs=a.n_jobs) if molecules else evaluate_graphs(ds, state, a.dataset)
     eval_seconds = time.perf_counter() - t0
     if a.nll:
         test = ds.to_state("test", indices=range(min(a.nll, len(ds.smiles("test"))))) if molecules else \
