@@ -38,6 +38,7 @@ from ..processes.ctmc import GraphCTMC, MarginalCTMC, ctmc_from_config, get_ctmc
 from ..processes.ctmc.schedules import CTMCSchedule
 from ..samplers.ctmc import (
     CTMCSampleOutput,
+    check_time_power,
     sample_ctmc_ancestral,
     sample_ctmc_predictor_corrector,
     sample_ctmc_tau_leaping,
@@ -268,16 +269,13 @@ class DiscreteGraphDiffusion(GraphDiffusionPipeline):
         """Warp ``p`` of the sampling time grid, ``t_i = (1 - i/n)^p`` (``card["sampling"]["time_power"]``,
         default :data:`DEFAULT_TIME_POWER` = 2, DeFoG's polydec distortion; see
         :func:`graphdiff.samplers.ctmc.warped_time_grid`). On the bundled QM9 model at 50 ancestral
-        steps (2,000 samples) ``p = 2`` raised validity without correction from 97.3% to 99.0% and
+        steps (2,000 samples) ``p = 2`` raised validity without correction from 97.30% to 98.95% and
         lowered FCD from 0.78 to 0.66; ``p = 1`` is the plain uniform grid."""
         return float(self.card.get("sampling", {}).get("time_power", DEFAULT_TIME_POWER))
 
     @time_power.setter
     def time_power(self, value: float) -> None:
-        from ..samplers.ctmc import warped_time_grid
-
-        warped_time_grid(torch.zeros(1), value)  # validates
-        self.card.setdefault("sampling", {})["time_power"] = float(value)
+        self.card.setdefault("sampling", {})["time_power"] = check_time_power(value)
 
     def sampler_options(self, sampler: str) -> dict[str, Any]:
         """Extra keyword arguments of a sampler from ``card["sampling"]["options"][name]``

@@ -36,6 +36,7 @@ __all__ = [
     "sample_ctmc_predictor_corrector",
     "CTMC_SAMPLERS",
     "warped_time_grid",
+    "check_time_power",
 ]
 
 Denoiser = Callable[[Any, Tensor], Any]
@@ -73,13 +74,21 @@ def warped_time_grid(times: Tensor, time_power: float) -> Tensor:
     data (``t = 0``) and coarser near the prior. ``p = 2`` maps a uniform grid ``t_i = 1 - i/n`` to
     ``t_i^2``, which is DeFoG's "polydec" time distortion ``f(u) = 2u - u^2`` written in our time
     convention (``u = 1 - t``; Qin et al. 2025, Sec. 4.1). ``p = 1`` leaves the grid unchanged."""
-    p = float(time_power)
-    if not p > 0 or p != p or p == float("inf"):
-        raise ValueError(f"time_power must be a positive finite number, got {time_power!r}")
+    p = check_time_power(time_power)
     times = torch.as_tensor(times)
+    if p == 1.0:
+        return times
     if times.numel() and (float(times.min()) < 0 or float(times.max()) > 1):
         raise ValueError("time_power needs a time grid inside [0, 1]")
-    return times if p == 1.0 else times ** p
+    return times**p
+
+
+def check_time_power(time_power: float) -> float:
+    """``time_power`` as a float; a clear ``ValueError`` unless it is positive and finite."""
+    p = float(time_power)
+    if not 0 < p < float("inf"):
+        raise ValueError(f"time_power must be a positive finite number, got {time_power!r}")
+    return p
 
 
 def _grid(process: Any, steps: int | None, times: Tensor | None, device: torch.device, time_power: float = 1.0) -> Tensor:

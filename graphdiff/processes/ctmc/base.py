@@ -26,6 +26,7 @@ Time ``t`` is a float tensor ``(B,)`` in ``[0, 1]`` (a Python float or 0-d tenso
 
 from __future__ import annotations
 
+import math
 from typing import Any, Sequence
 
 import torch
@@ -55,6 +56,12 @@ def _time_dtype(*ts: Any) -> torch.dtype:
         if torch.is_tensor(t) and t.dtype == torch.float64:
             return torch.float64
     return torch.get_default_dtype()
+
+
+def _flat(x: Tensor) -> Tensor:
+    """``(B, ...)`` -> ``(B, D)`` with ``D`` the product of the trailing sizes, stated explicitly so
+    a component with zero coordinates (``D = 0``, e.g. the edges of single-node graphs) reshapes."""
+    return x.reshape(x.shape[0], math.prod(x.shape[1:]))
 
 
 def _rows(P: Tensor, x: Tensor) -> Tensor:
@@ -216,7 +223,7 @@ class CTMC:
         dt = p0.dtype
         s_ = _as_time(s, B, xt.device, dt).to(dt)
         t_ = _as_time(t, B, xt.device, dt).to(dt)
-        x = xt.reshape(B, xt[0].numel() if B else 0)  # explicit size: D may be 0
+        x = _flat(xt)
         p0 = p0.reshape(B, x.shape[1], p0.shape[-1])
         P0t = self.transition(torch.zeros_like(t_), t_)
         P0s = self.transition(torch.zeros_like(s_), s_)
@@ -231,7 +238,7 @@ class CTMC:
         """Forward jump rates ``Q_t(x, y)`` out of the current state ``(B, ..., S)`` (0 at ``y = x``)."""
         B = xt.shape[0]
         t_ = _as_time(t, B, xt.device, _time_dtype(t))
-        x = xt.reshape(B, xt[0].numel() if B else 0)  # explicit size: D may be 0
+        x = _flat(xt)
         out = _rows(self.rate(t_), x)
         out = out.scatter(-1, x[..., None], 0.0)
         return out.reshape(xt.shape + (self.num_states,))
@@ -296,7 +303,7 @@ def likelihood_ratio(process: CTMC, xt: Tensor, x0_probs: Tensor, t: "float | Te
     p0 = process.pad_probs(x0_probs)
     dt = p0.dtype
     t_ = _as_time(t, B, xt.device, dt).to(dt)
-    x = xt.reshape(B, xt[0].numel() if B else 0)  # explicit size: D may be 0
+    x = _flat(xt)
     p0 = p0.reshape(B, x.shape[1], p0.shape[-1])
     P0t = process.transition(torch.zeros_like(t_), t_)
     lik = _cols(P0t, x)
@@ -316,7 +323,7 @@ def reverse_rate(process: CTMC, xt: Tensor, x0_probs: Tensor, t: "float | Tensor
     with a one-hot ``x0`` it is the reversal of the forward process conditioned on ``x0``."""
     B = xt.shape[0]
     ratio = likelihood_ratio(process, xt, x0_probs, t)
-    x = xt.reshape(B, xt[0].numel() if B else 0)  # explicit size: D may be 0
+    x = _flat(xt)
     ratio = ratio.reshape(B, x.shape[1], ratio.shape[-1])
     t_ = _as_time(t, B, xt.device, ratio.dtype).to(ratio.dtype)
     rates = _cols(process.rate(t_), x) * ratio  # Q_t(y, x) over y
