@@ -20,7 +20,6 @@ import datetime as _dt
 import json
 import os
 import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -31,6 +30,9 @@ from graphdiff.data import load
 from graphdiff.metrics import graph_metrics
 from graphdiff.pipelines.continuous import CONTINUOUS_SAMPLERS, ContinuousGraphDiffusion
 from graphdiff.states import GraphState
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import git_commit as _git_commit  # noqa: E402
 
 STATS = ("degree", "clustering", "orbit")
 GDSS_REFERENCE = {"community_small": (0.045, 0.086, 0.007), "ego_small": (0.021, 0.024, 0.007),
@@ -57,13 +59,6 @@ def generate(pipe: ContinuousGraphDiffusion, n: int, sampler: str, steps: int, s
     with torch.no_grad():
         state, nfe = pipe.sample_batch(mask, steps=steps, sampler=sampler, generator=torch.Generator().manual_seed(seed + 1))
     return state, nfe, time.perf_counter() - t0
-
-
-def _git_commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
-    except Exception:  # noqa: BLE001 - informational only
-        return "unknown"
 
 
 def main(argv: list[str] | None = None) -> int:

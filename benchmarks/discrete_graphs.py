@@ -23,7 +23,6 @@ import datetime as _dt
 import json
 import os
 import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -34,19 +33,15 @@ import torch
 from graphdiff.pipelines.discrete import DISCRETE_SAMPLERS, DiscreteGraphDiffusion
 from graphdiff.states import GraphState
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import git_commit as _git_commit  # noqa: E402
+
 MOLECULE_DATASETS = ("qm9", "zinc250k", "moses")
 #: published numbers at the protocol's settings, for context only
 REFERENCE = {
     "qm9": "DiGress (Vignac et al. 2023, 500 steps, GPU): validity 99.0%; DeFoG (Qin et al. 2025, 500 steps): "
            "validity 99.3%, FCD 0.12 (as reported)",
 }
-
-
-def _git_commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
-    except Exception:  # noqa: BLE001 - informational only
-        return "unknown"
 
 
 def generate(pipe: DiscreteGraphDiffusion, n: int, *, steps: int, sampler: str, seed: int, batch_size: int) -> tuple[GraphState, int, float]:

@@ -17,7 +17,6 @@ import datetime as _dt
 import math
 import os
 import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -28,6 +27,9 @@ import numpy as np
 from graphdiff.metrics.graph import GDSS_PROTOCOL, graph_metrics
 from graphdiff.metrics.graph_stats import STATISTICS, compute_statistics
 from graphdiff.metrics.mmd import mmd2
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import git_commit as _git_commit  # noqa: E402
 
 
 def _graphs(n: int, nodes: int, p: float, seed: int) -> list[nx.Graph]:
@@ -57,13 +59,6 @@ def _reference_loop_mmd(s1: list[np.ndarray], s2: list[np.ndarray], kernel: str,
         return sum(k(x, y) for x in a for y in b) / (len(a) * len(b))
 
     return disc(s1, s1) + disc(s2, s2) - 2 * disc(s1, s2)
-
-
-def _git_commit() -> str:
-    try:
-        return subprocess.check_output(["git", "rev-parse", "--short", "HEAD"], text=True).strip()
-    except Exception:  # pragma: no cover
-        return "unknown"
 
 
 def main() -> None:

@@ -26,12 +26,13 @@ BENCHMARKS: list[tuple[str, list[str]]] = [
     ("molecule_roundtrip.py", ["qm9"]),
     ("continuous_graphs.py", ["--dataset", "community_small"]),
     ("discrete_graphs.py", ["--dataset", "qm9"]),
+    ("sampling_speed.py", []),
     ("throughput_memory.py", []),
     ("reliability.py", []),
 ]
 
 ORDER = ["samplers_gmm", "metrics_speed_graphs", "metrics_speed_molecules", "molecule_roundtrip",
-         "continuous", "discrete", "molecules_", "throughput_memory", "reliability"]
+         "continuous", "discrete", "molecules_", "sampling_speed", "throughput_memory", "reliability"]
 
 
 def collect() -> Path:

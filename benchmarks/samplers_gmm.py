@@ -19,7 +19,6 @@ import datetime as _dt
 import math
 import os
 import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -36,6 +35,9 @@ from graphdiff.samplers import (
     sample_pc,
     sample_pf_ode,
 )
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import git_commit as _git_commit  # noqa: E402
 
 
 def mixture() -> GaussianMixture:
@@ -101,13 +103,6 @@ SAMPLERS = [
     "flow euler",
     "flow heun",
 ]
-
-
-def _git_commit() -> str:
-    try:
-        return subprocess.check_output(["git", "rev-parse", "--short", "HEAD"], cwd=Path(__file__).parent, text=True).strip()
-    except Exception:  # pragma: no cover
-        return "unknown"
 
 
 def main(argv: list[str] | None = None) -> str:
