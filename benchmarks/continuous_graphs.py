@@ -148,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         f"- training: {pipe.card.get('training', {}).get('steps', 'n/a')} steps in {train_seconds / 60:.1f} min CPU (batch {a.batch_size}, lr {a.lr}, EMA {a.ema_decay})"
         + (f"; final loss (mean of last 100) {sum(losses[-100:]) / len(losses[-100:]):.4f}" if losses else ""),
         "",
-        "| sampler | steps | NFE | degree | clustering | orbit | sample time (s, 20 graphs) | mean edges (train "
+        f"| sampler | steps | NFE | degree | clustering | orbit | sample time (s, {n_gen} graphs) | mean edges (train "
         f"{mean_edges:.1f}) | empty |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
@@ -158,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
                      f"{mm['orbit']:.4f} | {r['seconds']:.1f} | {r['edges']:.1f} | {r['empty']} |")
     lines.append(f"| train graphs vs test (noise floor) | - | - | {floor['degree']:.4f} | {floor['clustering']:.4f} | {floor['orbit']:.4f} | - | - | - |")
     if ref:
-        lines.append(f"| GDSS paper (1000-step PC, 5000 epochs GPU) | 1000 | 2000 | {ref[0]} | {ref[1]} | {ref[2]} | - | - | - |")
+        lines.append(f"| GDSS paper (1000-step PC, trained on GPU) | 1000 | 2000 | {ref[0]} | {ref[1]} | {ref[2]} | - | - | - |")
     lines.append("")
     text = "\n".join(lines)
     print(text)
