@@ -26,14 +26,18 @@ def utc_now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def machine_line(threads: int) -> str:
-    """One line naming the CPU, visible cores, torch build and thread count."""
-    cpu = platform.processor() or ""
+def cpu_name(default: str = "") -> str:
+    """The CPU model from ``/proc/cpuinfo``, else ``default``."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+                return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return f"{platform.machine()} {cpu}, {os.cpu_count()} cores visible, torch {torch.__version__}, {threads} torch thread(s)"
+    return default
+
+
+def machine_line(threads: int) -> str:
+    """One line naming the CPU, visible cores, torch build and thread count."""
+    return (f"{platform.machine()} {cpu_name(platform.processor() or '')}, {os.cpu_count()} cores visible, "
+            f"torch {torch.__version__}, {threads} torch thread(s)")

@@ -84,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--save", default=None, help="save_pretrained folder (only if the weights are < 2 MB)")
     p.add_argument("--out", default=None, help="markdown file (default benchmarks/results/continuous_<dataset>.md)")
     a = p.parse_args(argv)
+    if a.nll < 0:
+        p.error(f"--nll must be >= 0 (test graphs to score), got {a.nll}")
     torch.set_num_threads(a.threads)
     samplers = _parse_samplers(a.samplers)
 

@@ -157,6 +157,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--save", default=None, help="save_pretrained folder for the model and these metrics")
     p.add_argument("--out", default=None, help="markdown file (default benchmarks/results/discrete_<dataset>.md)")
     a = p.parse_args(argv)
+    if a.nll < 0:
+        p.error(f"--nll must be >= 0 (test graphs to score), got {a.nll}")
     torch.set_num_threads(a.threads)
 
     from graphdiff.data import load

@@ -31,6 +31,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from _common import cpu_name, git_commit  # noqa: E402
 
 _EDEN_CHILD = r"""
 import json, sys, numpy as np
@@ -66,14 +68,7 @@ def load_qm9(data: Path) -> tuple[list[str], list[str]]:
 
 
 def machine() -> str:
-    model = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    model = cpu_name(platform.processor() or platform.machine())
     import torch
 
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
@@ -118,7 +113,7 @@ def main() -> None:
         "# molecule_metrics speed and agreement (QM9, GDSS split)",
         "",
         f"- date: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M UTC}",
-        f"- commit: {subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=ROOT, capture_output=True, text=True).stdout.strip()}",
+        f"- commit: {git_commit()}",
         f"- machine: {mach}",
         f"- command: `python benchmarks/metrics_speed_molecules.py --n {args.n} --n-jobs {args.n_jobs}{' --compare' if args.compare else ''}`",
         f"- generated: {len(gen)} QM9 training SMILES (random, seed 0); test: {len(test)}; train (novelty): {len(train)}",

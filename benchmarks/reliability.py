@@ -23,11 +23,10 @@ import time
 from collections import Counter
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import git_commit as _commit  # noqa: E402
-
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+from _common import git_commit as _commit  # noqa: E402
 
 
 def main() -> None:

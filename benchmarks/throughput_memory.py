@@ -30,11 +30,11 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import git_commit as _commit  # noqa: E402
-
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+from _common import git_commit as _commit  # noqa: E402
+
 sys.path.insert(0, str(ROOT))
 
 FAMILIES = ("continuous", "discrete")
