@@ -238,8 +238,21 @@ class GraphTransformerLayer(nn.Module):
         self.drop = nn.Dropout(dropout)
 
     def forward(self, h: Tensor, e: Tensor, y: Tensor, node_mask: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """The maths of the class docstring, arranged so that few tensors of pair size
+        ``(B, N, N, dx)`` are made: per-pair work dominates the cost on CPU. Every rearrangement
+        is exact (linearity), so the parameters and outputs are those of the literal formula
+        (``tests/test_nn_layers.py`` checks it against a line-by-line reference):
+
+        * ``S (1 + W_m e) + W_a e`` is one ``addcmul`` with the ``+ 1`` folded into the bias;
+        * ``W_e FiLM_y(S) = S @ (W_e diag(1 + y_m))^T + W_e y_a + b`` is one batched GEMM with a
+          per-graph weight, instead of a pair-size FiLM pass before the linear layer;
+        * ``sum_j a_ij (W_v e_ij + b_v) = W_v (sum_j a_ij e_ij) + b_v sum_j a_ij`` per head: the
+          value term is applied to the attention-pooled edge channels, at node size, so the
+          pair-size value tensor is never made.
+        """
         B, N, dx = h.shape
         H, dh = self.heads, self.d_head
+        de = e.shape[-1]
         xm = node_mask.unsqueeze(-1).to(h.dtype)  # (B, N, 1)
         pmask = node_mask[:, :, None] & node_mask[:, None, :]  # (B, N, N), diagonal kept
         pm = pmask.unsqueeze(-1).to(h.dtype)
@@ -248,17 +261,26 @@ class GraphTransformerLayer(nn.Module):
         q = (q * (1.0 / math.sqrt(dh))).reshape(B, N, H, dh)
         k, v = k.reshape(B, N, H, dh), v.reshape(B, N, H, dh)
         S = q[:, :, None] * k[:, None, :]  # (B, N, N, H, dh)
-        # edge projections; entries at padded pairs are finite and never reach a real output
-        e_mul, e_add, e_val = self.e_proj(e).chunk(3, -1)
-        S = torch.addcmul(e_add.reshape(B, N, N, H, dh), S, e_mul.reshape(B, N, N, H, dh)) + S
+        # FiLM of the scores by the edges, S (1 + W_m e) + W_a e; entries at padded pairs are finite
+        # and never reach a real output
+        W, b = self.e_proj.weight, self.e_proj.bias
+        film_bias = torch.cat([b[:dx] + 1.0, b[dx:2 * dx]])
+        e_mul1, e_add = nn.functional.linear(e, W[:2 * dx], film_bias).chunk(2, -1)
+        S = torch.addcmul(e_add.reshape(B, N, N, H, dh), S, e_mul1.reshape(B, N, N, H, dh))
 
-        # edge update from the modulated scores, FiLM-ed by the global channels
+        # edge update W_e FiLM_y(S) as one batched GEMM with the FiLM scale folded into the weight
         ym, ya = self.y_film_e(y).chunk(2, -1)
-        e_new = self.e_out(torch.addcmul(ya[:, None, None], S.reshape(B, N, N, dx), 1 + ym[:, None, None])) * pm
+        w_e = self.e_out.weight.unsqueeze(0) * (1 + ym).unsqueeze(1)  # (B, de, dx)
+        shift = nn.functional.linear(ya, self.e_out.weight, self.e_out.bias)  # (B, de)
+        e_new = torch.baddbmm(shift.unsqueeze(1), S.reshape(B, N * N, dx), w_e.transpose(1, 2))
+        e_new = e_new.reshape(B, N, N, de) * pm
 
-        # attention over real keys j; messages v_j + W_v e_ij
+        # attention over real keys j; messages v_j + W_v e_ij + b_v, the edge term pooled first
         attn = masked_softmax(S.sum(-1), node_mask[:, None, :, None], dim=2)  # (B, N, N, H)
-        agg = torch.einsum("bijh,bjhd->bihd", attn, v) + (attn.unsqueeze(-1) * e_val.reshape(B, N, N, H, dh)).sum(2)
+        e_pool = torch.matmul(attn.transpose(2, 3), e)  # (B, N, H, de): sum_j a_ijh e_ij
+        w_v = W[2 * dx:].reshape(H, dh, de)
+        agg = (torch.einsum("bijh,bjhd->bihd", attn, v) + torch.einsum("bihc,hdc->bihd", e_pool, w_v)
+               + attn.sum(2).unsqueeze(-1) * b[2 * dx:].reshape(H, dh))
         ym, ya = self.y_film_x(y).chunk(2, -1)
         h_new = self.x_out(torch.addcmul(ya[:, None], agg.reshape(B, N, dx), 1 + ym[:, None])) * xm
 
