@@ -81,11 +81,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--nll", type=int, default=0,
                    help="also report the PF-ODE negative log-likelihood of this many test graphs (RK45, Hutchinson)")
     p.add_argument("--load", default=None, help="skip training: load a save_pretrained folder")
+    p.add_argument("--init", default=None,
+                   help="continue training a save_pretrained folder for --train-minutes more (its network and process "
+                        "settings win over --hidden / --depth / --*-sde; steps and minutes add up in the card)")
     p.add_argument("--save", default=None, help="save_pretrained folder (only if the weights are < 2 MB)")
     p.add_argument("--out", default=None, help="markdown file (default benchmarks/results/continuous_<dataset>.md)")
     a = p.parse_args(argv)
     if a.nll < 0:
         p.error(f"--nll must be >= 0 (test graphs to score), got {a.nll}")
+    if a.load and a.init:
+        p.error("--load skips training and --init continues it: pass one of them")
     torch.set_num_threads(a.threads)
     samplers = _parse_samplers(a.samplers)
 
@@ -95,16 +100,26 @@ def main(argv: list[str] | None = None) -> int:
     n_gen = len(test_graphs)
 
     train_seconds = 0.0
+    prior_steps = 0
     losses: list[float] = []
     if a.load:
         pipe = ContinuousGraphDiffusion.from_pretrained(a.load)
         train_seconds = float(pipe.card.get("training", {}).get("seconds", 0.0))
     else:
         torch.manual_seed(0)
-        pipe = ContinuousGraphDiffusion.create(
-            train_state=train, dataset=a.dataset,
-            network={"hidden": a.hidden, "depth": a.depth, "edge_hidden": a.hidden // 2, "global_hidden": a.hidden // 2},
-            process={"x_sde": json.loads(a.x_sde), "adj_sde": json.loads(a.adj_sde), "centered": bool(a.centered)})
+        prior_seconds = 0.0
+        if a.init:
+            pipe = ContinuousGraphDiffusion.from_pretrained(a.init)
+            if pipe.dataset != a.dataset:
+                p.error(f"--init {a.init} was trained on {pipe.dataset!r}, not --dataset {a.dataset!r}")
+            prior_steps = int(pipe.card.get("training", {}).get("steps", 0))
+            prior_seconds = float(pipe.card.get("training", {}).get("seconds", 0.0))
+            print(f"continuing {a.init}: {prior_steps} steps, {prior_seconds / 60:.0f} min so far", flush=True)
+        else:
+            pipe = ContinuousGraphDiffusion.create(
+                train_state=train, dataset=a.dataset,
+                network={"hidden": a.hidden, "depth": a.depth, "edge_hidden": a.hidden // 2, "global_hidden": a.hidden // 2},
+                process={"x_sde": json.loads(a.x_sde), "adj_sde": json.loads(a.adj_sde), "centered": bool(a.centered)})
         budget = 60.0 * a.train_minutes
         t0 = time.perf_counter()
 
@@ -115,10 +130,13 @@ def main(argv: list[str] | None = None) -> int:
 
         res = pipe.fit(train, steps=a.max_steps, batch_size=a.batch_size, lr=a.lr, ema_decay=a.ema_decay,
                        progress=False, callback=stop, warmup_steps=100, log_every=10**9)
-        train_seconds = time.perf_counter() - t0
         losses = res.losses
-        pipe.card["training"]["steps"] = res.final_step  # fit records the requested steps; the clock stopped it earlier
-        print(f"trained {res.final_step} steps in {train_seconds:.0f} s; loss {sum(losses[-100:]) / max(len(losses[-100:]), 1):.4f}")
+        print(f"trained {res.final_step} steps in {time.perf_counter() - t0:.0f} s; loss {sum(losses[-100:]) / max(len(losses[-100:]), 1):.4f}")
+        train_seconds = prior_seconds + time.perf_counter() - t0
+        # fit records the requested steps; the clock stopped it earlier
+        pipe.card["training"].update(steps=prior_steps + res.final_step, seconds=round(train_seconds, 1))
+        if a.init:
+            pipe.card["training"]["continued_from"] = {"steps": prior_steps, "seconds": prior_seconds}
     n_params = sum(q.numel() for q in pipe.network.parameters())
 
     floor = graph_metrics(test_graphs, train_graphs, protocol="gdss", metrics=STATS)
@@ -160,6 +178,8 @@ def main(argv: list[str] | None = None) -> int:
         f"(degree / clustering Gaussian-EMD, orbit Gaussian); few-step rows average {a.seeds} seeds",
         f"- model: PGSN {n_params} parameters ({4 * n_params / 1e6:.2f} MB fp32), process {json.dumps(pipe.process_config())}",
         f"- training: {pipe.card.get('training', {}).get('steps', 'n/a')} steps in {train_seconds / 60:.1f} min CPU (batch {a.batch_size}, lr {a.lr}, EMA {a.ema_decay})"
+        + (f"; the last {pipe.card['training']['steps'] - prior_steps} steps continue `{a.init}` (new optimizer, "
+           f"EMA restarted from its weights)" if a.init else "")
         + (f"; final loss (mean of last 100) {sum(losses[-100:]) / len(losses[-100:]):.4f}" if losses else ""),
         *([nll_line] if nll_line else []),
         "",
