@@ -84,3 +84,9 @@ def test_sample_unknown_model_lists_valid(tmp_path):
     res = runner.invoke(app, ["sample", "--model", "no_such_model", "-n", "2", "-o", str(tmp_path / "s.smi")])
     assert res.exit_code == 2
     assert "no_such_model" in res.output
+
+
+def test_sample_unknown_precision_lists_valid(tmp_path):
+    res = runner.invoke(app, ["sample", "-n", "2", "--precision", "fp8", "-o", str(tmp_path / "s.smi")])
+    assert res.exit_code == 2
+    assert "bfloat16" in res.output and not (tmp_path / "s.smi").exists()

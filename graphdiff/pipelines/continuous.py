@@ -45,7 +45,7 @@ from ..processes import ProductProcess, get_process
 from ..processes.base import LinearSDE
 from ..samplers import SAMPLERS, sample
 from ..states import GraphState, NodeCountDistribution
-from .base import GraphDiffusionPipeline
+from .base import GraphDiffusionPipeline, upcast
 
 __all__ = [
     "ContinuousGraphDiffusion", "GraphEncoding", "NODE_FEATURES", "SDE_TYPES", "CONTINUOUS_SAMPLERS",
@@ -353,9 +353,9 @@ class ContinuousGraphDiffusion(GraphDiffusionPipeline):
             if "X" not in process.components:  # no node features: an empty (B, N, 0) X
                 st = GraphState(x.new_zeros(node_mask.shape + (0,)), st.A, node_mask)
             out = network(st, t)
-            parts = {"A": out.A}
+            parts = {"A": upcast(out.A)}
             if "X" in process.components:
-                parts["X"] = out.X
+                parts["X"] = upcast(out.X)
             return process.merge(parts) * fmask
 
         return fn

@@ -44,7 +44,7 @@ from ..samplers.ctmc import (
     sample_ctmc_tau_leaping,
 )
 from ..states import GraphState, NodeCountDistribution
-from .base import GraphDiffusionPipeline
+from .base import GraphDiffusionPipeline, upcast
 
 __all__ = ["DiscreteGraphDiffusion", "DISCRETE_SAMPLERS", "RATE_FAMILIES", "DEFAULT_TIME_POWER", "make_graph_ctmc", "to_categorical"]
 
@@ -247,7 +247,7 @@ class DiscreteGraphDiffusion(GraphDiffusionPipeline):
 
         def fn(state: GraphState, t: Tensor) -> tuple[Tensor, Tensor]:
             out = network(state, t)
-            return out.X, out.A
+            return upcast(out.X), upcast(out.A)
 
         return fn
 

@@ -77,3 +77,32 @@ def test_continuous_qm9_model_generates_molecules():
 def test_unknown_model_name_lists_valid_ones():
     with pytest.raises(ValueError, match="qm9"):
         load_pretrained("qm10")
+
+
+@pytest.mark.parametrize("model", ["qm9", "qm9_sde"])
+def test_bfloat16_sampling_runs_the_network_in_bfloat16(model):
+    """``precision="bfloat16"``: the network's linear layers compute in bf16 (autocast), the
+    sampler gets float32 back, and the molecules are as good as the float32 ones."""
+    pipe = load_pretrained(model)
+    seen: set[torch.dtype] = set()
+    lin = next(m for m in pipe.network.modules() if isinstance(m, torch.nn.Linear))
+    handle = lin.register_forward_hook(lambda mod, inp, out: seen.add(out.dtype))
+    try:
+        out = pipe.sample(32, steps=10, seed=2, precision="bfloat16")
+    finally:
+        handle.remove()
+    assert seen == {torch.bfloat16}
+    assert out.info["precision"] == "bfloat16" and len(out) == 32
+    ref = pipe.sample(32, steps=10, seed=2)
+    assert ref.info["precision"] == "float32"
+    valid_bf16 = out.report.n_valid_without_correction
+    valid_fp32 = ref.report.n_valid_without_correction
+    assert valid_bf16 >= 16 and abs(valid_bf16 - valid_fp32) <= 8, (valid_bf16, valid_fp32)
+
+
+def test_unknown_precision_lists_the_valid_ones():
+    pipe = load_pretrained("qm9")
+    with pytest.raises(ValueError, match="bfloat16"):
+        pipe.sample(2, steps=2, precision="fp8")
+    with pytest.raises(ValueError, match="float32"):
+        graphdiff.generate_molecules(n=2, steps=2, precision="half")
