@@ -186,6 +186,7 @@ def sample(
     out: Path = typer.Option(Path("samples.smi"), "--out", "-o", help="Output: .smi for molecules, .json for graphs."),
     nproc: int = typer.Option(1, help="Shard sampling over this many processes (results gathered in order)."),
     precision: str = typer.Option("float32", help="Network precision: float32 (exact) or bfloat16 (faster on CPUs with bf16 instructions and on GPUs)."),
+    option: Optional[list[str]] = typer.Option(None, "--option", help="Sampler option KEY=VALUE (repeatable; VALUE read as JSON, else text), e.g. --option temperature=0.8."),
 ) -> None:
     """Sample molecules or graphs from a pretrained model and write them to a file."""
     from .pipelines import load_pretrained
@@ -193,11 +194,26 @@ def sample(
 
     if precision not in PRECISIONS:
         _fail(f"unknown precision {precision!r}; valid: {', '.join(PRECISIONS)}")
+    options = {}
+    for item in option or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            _fail(f"--option {item!r}: expected KEY=VALUE, e.g. temperature=0.8")
+        try:
+            options[key] = json.loads(value)
+        except json.JSONDecodeError:
+            options[key] = value
     try:
         pipe = load_pretrained(model, device=device)
     except (ValueError, FileNotFoundError) as exc:
         _fail(str(exc))
-    result = pipe.sample(n, steps=steps, sampler=sampler, seed=seed, progress=True, nproc=nproc, precision=precision)
+    try:
+        result = pipe.sample(n, steps=steps, sampler=sampler, seed=seed, progress=True, nproc=nproc, precision=precision,
+                             sampler_options=options)
+    except TypeError as exc:  # an option the sampler does not take
+        if not options:
+            raise
+        _fail(f"{exc} (from --option {', '.join(options)})")
     out.parent.mkdir(parents=True, exist_ok=True)
     result.save(out)
     typer.echo(result.summary())

@@ -8,7 +8,7 @@ from typing import Callable
 import torch
 from torch import Tensor
 
-from .states import GraphState, edge_present
+from .states import GraphState
 
 __all__ = ["permute_state", "assert_permutation_equivariant", "assert_symmetric", "random_graph_state"]
 

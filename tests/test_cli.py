@@ -90,3 +90,13 @@ def test_sample_unknown_precision_lists_valid(tmp_path):
     res = runner.invoke(app, ["sample", "-n", "2", "--precision", "fp8", "-o", str(tmp_path / "s.smi")])
     assert res.exit_code == 2
     assert "bfloat16" in res.output and not (tmp_path / "s.smi").exists()
+
+
+def test_sample_with_a_sampler_option(tmp_path):
+    out = tmp_path / "s.smi"
+    res = runner.invoke(app, ["sample", "--model", "qm9_sde", "-n", "3", "--steps", "3", "--option", "temperature=0.7", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    assert len(out.read_text().splitlines()) >= 1
+    for bad, msg in (["--option", "temperature"], "KEY=VALUE"), (["--option", "bogus=1"], "bogus"):
+        res = runner.invoke(app, ["sample", "--model", "qm9_sde", "-n", "2", "--steps", "2", *bad, "-o", str(tmp_path / "b.smi")])
+        assert res.exit_code == 2 and msg in res.output, res.output

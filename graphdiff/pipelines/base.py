@@ -14,7 +14,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Sequence
+from typing import Any, ClassVar, Mapping, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -158,10 +158,16 @@ class GraphDiffusionPipeline:
         raise NotImplementedError
 
     def sample_batch(self, node_mask: Tensor, *, steps: int, sampler: str, generator: torch.Generator,
-                     progress: bool = False) -> tuple[GraphState, int]:
+                     progress: bool = False, options: Mapping[str, Any] | None = None) -> tuple[GraphState, int]:
         """Sample one batch of graphs with the given node mask; returns ``(state, nfe)``. The state
-        has categorical ``X`` (B, N) and ``A`` (B, N, N) long for molecule models."""
+        has categorical ``X`` (B, N) and ``A`` (B, N, N) long for molecule models. ``options``
+        override the card's sampler options."""
         raise NotImplementedError
+
+    def sampler_options(self, sampler: str) -> dict[str, Any]:
+        """Extra keyword arguments of a sampler from ``card["sampling"]["options"][name]``
+        (e.g. ``{"pc": {"snr": 0.2}}`` or ``{"tau_leaping": {"jump": "exponential"}}``)."""
+        return dict(self.card.get("sampling", {}).get("options", {}).get(sampler, {}))
 
     def process_config(self) -> dict[str, Any]:
         """JSON-able description of the process (for the card)."""
@@ -200,12 +206,16 @@ class GraphDiffusionPipeline:
         nproc: int = 1,
         num_nodes: Sequence[int] | Tensor | None = None,
         precision: str = "float32",
+        sampler_options: Mapping[str, Any] | None = None,
     ) -> GraphSamples:
         """Generate ``n`` graphs (molecules for molecule models).
 
         Graph sizes are drawn from :attr:`node_counts` (or given by ``num_nodes``). Sampling is
-        seeded: the same ``seed``, ``steps``, ``sampler`` and ``precision`` give the same samples.
-        ``precision="bfloat16"`` runs the network in bfloat16 (see :data:`PRECISIONS`)."""
+        seeded: the same ``seed``, ``steps``, ``sampler``, ``precision`` and options give the same
+        samples. ``precision="bfloat16"`` runs the network in bfloat16 (see :data:`PRECISIONS`).
+        ``sampler_options`` override the card's options of this sampler (``sampler_options(name)``),
+        e.g. ``{"temperature": 0.8}`` for the continuous family's low-temperature prior or
+        ``{"snr": 0.2}`` for its ``pc`` sampler."""
         if n < 0:
             raise ValueError(f"n must be >= 0, got {n}")
         if precision not in PRECISIONS:
@@ -216,7 +226,7 @@ class GraphDiffusionPipeline:
             self.to(device)
         if nproc > 1:
             return self._sample_distributed(n, steps=steps, sampler=sampler, seed=seed, batch_size=batch_size, nproc=nproc,
-                                            precision=precision)
+                                            precision=precision, sampler_options=sampler_options)
         g = torch.Generator().manual_seed(seed)
         if num_nodes is None:
             sizes = self.node_counts.sample(n, generator=g)
@@ -236,7 +246,7 @@ class GraphDiffusionPipeline:
                 sz = sizes[start:start + batch_size]
                 N = max(int(sz.max()), 1)
                 mask = (torch.arange(N)[None, :] < sz[:, None]).to(self.device)
-                st, k = self.sample_batch(mask, steps=steps, sampler=sampler, generator=gdev)
+                st, k = self.sample_batch(mask, steps=steps, sampler=sampler, generator=gdev, options=sampler_options)
                 states.append(st.to("cpu"))
                 nfe += k
                 if bar is not None:
@@ -248,7 +258,8 @@ class GraphDiffusionPipeline:
             state = GraphState(torch.zeros(0, 0, dtype=torch.long), torch.zeros(0, 0, 0, dtype=torch.long), torch.zeros(0, 0, dtype=torch.bool))
         else:
             state = GraphState.cat(states)
-        info = {"steps": steps, "sampler": sampler, "seed": seed, "precision": precision}
+        info = {"steps": steps, "sampler": sampler, "seed": seed, "precision": precision,
+                "options": {**self.sampler_options(sampler), **dict(sampler_options or {})}}
         return self._wrap(state, nfe=nfe, seconds=seconds, info=info)
 
     def _wrap(self, state: GraphState, *, nfe: int, seconds: float, info: dict) -> GraphSamples:
@@ -263,7 +274,7 @@ class GraphDiffusionPipeline:
         return MoleculeSamples(state, nfe=nfe, seconds=seconds, info=info, molecules=mols, smiles=smiles, report=report)
 
     def _sample_distributed(self, n: int, *, steps: int, sampler: str, seed: int, batch_size: int, nproc: int,
-                            precision: str = "float32") -> GraphSamples:
+                            precision: str = "float32", sampler_options: Mapping[str, Any] | None = None) -> GraphSamples:
         """Shard ``n`` samples over ``nproc`` CPU processes (gloo); graph sizes are drawn once from
         ``seed``, each rank samples its contiguous share with its own seed stream, and the results
         are gathered in rank order, so a run is reproducible for a given ``(seed, nproc)``."""
@@ -274,11 +285,13 @@ class GraphDiffusionPipeline:
         chunks = torch.tensor_split(torch.arange(n), nproc)
         t0 = time.perf_counter()
         parts = launch(_sample_shard, nproc, self.to_card(), {k: v.cpu() for k, v in self.network.state_dict().items()},
-                       sizes, [c.tolist() for c in chunks], steps, sampler, seed, batch_size, precision)
+                       sizes, [c.tolist() for c in chunks], steps, sampler, seed, batch_size, precision,
+                       dict(sampler_options or {}))
         states = [GraphState(*p[0]) for p in parts if p[0][2].shape[0] > 0]
         state = GraphState.cat(states)
         return self._wrap(state, nfe=sum(p[1] for p in parts), seconds=time.perf_counter() - t0,
-                          info={"steps": steps, "sampler": sampler, "seed": seed, "precision": precision, "nproc": nproc})
+                          info={"steps": steps, "sampler": sampler, "seed": seed, "precision": precision, "nproc": nproc,
+                                "options": {**self.sampler_options(sampler), **dict(sampler_options or {})}})
 
     # ------------------------------------------------------------------ training
     def fit(
@@ -377,7 +390,7 @@ def _progress(total: int, enabled: bool, desc: str):
 
 
 def _sample_shard(rank: int, card: dict, state_dict: dict, sizes: Tensor, chunks: list, steps: int, sampler: str,
-                  seed: int, batch_size: int, precision: str = "float32") -> tuple:
+                  seed: int, batch_size: int, precision: str = "float32", sampler_options: dict | None = None) -> tuple:
     """Worker of :meth:`GraphDiffusionPipeline._sample_distributed` (one rank's share, own seed stream)."""
     torch.set_num_threads(1)
     pipe = pipeline_class(card["pipeline"])._build(card)
@@ -386,6 +399,6 @@ def _sample_shard(rank: int, card: dict, state_dict: dict, sizes: Tensor, chunks
     if not idx:
         return (torch.zeros(0, 0, dtype=torch.long), torch.zeros(0, 0, 0, dtype=torch.long), torch.zeros(0, 0, dtype=torch.bool)), 0
     out = pipe.sample(len(idx), steps=steps, sampler=sampler, seed=seed + 7919 * (rank + 1), batch_size=batch_size,
-                      num_nodes=sizes[idx], precision=precision)
+                      num_nodes=sizes[idx], precision=precision, sampler_options=sampler_options)
     st = out.state
     return (st.X, st.A, st.node_mask), out.nfe

@@ -378,21 +378,20 @@ class ContinuousGraphDiffusion(GraphDiffusionPipeline):
     def sampler_options(self, sampler: str) -> dict[str, Any]:
         """Extra keyword arguments of a sampler: :data:`DEFAULT_SAMPLER_OPTIONS` updated with the
         card's ``card["sampling"]["options"][name]`` (e.g. ``{"pc": {"snr": 0.05}}``)."""
-        opts = dict(DEFAULT_SAMPLER_OPTIONS.get(sampler, {}))
-        opts.update(self.card.get("sampling", {}).get("options", {}).get(sampler, {}))
-        return opts
+        return {**DEFAULT_SAMPLER_OPTIONS.get(sampler, {}), **super().sampler_options(sampler)}
 
     def sample_batch(self, node_mask: Tensor, *, steps: int, sampler: str, generator: torch.Generator,
-                     progress: bool = False) -> tuple[GraphState, int]:
+                     progress: bool = False, options: Mapping[str, Any] | None = None) -> tuple[GraphState, int]:
         """One batch for ``node_mask`` (B, N): prior draw, reverse SDE / ODE with ``sampler`` in
-        ``steps`` steps, then :meth:`GraphEncoding.decode`. Returns ``(state, nfe)``."""
+        ``steps`` steps, then :meth:`GraphEncoding.decode`. ``options`` override
+        :meth:`sampler_options` (e.g. ``{"temperature": 0.8}``). Returns ``(state, nfe)``."""
         if sampler not in CONTINUOUS_SAMPLERS:
             raise unknown_name("sampler", sampler, CONTINUOUS_SAMPLERS)
         node_mask = node_mask.bool()
         like, fmask = self._pack(self.encoding.template(node_mask))
         out = sample(self.process, self._model_fn(self.network, node_mask), like, method=sampler,
                      parametrization=self.parametrization, steps=int(steps), mask=fmask, generator=generator,
-                     **self.sampler_options(sampler))
+                     **{**self.sampler_options(sampler), **dict(options or {})})
         st = self.process.unpack(out.samples, node_mask)
         if "X" not in self.process.components:
             st = GraphState(like.new_zeros(node_mask.shape + (0,)), st.A, node_mask)

@@ -277,15 +277,11 @@ class DiscreteGraphDiffusion(GraphDiffusionPipeline):
     def time_power(self, value: float) -> None:
         self.card.setdefault("sampling", {})["time_power"] = check_time_power(value)
 
-    def sampler_options(self, sampler: str) -> dict[str, Any]:
-        """Extra keyword arguments of a sampler from ``card["sampling"]["options"][name]``
-        (e.g. ``{"pc": {"corrector_steps": 2}}`` or ``{"tau_leaping": {"jump": "exponential"}}``)."""
-        return dict(self.card.get("sampling", {}).get("options", {}).get(sampler, {}))
-
     def sample_batch(self, node_mask: Tensor, *, steps: int, sampler: str, generator: torch.Generator,
-                     progress: bool = False) -> tuple[GraphState, int]:
+                     progress: bool = False, options: Mapping[str, Any] | None = None) -> tuple[GraphState, int]:
         """One batch for ``node_mask`` (B, N): a prior draw, then ``steps`` reverse steps of
-        ``sampler``. Returns ``(state with X (B, N), A (B, N, N) long, nfe)``."""
+        ``sampler`` (``options`` override :meth:`sampler_options`). Returns
+        ``(state with X (B, N), A (B, N, N) long, nfe)``."""
         if sampler not in DISCRETE_SAMPLERS:
             raise unknown_name("sampler", sampler, list(DISCRETE_SAMPLERS))
         if int(steps) < 1:
@@ -293,7 +289,7 @@ class DiscreteGraphDiffusion(GraphDiffusionPipeline):
         node_mask = node_mask.bool()
         B, N = node_mask.shape
         x = self.process.prior_sample(node_mask, generator=generator)
-        options = {"time_power": self.time_power, **self.sampler_options(sampler)}
+        options = {"time_power": self.time_power, **self.sampler_options(sampler), **dict(options or {})}
         out = DISCRETE_SAMPLERS[sampler](self.process, self._denoiser(self.network), x, steps=int(steps),
                                          generator=generator, **options)
         st = out.samples

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import torch
 
@@ -75,6 +75,7 @@ def generate_molecules(
     batch_size: int = 512,
     progress: bool = False,
     precision: str = "float32",
+    sampler_options: Mapping[str, Any] | None = None,
 ) -> MoleculeSamples:
     """Generate ``n`` molecules with a pretrained model, offline.
 
@@ -85,11 +86,13 @@ def generate_molecules(
     fragment); ``report.n_valid_without_correction`` counts samples that were valid before any
     correction and each result in ``report.results`` says whether it was ``corrected``.
     ``precision="bfloat16"`` runs the network in bfloat16: faster on CPUs with bf16 instructions
-    and on GPUs (see :data:`graphdiff.pipelines.base.PRECISIONS`)."""
+    and on GPUs (see :data:`graphdiff.pipelines.base.PRECISIONS`). ``sampler_options`` override
+    the card's options of the sampler, e.g. ``{"temperature": 0.8}`` for a continuous model
+    (higher validity, lower diversity: see the model's card and BENCHMARKS.md)."""
     pipe = load_pretrained(model, device=device)
     if pipe.vocabulary is None:
         raise ValueError(f"model {model!r} generates plain graphs, not molecules; use load_pretrained({model!r}).sample(n)")
     out = pipe.sample(n, steps=steps, sampler=sampler, seed=seed, batch_size=batch_size, progress=progress,
-                      precision=precision)
+                      precision=precision, sampler_options=sampler_options)
     assert isinstance(out, MoleculeSamples)
     return out

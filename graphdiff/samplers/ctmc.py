@@ -20,7 +20,7 @@ x0 prediction made consistent with ``x_{t_1}`` (the exact posterior at ``s = 0``
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 import torch
 from torch import Tensor

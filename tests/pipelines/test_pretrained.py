@@ -106,3 +106,21 @@ def test_unknown_precision_lists_the_valid_ones():
         pipe.sample(2, steps=2, precision="fp8")
     with pytest.raises(ValueError, match="float32"):
         graphdiff.generate_molecules(n=2, steps=2, precision="half")
+
+
+def test_sampler_options_override_the_card_and_are_recorded():
+    """``sampler_options={"temperature": t}`` reaches the continuous sampler (a colder prior gives
+    other, reproducible samples) and ``info`` records the options; an option the sampler does not
+    take, or a bad value, is refused."""
+    pipe = load_pretrained("qm9_sde")
+    base = pipe.sample(16, steps=8, seed=4)
+    cold = pipe.sample(16, steps=8, seed=4, sampler_options={"temperature": 0.5})
+    again = pipe.sample(16, steps=8, seed=4, sampler_options={"temperature": 0.5})
+    assert cold.info["options"] == {"temperature": 0.5} and base.info["options"] == {}
+    assert cold.smiles == again.smiles and cold.smiles != base.smiles
+    with pytest.raises(TypeError, match="no_such_option"):
+        pipe.sample(2, steps=2, sampler_options={"no_such_option": 1})
+    with pytest.raises(ValueError, match="temperature"):
+        pipe.sample(2, steps=2, sampler_options={"temperature": 0})
+    mols = graphdiff.generate_molecules(n=4, model="qm9_sde", steps=4, seed=4, sampler_options={"temperature": 0.5})
+    assert mols.info["options"] == {"temperature": 0.5}
