@@ -34,9 +34,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sampler", default=None, help="default: the card's")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--precision", default="float32", choices=["float32", "bfloat16"], help="network precision while sampling")
+    ap.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                    help="sampler option (repeatable; VALUE as JSON), e.g. --option temperature=0.8")
     ap.add_argument("--save", default=None, help="save_pretrained folder for the model with these metrics in its card")
     ap.add_argument("--out", default=None)
     a = ap.parse_args(argv)
+    options = {}
+    for item in a.option:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            ap.error(f"--option {item!r}: expected KEY=VALUE")
+        try:
+            options[key] = json.loads(value)
+        except json.JSONDecodeError:
+            options[key] = value
     torch.set_num_threads(a.threads)
 
     import graphdiff
@@ -48,7 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     dataset = pipe.dataset or "qm9"
     ds = graphdiff.load_dataset(dataset)
     t0 = time.perf_counter()
-    out = pipe.sample(a.n, steps=a.steps, sampler=a.sampler, seed=a.seed, progress=True)
+    out = pipe.sample(a.n, steps=a.steps, sampler=a.sampler, seed=a.seed, progress=True, precision=a.precision,
+                      sampler_options=options)
     seconds = time.perf_counter() - t0
     rep = out.report
     res = molecule_metrics(out.smiles, train_smiles=ds.smiles("train"), test_smiles=ds.smiles("test"),
@@ -57,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     info = out.info
     metrics = {
         "protocol": "gdss", "dataset": dataset, "split": "test", "n_samples": a.n, "sampler": info["sampler"],
-        "steps": info["steps"], "nfe": out.nfe, "seed": a.seed, "decode": pipe.card.get("sampling", {}).get("decode", "gdss"),
+        "steps": info["steps"], "nfe": out.nfe, "seed": a.seed, "precision": a.precision, "options": info["options"], "decode": pipe.card.get("sampling", {}).get("decode", "gdss"),
         "ms_per_sample_cpu": round(1000 * seconds / max(a.n, 1), 2), "values": values, "counts": res.counts,
         "date": dt.date.today().isoformat(),
         "command": "python benchmarks/molecule_model_eval.py " + " ".join(sys.argv[1:] if argv is None else argv),
@@ -71,7 +84,8 @@ def main(argv: list[str] | None = None) -> int:
         f"- command: `{metrics['command']}`",
         f"- model: {pipe.card.get('summary', type(pipe).__name__)}; {sum(p.numel() for p in pipe.network.parameters()):,} parameters; "
         f"training: {json.dumps(pipe.card.get('training', {}))}",
-        f"- sampling: {info['sampler']}, {info['steps']} steps, {out.nfe} network calls in all, seed {a.seed}; "
+        f"- sampling: {info['sampler']}, {info['steps']} steps, {out.nfe} network calls in all, seed {a.seed}, "
+        f"network in {a.precision}" + (f", options {json.dumps(info['options'])}" if info["options"] else "") + "; "
         f"{seconds:.1f} s for {a.n} molecules = {metrics['ms_per_sample_cpu']} ms per molecule",
         f"- protocol: node counts from the training set; decoded with `{metrics['decode']}`; validity w/o correction / all samples; "
         "uniqueness / valid; novelty vs the train SMILES; FCD and NSPDK vs the test SMILES",

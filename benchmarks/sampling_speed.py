@@ -25,21 +25,25 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import ROOT, git_commit, machine_line, utc_now  # noqa: E402
 
-# (bundled model, sampler or None for the card's, steps or None for the card's, molecules)
-ROWS: list[tuple[str, str | None, int | None, int]] = [
-    ("qm9_ctmc", None, None, 1000),
-    ("qm9_sde", None, None, 1000),
-    ("qm9_sde", "dpm_solver", 25, 1000),
-    ("qm9_sde", "euler_maruyama", 1000, 250),
+# (bundled model, sampler or None for the card's, steps or None for the card's, molecules, precision)
+ROWS: list[tuple[str, str | None, int | None, int, str]] = [
+    ("qm9_ctmc", None, None, 1000, "float32"),
+    ("qm9_ctmc", None, None, 1000, "bfloat16"),
+    ("qm9_sde", None, None, 1000, "float32"),
+    ("qm9_sde", None, None, 1000, "bfloat16"),
+    ("qm9_sde", "dpm_solver", 25, 1000, "float32"),
+    ("qm9_sde", "dpm_solver", 25, 1000, "bfloat16"),
+    ("qm9_sde", "dpm_solver", 15, 1000, "bfloat16"),
+    ("qm9_sde", "euler_maruyama", 1000, 250, "float32"),
 ]
 
 
-def _measure(pipe, sampler: str | None, steps: int | None, n: int, batch_size: int) -> dict:
+def _measure(pipe, sampler: str | None, steps: int | None, n: int, batch_size: int, precision: str) -> dict:
     from graphdiff.metrics import molecule_metrics
 
-    pipe.sample(min(n, 32), steps=steps, sampler=sampler, seed=123, batch_size=batch_size)  # warm-up
+    pipe.sample(min(n, 32), steps=steps, sampler=sampler, seed=123, batch_size=batch_size, precision=precision)  # warm-up
     t0 = time.perf_counter()
-    out = pipe.sample(n, steps=steps, sampler=sampler, seed=0, batch_size=batch_size)
+    out = pipe.sample(n, steps=steps, sampler=sampler, seed=0, batch_size=batch_size, precision=precision)
     seconds = time.perf_counter() - t0
     batches = -(-n // batch_size)
     rep = out.report
@@ -65,13 +69,13 @@ def main(argv: list[str] | None = None) -> int:
 
     results = []
     pipes: dict = {}
-    for name, sampler, steps, n in ROWS:
+    for name, sampler, steps, n, precision in ROWS:
         n = max(1, int(n * a.scale))
         pipe = pipes.setdefault(name, graphdiff.load_pretrained(name))
-        r = _measure(pipe, sampler, steps, n, min(a.batch_size, n))
-        r.update(model=name, n=n, params=sum(p.numel() for p in pipe.network.parameters()))
+        r = _measure(pipe, sampler, steps, n, min(a.batch_size, n), precision)
+        r.update(model=name, n=n, params=sum(p.numel() for p in pipe.network.parameters()), precision=precision)
         results.append(r)
-        print(f"{name} {r['sampler']}:{r['steps']} n={n}: {r['ms']:.1f} ms/molecule, NFE {r['nfe']:.0f}, "
+        print(f"{name} {r['sampler']}:{r['steps']} {precision} n={n}: {r['ms']:.1f} ms/molecule, NFE {r['nfe']:.0f}, "
               f"validity w/o corr {r['validity_wo_correction']:.3f}", flush=True)
 
     lines = [
@@ -82,18 +86,20 @@ def main(argv: list[str] | None = None) -> int:
         f"- protocol: one warm-up batch, then the molecules of each row in batches of {a.batch_size}; node counts "
         "from the QM9 training set, seed 0; time = wall clock of `pipe.sample` (network, sampler and decoding to "
         "RDKit molecules); NFE = network evaluations per molecule; validity w/o correction over all samples, "
-        "uniqueness over valid ones (FCD / NSPDK of these models at 10,000 samples are in their own blocks)",
+        "uniqueness over valid ones (FCD / NSPDK of these models at 10,000 samples are in their own blocks); "
+        "precision bfloat16 = the network under `torch.autocast` (`pipe.sample(..., precision=\"bfloat16\")`), "
+        "sampler arithmetic in float32",
         "",
-        "| model | parameters | sampler | steps | NFE | molecules | ms per molecule | validity w/o correction | uniqueness |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| model | parameters | sampler | steps | NFE | precision | molecules | ms per molecule | validity w/o correction | uniqueness |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
-        lines.append(f"| `{r['model']}` | {r['params']:,} | {r['sampler']} | {r['steps']} | {r['nfe']:.0f} | {r['n']} | "
+        lines.append(f"| `{r['model']}` | {r['params']:,} | {r['sampler']} | {r['steps']} | {r['nfe']:.0f} | {r['precision']} | {r['n']} | "
                      f"{r['ms']:.1f} | {100 * r['validity_wo_correction']:.1f}% | {100 * r['uniqueness']:.1f}% |")
     ref = next((r for r in results if r["steps"] == 1000), None)
     if ref is not None:
         lines += ["", "Speed-up over the 1000-step Euler-Maruyama sampler of the same SDE model: " + ", ".join(
-            f"{r['model']} {r['sampler']}:{r['steps']} {ref['ms'] / r['ms']:.0f}x" for r in results if r is not ref)]
+            f"{r['model']} {r['sampler']}:{r['steps']} {r['precision']} {ref['ms'] / r['ms']:.0f}x" for r in results if r is not ref)]
     text = "\n".join(lines) + "\n"
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(text)
