@@ -40,15 +40,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--save", default=None, help="save_pretrained folder for the model with these metrics in its card")
     ap.add_argument("--out", default=None)
     a = ap.parse_args(argv)
-    options = {}
-    for item in a.option:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            ap.error(f"--option {item!r}: expected KEY=VALUE")
-        try:
-            options[key] = json.loads(value)
-        except json.JSONDecodeError:
-            options[key] = value
+    from graphdiff.cli import parse_key_values
+
+    try:
+        options = parse_key_values(a.option)
+    except ValueError as exc:
+        ap.error(f"--option {exc}")
     torch.set_num_threads(a.threads)
 
     import graphdiff

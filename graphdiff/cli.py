@@ -37,6 +37,21 @@ def _fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+def parse_key_values(items: list[str]) -> dict[str, Any]:
+    """``["temperature=0.8", "name=x"]`` -> ``{"temperature": 0.8, "name": "x"}``: each value is
+    read as JSON, else kept as text. Raises ``ValueError`` for an item without ``KEY=``."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"{item!r}: expected KEY=VALUE, e.g. temperature=0.8")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
+
+
 def _table(rows: list[list[str]], header: list[str]) -> str:
     widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
     fmt = "  ".join("{:<%d}" % w for w in widths)
@@ -194,15 +209,10 @@ def sample(
 
     if precision not in PRECISIONS:
         _fail(f"unknown precision {precision!r}; valid: {', '.join(PRECISIONS)}")
-    options = {}
-    for item in option or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            _fail(f"--option {item!r}: expected KEY=VALUE, e.g. temperature=0.8")
-        try:
-            options[key] = json.loads(value)
-        except json.JSONDecodeError:
-            options[key] = value
+    try:
+        options = parse_key_values(option or [])
+    except ValueError as exc:
+        _fail(f"--option {exc}")
     try:
         pipe = load_pretrained(model, device=device)
     except (ValueError, FileNotFoundError) as exc:
