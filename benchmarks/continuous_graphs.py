@@ -26,6 +26,7 @@ from pathlib import Path
 
 import torch
 
+from graphdiff.cli import parse_key_values
 from graphdiff.data import load
 from graphdiff.metrics import graph_metrics
 from graphdiff.pipelines.continuous import CONTINUOUS_SAMPLERS, ContinuousGraphDiffusion
@@ -49,7 +50,8 @@ def _parse_samplers(spec: str) -> list[tuple[str, int]]:
     return out
 
 
-def generate(pipe: ContinuousGraphDiffusion, n: int, sampler: str, steps: int, seed: int) -> tuple[GraphState, int, float]:
+def generate(pipe: ContinuousGraphDiffusion, n: int, sampler: str, steps: int, seed: int,
+             options: dict | None = None) -> tuple[GraphState, int, float]:
     """``n`` graphs in one batch with sizes drawn from the training distribution (seeded by ``seed``
     only, so every sampler gets the same sizes); returns ``(state, nfe, seconds)``."""
     sizes = pipe.node_counts.sample(n, generator=torch.Generator().manual_seed(seed))
@@ -57,7 +59,8 @@ def generate(pipe: ContinuousGraphDiffusion, n: int, sampler: str, steps: int, s
     pipe.network.eval()
     t0 = time.perf_counter()
     with torch.no_grad():
-        state, nfe = pipe.sample_batch(mask, steps=steps, sampler=sampler, generator=torch.Generator().manual_seed(seed + 1))
+        state, nfe = pipe.sample_batch(mask, steps=steps, sampler=sampler, generator=torch.Generator().manual_seed(seed + 1),
+                                       options=options)
     return state, nfe, time.perf_counter() - t0
 
 
@@ -77,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--samplers", default="dpm_solver:50,ddim:50,ode_heun:25,dpm_solver:20,euler_maruyama:1000",
                    help="comma-separated name:steps; the last one is the reference")
     p.add_argument("--seeds", type=int, default=3, help="seeds for the few-step samplers (the 1000-step one uses 1)")
+    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                   help="sampler option for every sampler (repeatable; VALUE as JSON), e.g. --option temperature=0.9")
     p.add_argument("--threads", type=int, default=1, help="torch threads (more than 1 oversubscribes a loaded machine)")
     p.add_argument("--nll", type=int, default=0,
                    help="also report the PF-ODE negative log-likelihood of this many test graphs (RK45, Hutchinson)")
@@ -91,6 +96,10 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"--nll must be >= 0 (test graphs to score), got {a.nll}")
     if a.load and a.init:
         p.error("--load skips training and --init continues it: pass one of them")
+    try:
+        options = parse_key_values(a.option)
+    except ValueError as exc:
+        p.error(f"--option {exc}")
     torch.set_num_threads(a.threads)
     samplers = _parse_samplers(a.samplers)
 
@@ -145,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         seeds = range(1) if (i == len(samplers) - 1 or steps >= 500) else range(a.seeds)
         per_seed = []
         for seed in seeds:
-            state, nfe, secs = generate(pipe, n_gen, name, steps, seed)
+            state, nfe, secs = generate(pipe, n_gen, name, steps, seed, options)
             m = graph_metrics(test_graphs, state.to_networkx(), protocol="gdss", metrics=STATS)
             per_seed.append(({s: m[s] for s in STATS}, nfe, secs, m.n_empty, float(state.A.sum() / 2 / n_gen)))
             print(f"{name}:{steps} seed {seed}: {per_seed[-1]}", flush=True)
@@ -175,7 +184,8 @@ def main(argv: list[str] | None = None) -> int:
         f"- command: `python benchmarks/continuous_graphs.py {' '.join(argv if argv is not None else sys.argv[1:])}`",
         f"- protocol: train on the {len(train_graphs)} training graphs, sample {n_gen} graphs (= test count, node counts "
         f"from the training graphs), biased MMD^2 vs the {len(test_graphs)} test graphs, `graph_metrics(..., protocol=\"gdss\")` "
-        f"(degree / clustering Gaussian-EMD, orbit Gaussian); few-step rows average {a.seeds} seeds",
+        f"(degree / clustering Gaussian-EMD, orbit Gaussian); few-step rows average {a.seeds} seeds"
+        + (f"; sampler options {json.dumps(options)} for every row" if options else ""),
         f"- model: PGSN {n_params} parameters ({4 * n_params / 1e6:.2f} MB fp32), process {json.dumps(pipe.process_config())}",
         f"- training: {pipe.card.get('training', {}).get('steps', 'n/a')} steps in {train_seconds / 60:.1f} min CPU (batch {a.batch_size}, lr {a.lr}, EMA {a.ema_decay})"
         + (f"; the last {pipe.card['training']['steps'] - prior_steps} steps continue `{a.init}` (new optimizer, "
