@@ -174,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
                     f"dimension; {res_nll.nfe} score evaluations, {time.perf_counter() - t1:.0f} s")
         print(nll_line, flush=True)
     mean_edges = float(train.A.sum() / 2 / train.batch_size)
+    tr = pipe.card.get("training", {})
     ref = GDSS_REFERENCE.get(a.dataset)
     lines = [
         f"## Continuous SDE diffusion on {a.dataset} (GDSS protocol)",
@@ -187,7 +188,10 @@ def main(argv: list[str] | None = None) -> int:
         f"(degree / clustering Gaussian-EMD, orbit Gaussian); few-step rows average {a.seeds} seeds"
         + (f"; sampler options {json.dumps(options)} for every row" if options else ""),
         f"- model: PGSN {n_params} parameters ({4 * n_params / 1e6:.2f} MB fp32), process {json.dumps(pipe.process_config())}",
-        f"- training: {pipe.card.get('training', {}).get('steps', 'n/a')} steps in {train_seconds / 60:.1f} min CPU (batch {a.batch_size}, lr {a.lr}, EMA {a.ema_decay})"
+        f"- training: {tr.get('steps', 'n/a')} steps in {train_seconds / 60:.1f} min CPU (batch {tr.get('batch_size', a.batch_size)}, "
+        f"lr {tr.get('lr', a.lr)}, EMA {tr.get('ema_decay', a.ema_decay)})"
+        + (f"; the steps after {tr['continued_from']['steps']} continued a saved run with a new optimizer (card "
+           "`training.continued_from`; the settings above are those of the continuation)" if a.load and "continued_from" in tr else "")
         + (f"; the last {pipe.card['training']['steps'] - prior_steps} steps continue `{a.init}` (new optimizer, "
            f"EMA restarted from its weights)" if a.init else "")
         + (f"; final loss (mean of last 100) {sum(losses[-100:]) / len(losses[-100:]):.4f}" if losses else ""),
