@@ -177,7 +177,8 @@ def main(argv: list[str] | None = None) -> int:
     tr = pipe.card.get("training", {})
     ref = GDSS_REFERENCE.get(a.dataset)
     lines = [
-        f"## Continuous SDE diffusion on {a.dataset} (GDSS protocol)",
+        f"## Continuous SDE diffusion on {a.dataset} (GDSS protocol"
+        + "".join(f", {k} {v}" for k, v in options.items()) + ")",
         "",
         f"- date: {_dt.datetime.now(_dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}; commit `{_git_commit()}`",
         f"- machine: {platform.machine()} {platform.processor() or ''} CPU, {os.cpu_count()} cores visible, "
