@@ -27,6 +27,7 @@ BENCHMARKS: list[tuple[str, list[str]]] = [
     ("continuous_graphs.py", ["--dataset", "community_small"]),
     ("discrete_graphs.py", ["--dataset", "qm9"]),
     ("sampling_speed.py", []),
+    ("sampling_speed.py", ["--threads", "2", "--out", str(HERE / "results" / "sampling_speed_2threads.md")]),
     ("throughput_memory.py", []),
     ("reliability.py", []),
 ]

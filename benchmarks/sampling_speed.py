@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
               f"validity w/o corr {r['validity_wo_correction']:.3f}", flush=True)
 
     lines = [
-        f"## Sampling speed of the bundled QM9 models ({utc_now()})",
+        f"## Sampling speed of the bundled QM9 models, {a.threads} torch thread{'s' if a.threads > 1 else ''} ({utc_now()})",
         "",
         f"- commit `{git_commit()}`; machine: {machine_line(a.threads)} (shared 2-core machine: times are upper bounds)",
         f"- command: `python benchmarks/sampling_speed.py {' '.join(argv if argv is not None else sys.argv[1:])}`".rstrip(),
