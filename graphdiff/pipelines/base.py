@@ -26,9 +26,9 @@ __all__ = ["GraphDiffusionPipeline", "GraphSamples", "MoleculeSamples", "registe
 
 #: Network precision while sampling: ``"float32"`` (exact, the default) or ``"bfloat16"`` (the
 #: network runs under ``torch.autocast``; the sampler's state, positional features and the
-#: posterior / solver arithmetic stay in float32). bfloat16 is about 1.4-1.6x faster on CPUs with
-#: AVX512-BF16 or AMX (measured on the QM9 models in BENCHMARKS.md, validity unchanged) and on
-#: GPUs; on CPUs without bf16 instructions it is emulated and slower.
+#: posterior / solver arithmetic stay in float32). bfloat16 was 1.5-1.8x faster on this project's
+#: AVX512-BF16 CPU for the bundled QM9 models with validity unchanged (BENCHMARKS.md, sampling
+#: speed); GPUs gain too; on CPUs without bf16 instructions it is emulated and slower.
 PRECISIONS = ("float32", "bfloat16")
 
 
@@ -39,8 +39,6 @@ def upcast(t: Tensor) -> Tensor:
 
 
 def _autocast(device: torch.device, precision: str):
-    if precision not in PRECISIONS:
-        raise unknown_name("precision", precision, PRECISIONS)
     return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=precision == "bfloat16")
 
 # card["pipeline"] -> "module:Class"; families register themselves here
