@@ -20,6 +20,7 @@ PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "pretrained"
 ALIASES: dict[str, tuple[str, ...]] = {
     "qm9": ("qm9_ctmc", "qm9_sde"),
     "community_small": ("community_small_sde",),
+    "ego_small": ("ego_small_sde",),
 }
 
 
