@@ -220,11 +220,12 @@ class GraphDiffusionPipeline:
             raise unknown_name("precision", precision, PRECISIONS)
         steps = int(steps or self.card.get("sampling", {}).get("steps") or self.default_steps)
         sampler = sampler or self.card.get("sampling", {}).get("sampler") or self.default_sampler
+        options = {**self.sampler_options(sampler), **dict(sampler_options or {})}  # what this call uses
         if device is not None:
             self.to(device)
         if nproc > 1:
             return self._sample_distributed(n, steps=steps, sampler=sampler, seed=seed, batch_size=batch_size, nproc=nproc,
-                                            precision=precision, sampler_options=sampler_options)
+                                            precision=precision, sampler_options=options)
         g = torch.Generator().manual_seed(seed)
         if num_nodes is None:
             sizes = self.node_counts.sample(n, generator=g)
@@ -244,7 +245,7 @@ class GraphDiffusionPipeline:
                 sz = sizes[start:start + batch_size]
                 N = max(int(sz.max()), 1)
                 mask = (torch.arange(N)[None, :] < sz[:, None]).to(self.device)
-                st, k = self.sample_batch(mask, steps=steps, sampler=sampler, generator=gdev, options=sampler_options)
+                st, k = self.sample_batch(mask, steps=steps, sampler=sampler, generator=gdev, options=options)
                 states.append(st.to("cpu"))
                 nfe += k
                 if bar is not None:
@@ -256,8 +257,7 @@ class GraphDiffusionPipeline:
             state = GraphState(torch.zeros(0, 0, dtype=torch.long), torch.zeros(0, 0, 0, dtype=torch.long), torch.zeros(0, 0, dtype=torch.bool))
         else:
             state = GraphState.cat(states)
-        info = {"steps": steps, "sampler": sampler, "seed": seed, "precision": precision,
-                "options": {**self.sampler_options(sampler), **dict(sampler_options or {})}}
+        info = {"steps": steps, "sampler": sampler, "seed": seed, "precision": precision, "options": options}
         return self._wrap(state, nfe=nfe, seconds=seconds, info=info)
 
     def _wrap(self, state: GraphState, *, nfe: int, seconds: float, info: dict) -> GraphSamples:
@@ -275,7 +275,8 @@ class GraphDiffusionPipeline:
                             precision: str = "float32", sampler_options: Mapping[str, Any] | None = None) -> GraphSamples:
         """Shard ``n`` samples over ``nproc`` CPU processes (gloo); graph sizes are drawn once from
         ``seed``, each rank samples its contiguous share with its own seed stream, and the results
-        are gathered in rank order, so a run is reproducible for a given ``(seed, nproc)``."""
+        are gathered in rank order, so a run is reproducible for a given ``(seed, nproc)``.
+        ``sampler_options`` are the card's options already merged with the caller's."""
         from ..training.distributed import launch
 
         g = torch.Generator().manual_seed(seed)
@@ -289,7 +290,7 @@ class GraphDiffusionPipeline:
         state = GraphState.cat(states)
         return self._wrap(state, nfe=sum(p[1] for p in parts), seconds=time.perf_counter() - t0,
                           info={"steps": steps, "sampler": sampler, "seed": seed, "precision": precision, "nproc": nproc,
-                                "options": {**self.sampler_options(sampler), **dict(sampler_options or {})}})
+                                "options": dict(sampler_options or {})})
 
     # ------------------------------------------------------------------ training
     def fit(
