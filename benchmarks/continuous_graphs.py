@@ -16,10 +16,7 @@ Writes a markdown block to ``benchmarks/results/continuous_<dataset>.md``.
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
 import json
-import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -33,7 +30,7 @@ from graphdiff.pipelines.continuous import CONTINUOUS_SAMPLERS, ContinuousGraphD
 from graphdiff.states import GraphState
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import git_commit as _git_commit  # noqa: E402
+from _common import git_commit, machine_line, utc_now  # noqa: E402
 
 STATS = ("degree", "clustering", "orbit")
 GDSS_REFERENCE = {"community_small": (0.045, 0.086, 0.007), "ego_small": (0.021, 0.024, 0.007),
@@ -180,9 +177,8 @@ def main(argv: list[str] | None = None) -> int:
         f"## Continuous SDE diffusion on {a.dataset} (GDSS protocol"
         + "".join(f", {k} {v}" for k, v in options.items()) + ")",
         "",
-        f"- date: {_dt.datetime.now(_dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}; commit `{_git_commit()}`",
-        f"- machine: {platform.machine()} {platform.processor() or ''} CPU, {os.cpu_count()} cores visible, "
-        f"torch {torch.__version__}, {a.threads} threads (shared, heavily loaded machine: times are upper bounds)",
+        f"- date: {utc_now()}; commit `{git_commit()}`",
+        f"- machine: {machine_line(a.threads)} (shared, heavily loaded machine: times are upper bounds)",
         f"- command: `python benchmarks/continuous_graphs.py {' '.join(argv if argv is not None else sys.argv[1:])}`",
         f"- protocol: train on the {len(train_graphs)} training graphs, sample {n_gen} graphs (= test count, node counts "
         f"from the training graphs), biased MMD^2 vs the {len(test_graphs)} test graphs, `graph_metrics(..., protocol=\"gdss\")` "
@@ -191,10 +187,9 @@ def main(argv: list[str] | None = None) -> int:
         f"- model: PGSN {n_params} parameters ({4 * n_params / 1e6:.2f} MB fp32), process {json.dumps(pipe.process_config())}",
         f"- training: {tr.get('steps', 'n/a')} steps in {train_seconds / 60:.1f} min CPU (batch {tr.get('batch_size', a.batch_size)}, "
         f"lr {tr.get('lr', a.lr)}, EMA {tr.get('ema_decay', a.ema_decay)})"
-        + (f"; the steps after {tr['continued_from']['steps']} continued a saved run with a new optimizer (card "
-           "`training.continued_from`; the settings above are those of the continuation)" if a.load and "continued_from" in tr else "")
-        + (f"; the last {pipe.card['training']['steps'] - prior_steps} steps continue `{a.init}` (new optimizer, "
-           f"EMA restarted from its weights)" if a.init else "")
+        + (f"; the steps after {tr['continued_from']['steps']} continued a saved run with a new optimizer and the EMA "
+           "restarted from its weights (card `training.continued_from`; the settings above are those of the continuation)"
+           if "continued_from" in tr else "")
         + (f"; final loss (mean of last 100) {sum(losses[-100:]) / len(losses[-100:]):.4f}" if losses else ""),
         *([nll_line] if nll_line else []),
         "",

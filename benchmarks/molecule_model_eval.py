@@ -25,6 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import ROOT  # noqa: E402
 from _common import git_commit as _commit  # noqa: E402
 
+from graphdiff.pipelines.base import PRECISIONS  # noqa: E402
+
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -34,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sampler", default=None, help="default: the card's")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--precision", default="float32", choices=["float32", "bfloat16"], help="network precision while sampling")
+    ap.add_argument("--precision", default="float32", choices=PRECISIONS, help="network precision while sampling")
     ap.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                     help="sampler option (repeatable; VALUE as JSON), e.g. --option temperature=0.8")
     ap.add_argument("--save", default=None, help="save_pretrained folder for the model with these metrics in its card")
