@@ -61,6 +61,13 @@ def generate(pipe: ContinuousGraphDiffusion, n: int, sampler: str, steps: int, s
     return state, nfe, time.perf_counter() - t0
 
 
+def _structural_features(pipe) -> str:
+    """The network's structural-feature switches (a loaded network keeps its saved config)."""
+    cfg = getattr(pipe.network, "config", {})
+    keys = ("K", "distance", "cycles", "spectral")
+    return "; features " + ", ".join(f"{k} {cfg[k]}" for k in keys if k in cfg) if cfg else ""
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--dataset", default="community_small")
@@ -79,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", type=int, default=3, help="seeds for the few-step samplers (the 1000-step one uses 1)")
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                    help="sampler option for every sampler (repeatable; VALUE as JSON), e.g. --option temperature=0.9")
+    p.add_argument("--network", action="append", default=[], metavar="KEY=VALUE",
+                   help="extra GraphScoreNetwork keyword for a new model, e.g. cycles=true (repeatable)")
     p.add_argument("--threads", type=int, default=1, help="torch threads (more than 1 oversubscribes a loaded machine)")
     p.add_argument("--nll", type=int, default=0,
                    help="also report the PF-ODE negative log-likelihood of this many test graphs (RK45, Hutchinson)")
@@ -95,8 +104,11 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--load skips training and --init continues it: pass one of them")
     try:
         options = parse_key_values(a.option)
+        network_extra = parse_key_values(a.network)
     except ValueError as exc:
-        p.error(f"--option {exc}")
+        p.error(f"--option / --network {exc}")
+    if network_extra and (a.load or a.init):
+        p.error("--network shapes a new model; --load and --init keep the saved model's network")
     torch.set_num_threads(a.threads)
     samplers = _parse_samplers(a.samplers)
 
@@ -124,7 +136,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             pipe = ContinuousGraphDiffusion.create(
                 train_state=train, dataset=a.dataset,
-                network={"hidden": a.hidden, "depth": a.depth, "edge_hidden": a.hidden // 2, "global_hidden": a.hidden // 2},
+                network={"hidden": a.hidden, "depth": a.depth, "edge_hidden": a.hidden // 2, "global_hidden": a.hidden // 2,
+                         **network_extra},
                 process={"x_sde": json.loads(a.x_sde), "adj_sde": json.loads(a.adj_sde), "centered": bool(a.centered)})
         budget = 60.0 * a.train_minutes
         t0 = time.perf_counter()
@@ -184,7 +197,8 @@ def main(argv: list[str] | None = None) -> int:
         f"from the training graphs), biased MMD^2 vs the {len(test_graphs)} test graphs, `graph_metrics(..., protocol=\"gdss\")` "
         f"(degree / clustering Gaussian-EMD, orbit Gaussian); few-step rows average {a.seeds} seeds"
         + (f"; sampler options {json.dumps(options)} for every row" if options else ""),
-        f"- model: PGSN {n_params} parameters ({4 * n_params / 1e6:.2f} MB fp32), process {json.dumps(pipe.process_config())}",
+        f"- model: PGSN {n_params} parameters ({4 * n_params / 1e6:.2f} MB fp32), process {json.dumps(pipe.process_config())}"
+        + _structural_features(pipe),
         f"- training: {tr.get('steps', 'n/a')} steps in {train_seconds / 60:.1f} min CPU (batch {tr.get('batch_size', a.batch_size)}, "
         f"lr {tr.get('lr', a.lr)}, EMA {tr.get('ema_decay', a.ema_decay)})"
         + (f"; the steps after {tr['continued_from']['steps']} continued a saved run with a new optimizer and the EMA "

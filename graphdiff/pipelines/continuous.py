@@ -25,7 +25,8 @@ noise ``eps``) and converted to a score in one place (:mod:`graphdiff.losses.par
 Every score-based sampler of :data:`graphdiff.samplers.SAMPLERS` is selectable by name:
 ``"euler_maruyama"`` and ``"pc"`` (reference, 1000 steps), ``"ode_euler"``, ``"ode_heun"``
 (``steps`` Heun steps = ``2 steps`` evaluations), ``"rk45"`` (adaptive), ``"ddim"`` and
-``"dpm_solver"`` (exponential integrators in log-SNR time).
+``"dpm_solver"`` (exponential integrators in log-SNR time), and their reverse-SDE forms
+``"ddpm"`` and ``"dpm_solver_sde"`` (noise fraction ``eta``, default 1).
 """
 
 from __future__ import annotations

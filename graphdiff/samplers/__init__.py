@@ -6,7 +6,8 @@
 * :func:`sample_pc` — reverse-diffusion predictor + Langevin corrector.
 * :func:`sample_pf_ode` — probability-flow ODE with Euler / Heun / adaptive RK45; the generic
   :func:`sample_ode_euler`, :func:`sample_ode_heun`, :func:`sample_ode_rk45` take any ``ode_fn``.
-* :func:`sample_dpm_solver`, :func:`sample_ddim` — exponential integrators in log-SNR time.
+* :func:`sample_dpm_solver`, :func:`sample_ddim` — exponential integrators in log-SNR time;
+  :func:`sample_dpm_solver_sde`, :func:`sample_ddpm` — the same for the reverse SDE (``eta``).
 * :func:`sample_flow_euler`, :func:`sample_flow_heun` — rectified flow.
 * :func:`sample` — one entry point by name: draws the prior and converts the model's
   parametrisation.
@@ -26,7 +27,7 @@ from ..losses.parametrization import as_fn
 from ..processes.base import Process
 from .ctmc import CTMC_SAMPLERS, CTMCSampleOutput, sample_ctmc_ancestral, sample_ctmc_predictor_corrector, sample_ctmc_tau_leaping
 from .euler_maruyama import sample_euler_maruyama
-from .exponential import logsnr_grid, sample_ddim, sample_dpm_solver
+from .exponential import logsnr_grid, sample_ddim, sample_ddpm, sample_dpm_solver, sample_dpm_solver_sde
 from .ode import pf_ode, sample_flow_euler, sample_flow_heun, sample_ode_euler, sample_ode_heun, sample_ode_rk45, sample_pf_ode
 from .pc import langevin_step, sample_pc
 from .rk45 import ODESolution, odeint_rk45
@@ -36,7 +37,7 @@ __all__ = [
     "SampleOutput", "StepInfo", "Callback", "SAMPLERS", "sample",
     "sample_euler_maruyama", "sample_pc", "langevin_step",
     "pf_ode", "sample_pf_ode", "sample_ode_euler", "sample_ode_heun", "sample_ode_rk45",
-    "sample_dpm_solver", "sample_ddim", "logsnr_grid",
+    "sample_dpm_solver", "sample_ddim", "sample_dpm_solver_sde", "sample_ddpm", "logsnr_grid",
     "sample_flow_euler", "sample_flow_heun", "odeint_rk45", "ODESolution",
     "CTMC_SAMPLERS", "CTMCSampleOutput", "sample_ctmc_ancestral", "sample_ctmc_tau_leaping", "sample_ctmc_predictor_corrector",
 ]
@@ -50,6 +51,8 @@ SAMPLERS = {
     "rk45": "score",
     "dpm_solver": "score",
     "ddim": "score",
+    "dpm_solver_sde": "score",
+    "ddpm": "score",
     "flow_euler": "velocity",
     "flow_heun": "velocity",
 }
@@ -94,8 +97,11 @@ def sample(
         return sample_pc(process, fn, x, steps=steps, generator=generator, **common, **kwargs)
     if method in ("ode_euler", "ode_heun", "rk45"):
         return sample_pf_ode(process, fn, x, method={"ode_euler": "euler", "ode_heun": "heun", "rk45": "rk45"}[method], steps=steps, **common, **kwargs)
-    if method in ("dpm_solver", "ddim"):
-        return sample_dpm_solver(process, fn, x, steps=steps, order=2 if method == "dpm_solver" else 1, **common, **kwargs)
+    if method in ("dpm_solver", "ddim", "dpm_solver_sde", "ddpm"):
+        if method in ("dpm_solver_sde", "ddpm"):
+            kwargs.setdefault("eta", 1.0)
+        order = 2 if method.startswith("dpm_solver") else 1
+        return sample_dpm_solver(process, fn, x, steps=steps, order=order, generator=generator, **common, **kwargs)
     if method == "flow_euler":
         return sample_flow_euler(fn, x, steps=steps, process=process, **common, **kwargs)
     return sample_flow_heun(fn, x, steps=steps, process=process, **common, **kwargs)

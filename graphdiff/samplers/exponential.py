@@ -12,6 +12,16 @@ exact solution of the PF ODE with the denoiser held fixed over a step is
 Everything is elementwise in ``(alpha, sigma, lambda)``, so per-entry coefficients of a product
 process work unchanged. ``x0_hat = (x + sigma^2 s) / alpha`` (Tweedie) from the score.
 
+With ``eta > 0`` the same integrators solve the reverse *SDE* instead (Lu et al. 2022b, Sec. 4,
+SDE-DPM-Solver++; the ``eta``-interpolation of k-diffusion's ``sample_dpmpp_2m_sde``): holding the
+denoiser fixed, the exact step of the reverse SDE with its noise scaled by ``eta`` is
+``x_{i+1} = (sigma_{i+1} / sigma_i) e^{-eta h} x_i + alpha_{i+1} (1 - e^{-(1 + eta) h}) D_i
++ sigma_{i+1} sqrt(1 - e^{-2 eta h}) z``. ``eta = 0`` is the ODE solver above; ``eta = 1`` at order
+1 is DDPM's ancestral step. The second-order correction is the midpoint one,
+``alpha_{i+1} (1 - e^{-(1 + eta) h}) (x0_hat_i - x0_hat_{i-1}) / (2 r_i)``. The stochastic steps
+re-inject noise, which corrects errors the deterministic solver carries to the end (Karras et al.
+2022, Sec. 4); the last step is noise-free.
+
 The default grid is uniform in ``lambda`` (found by bisection on the process's monotone
 ``log_snr``: no process-specific code).
 """
@@ -26,7 +36,7 @@ from ..utils import apply_mask, bcast
 from ._common import Recorder, tvec
 from .types import Callback, SampleOutput
 
-__all__ = ["logsnr_grid", "sample_dpm_solver", "sample_ddim"]
+__all__ = ["logsnr_grid", "sample_dpm_solver", "sample_ddim", "sample_dpm_solver_sde", "sample_ddpm"]
 
 
 def _scalar_log_snr(process: Process, t: Tensor) -> Tensor:
@@ -58,6 +68,7 @@ def sample_dpm_solver(
     ts: Tensor | None = None,
     spacing: str = "logsnr",
     lower_order_final: bool = True,
+    eta: float = 0.0,
     mask: Tensor | None = None,
     generator: torch.Generator | None = None,
     callback: Callback | None = None,
@@ -66,10 +77,14 @@ def sample_dpm_solver(
     """DPM-Solver++ (``order=2``, multistep) or DDIM (``order=1``) from ``x`` at ``ts[0]``.
 
     ``spacing``: ``"logsnr"`` (default) or ``"uniform"`` in ``t``; ``lower_order_final`` uses a
-    first-order last step when ``steps < 15`` (Lu et al. 2022b, App. D). Deterministic; NFE =
-    ``steps``. Needs ``alpha(t) > 0`` on the grid (not for rectified flow at ``t = 1``)."""
+    first-order last step when ``steps < 15`` (Lu et al. 2022b, App. D). ``eta``: 0 (default) is
+    deterministic; ``eta > 0`` adds that fraction of the reverse SDE's noise (module docstring;
+    1 = the reverse SDE), drawn with ``generator`` through ``process.noise``. NFE = ``steps``.
+    Needs ``alpha(t) > 0`` on the grid (not for rectified flow at ``t = 1``)."""
     if order not in (1, 2):
         raise ValueError(f"order must be 1 or 2, got {order}")
+    if not 0.0 <= eta <= 1.0:
+        raise ValueError(f"eta must be in [0, 1] (0 = ODE, 1 = reverse SDE), got {eta}")
     if ts is None:
         if spacing == "logsnr":
             ts = logsnr_grid(process, steps, device=x.device, dtype=x.dtype)
@@ -95,7 +110,14 @@ def sample_dpm_solver(
         else:
             r = h_prev / h
             D = (1.0 + 0.5 / r) * d - (0.5 / r) * d_prev
-        x = apply_mask((s_t / s_s) * x - a_t * torch.expm1(-h) * D, mask)
+        e = eta if i < n - 1 else 0.0
+        if e == 0.0:
+            x = (s_t / s_s) * x - a_t * torch.expm1(-h) * D
+        else:
+            noise = process.noise(x, generator, mask)
+            x = ((s_t / s_s) * torch.exp(-e * h) * x - a_t * torch.expm1(-(1.0 + e) * h) * D
+                 + s_t * torch.sqrt(-torch.expm1(-2.0 * e * h)) * noise)
+        x = apply_mask(x, mask)
         d_prev, h_prev = d, h
         rec(i, ts[i + 1], x, denoised=d)
     return SampleOutput(samples=x, nfe=rec.nfe, trajectory=rec.traj, times=rec.times)
@@ -104,3 +126,15 @@ def sample_dpm_solver(
 def sample_ddim(process: Process, score_fn: ScoreFn, x: Tensor, *, steps: int = 50, **kwargs) -> SampleOutput:
     """Deterministic DDIM (eta = 0) = first-order exponential integrator in log-SNR time."""
     return sample_dpm_solver(process, score_fn, x, steps=steps, order=1, **kwargs)
+
+
+def sample_dpm_solver_sde(process: Process, score_fn: ScoreFn, x: Tensor, *, steps: int = 50, eta: float = 1.0, order: int = 2, **kwargs) -> SampleOutput:
+    """SDE-DPM-Solver++(2M): the second-order multistep solver of the reverse SDE (``eta = 1``; a
+    smaller ``eta`` injects less noise). Stochastic: pass ``generator``. NFE = ``steps``."""
+    return sample_dpm_solver(process, score_fn, x, steps=steps, order=order, eta=eta, **kwargs)
+
+
+def sample_ddpm(process: Process, score_fn: ScoreFn, x: Tensor, *, steps: int = 100, eta: float = 1.0, **kwargs) -> SampleOutput:
+    """DDPM's ancestral sampler (Ho et al. 2020) in log-SNR time = first-order SDE-DPM-Solver++
+    (``eta = 1``; DDIM's ``eta`` otherwise). NFE = ``steps``."""
+    return sample_dpm_solver(process, score_fn, x, steps=steps, order=1, eta=eta, **kwargs)

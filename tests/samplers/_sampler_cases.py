@@ -23,6 +23,8 @@ SAMPLER_CASES = {
     "rk45": (0, {"rtol": 1e-4, "atol": 1e-4}),
     "dpm_solver": (25, {}),
     "ddim": (80, {}),
+    "dpm_solver_sde": (50, {}),
+    "ddpm": (100, {}),
 }
 FLOW_CASES = {
     "flow_euler": (60, {}),

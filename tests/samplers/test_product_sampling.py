@@ -31,7 +31,7 @@ def _setup():
     return proc, GaussianMixture(means, varis), flat, fmask, nm
 
 
-@pytest.mark.parametrize("method,steps", [("euler_maruyama", 200), ("pc", 60), ("ode_heun", 20), ("dpm_solver", 20)])
+@pytest.mark.parametrize("method,steps", [("euler_maruyama", 200), ("pc", 60), ("ode_heun", 20), ("dpm_solver", 20), ("dpm_solver_sde", 40)])
 def test_graph_sampling_structure_and_statistics(method, steps):
     proc, gauss, flat, fmask, nm = _setup()
     out = sample(proc, gauss.score_fn(proc), flat, method=method, steps=steps, mask=fmask, generator=torch.Generator().manual_seed(1))

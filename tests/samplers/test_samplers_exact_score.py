@@ -122,3 +122,33 @@ def test_temperature_scales_the_prior_and_concentrates_the_samples():
     for bad in (0.0, -1.0, float("nan")):
         with pytest.raises(ValueError, match="temperature"):
             sample(proc, GMM.score_fn(proc), torch.zeros(2, 2), method="dpm_solver", steps=2, temperature=bad)
+
+
+def test_sde_exponential_integrator_noise_and_limits():
+    """``eta`` interpolates the exponential integrators between the PF ODE and the reverse SDE:
+    ``eta = 0`` is bit-for-bit the deterministic solver, ``eta > 0`` draws its noise from the
+    generator (same seed, same samples; another seed, other samples), and only [0, 1] is allowed."""
+    proc = VPSDE()
+    x = torch.zeros(64, 2)
+    run = lambda method, seed, **kw: sample(proc, GMM.score_fn(proc), x, method=method, steps=12,  # noqa: E731
+                                            generator=torch.Generator().manual_seed(seed), **kw).samples
+    assert torch.equal(run("dpm_solver_sde", 0, eta=0.0), run("dpm_solver", 0))
+    assert torch.equal(run("ddpm", 0, eta=0.0), run("ddim", 0))
+    assert torch.equal(run("dpm_solver_sde", 3), run("dpm_solver_sde", 3))
+    assert not torch.equal(run("dpm_solver_sde", 3), run("dpm_solver_sde", 4))
+    assert not torch.equal(run("dpm_solver_sde", 3, eta=0.5), run("dpm_solver_sde", 3))
+    assert sample(proc, GMM.score_fn(proc), x, method="dpm_solver_sde", steps=12).nfe == 12
+    for eta in (-0.1, 1.5, float("nan")):
+        with pytest.raises(ValueError, match="eta"):
+            run("dpm_solver_sde", 0, eta=eta)
+
+
+def test_sde_integrator_fixes_what_the_ode_solver_gets_wrong():
+    """At 25 steps DDIM's covariance is off (0.51 Frobenius: the error of holding the denoiser
+    fixed over a step is carried to the end); DDPM's ancestral steps, same NFE, re-inject noise and
+    land closer (0.43), and the second-order SDE-DPM-Solver++ closer still (0.15)."""
+    proc = VPSDE()
+    gen = lambda: torch.Generator().manual_seed(5)  # noqa: E731
+    cov = {m: _check(sample(proc, GMM.score_fn(proc), _data(), method=m, steps=25, generator=gen()).samples)[1]
+           for m in ("ddim", "ddpm", "dpm_solver_sde")}
+    assert cov["ddpm"] < cov["ddim"] and cov["dpm_solver_sde"] < cov["ddpm"], cov
