@@ -39,7 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--precision", default="float32", choices=PRECISIONS, help="network precision while sampling")
     ap.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                     help="sampler option (repeatable; VALUE as JSON), e.g. --option temperature=0.8")
-    ap.add_argument("--save", default=None, help="save_pretrained folder for the model with these metrics in its card")
+    ap.add_argument("--save", default=None, help="save_pretrained folder for the model with these metrics in its card "
+                    "(and this sampler, steps and options as its default sampling)")
     ap.add_argument("--out", default=None)
     a = ap.parse_args(argv)
     from graphdiff.cli import parse_key_values
@@ -98,6 +99,11 @@ def main(argv: list[str] | None = None) -> int:
     print("\n".join(lines))
     print(f"wrote {path}")
     if a.save:
+        # the card's default sampling becomes the one these metrics were measured with
+        sampling = pipe.card.setdefault("sampling", {})
+        sampling.update(sampler=info["sampler"], steps=info["steps"])
+        if options:
+            sampling.setdefault("options", {})[info["sampler"]] = options
         pipe.save_pretrained(a.save, metrics=metrics)
         print(f"saved the model with its metrics to {a.save}")
     return 0

@@ -28,7 +28,9 @@ import torch
 from graphdiff.processes import VPSDE, GaussianMixture, RectifiedFlow, energy_distance, mean_cov_error, sliced_wasserstein
 from graphdiff.samplers import (
     sample_ddim,
+    sample_ddpm,
     sample_dpm_solver,
+    sample_dpm_solver_sde,
     sample_euler_maruyama,
     sample_flow_euler,
     sample_flow_heun,
@@ -83,6 +85,10 @@ def run_sampler(name: str, nfe: int, gmm: GaussianMixture, n: int, seed: int):
         out = sample_ddim(vp, score, x, steps=nfe)
     elif name == "dpm_solver++ 2M":
         out = sample_dpm_solver(vp, score, x, steps=nfe, order=2)
+    elif name == "ddpm (SDE exp. integrator, order 1)":
+        out = sample_ddpm(vp, score, x, steps=nfe, generator=g)
+    elif name == "sde-dpm_solver++ 2M":
+        out = sample_dpm_solver_sde(vp, score, x, steps=nfe, generator=g)
     elif name == "flow euler":
         out = sample_flow_euler(vel, x, steps=nfe)
     elif name == "flow heun":
@@ -100,6 +106,8 @@ SAMPLERS = [
     "pf_ode rk45",
     "ddim (exp. integrator, order 1)",
     "dpm_solver++ 2M",
+    "ddpm (SDE exp. integrator, order 1)",
+    "sde-dpm_solver++ 2M",
     "flow euler",
     "flow heun",
 ]

@@ -69,6 +69,7 @@ def sample_dpm_solver(
     spacing: str = "logsnr",
     lower_order_final: bool = True,
     eta: float = 0.0,
+    s_noise: float = 1.0,
     mask: Tensor | None = None,
     generator: torch.Generator | None = None,
     callback: Callback | None = None,
@@ -79,12 +80,16 @@ def sample_dpm_solver(
     ``spacing``: ``"logsnr"`` (default) or ``"uniform"`` in ``t``; ``lower_order_final`` uses a
     first-order last step when ``steps < 15`` (Lu et al. 2022b, App. D). ``eta``: 0 (default) is
     deterministic; ``eta > 0`` adds that fraction of the reverse SDE's noise (module docstring;
-    1 = the reverse SDE), drawn with ``generator`` through ``process.noise``. NFE = ``steps``.
+    1 = the reverse SDE), drawn with ``generator`` through ``process.noise`` and scaled by
+    ``s_noise`` (Karras et al. 2022's ``S_noise``; below 1 a low-temperature variant of the
+    stochastic steps, like GDSS's ``scale_eps``). NFE = ``steps``.
     Needs ``alpha(t) > 0`` on the grid (not for rectified flow at ``t = 1``)."""
     if order not in (1, 2):
         raise ValueError(f"order must be 1 or 2, got {order}")
     if not 0.0 <= eta <= 1.0:
         raise ValueError(f"eta must be in [0, 1] (0 = ODE, 1 = reverse SDE), got {eta}")
+    if not 0.0 <= s_noise < float("inf"):
+        raise ValueError(f"s_noise must be a finite number >= 0, got {s_noise}")
     if ts is None:
         if spacing == "logsnr":
             ts = logsnr_grid(process, steps, device=x.device, dtype=x.dtype)
@@ -116,7 +121,7 @@ def sample_dpm_solver(
         else:
             noise = process.noise(x, generator, mask)
             x = ((s_t / s_s) * torch.exp(-e * h) * x - a_t * torch.expm1(-(1.0 + e) * h) * D
-                 + s_t * torch.sqrt(-torch.expm1(-2.0 * e * h)) * noise)
+                 + s_noise * s_t * torch.sqrt(-torch.expm1(-2.0 * e * h)) * noise)
         x = apply_mask(x, mask)
         d_prev, h_prev = d, h
         rec(i, ts[i + 1], x, denoised=d)

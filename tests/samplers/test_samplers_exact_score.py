@@ -12,7 +12,7 @@ import torch
 
 from _sampler_cases import FLOW_CASES, GMM, SAMPLER_CASES, one_thread  # noqa: F401
 from graphdiff.processes import VESDE, VPSDE, RectifiedFlow, SubVPSDE, energy_distance, mean_cov_error
-from graphdiff.samplers import SampleOutput, StepInfo, sample
+from graphdiff.samplers import SampleOutput, StepInfo, sample, sample_dpm_solver_sde
 
 N = 2000
 ED_MAX = 0.02
@@ -127,7 +127,8 @@ def test_temperature_scales_the_prior_and_concentrates_the_samples():
 def test_sde_exponential_integrator_noise_and_limits():
     """``eta`` interpolates the exponential integrators between the PF ODE and the reverse SDE:
     ``eta = 0`` is bit-for-bit the deterministic solver, ``eta > 0`` draws its noise from the
-    generator (same seed, same samples; another seed, other samples), and only [0, 1] is allowed."""
+    generator (same seed, same samples; another seed, other samples), and only [0, 1] is allowed;
+    ``s_noise`` scales that noise."""
     proc = VPSDE()
     x = torch.zeros(64, 2)
     run = lambda method, seed, **kw: sample(proc, GMM.score_fn(proc), x, method=method, steps=12,  # noqa: E731
@@ -141,6 +142,16 @@ def test_sde_exponential_integrator_noise_and_limits():
     for eta in (-0.1, 1.5, float("nan")):
         with pytest.raises(ValueError, match="eta"):
             run("dpm_solver_sde", 0, eta=eta)
+    # s_noise scales the injected noise: 0 removes it (no dependence on the seed), 0.5 is between
+    x_T = proc.prior_sample(x, generator=torch.Generator().manual_seed(0))
+    direct = lambda seed, sn: sample_dpm_solver_sde(proc, GMM.score_fn(proc), x_T, steps=12, s_noise=sn,  # noqa: E731
+                                                    generator=torch.Generator().manual_seed(seed)).samples
+    assert torch.equal(direct(3, 0.0), direct(4, 0.0)) and not torch.equal(direct(3, 0.5), direct(4, 0.5))
+    spread = {sn: float(run("dpm_solver_sde", 3, s_noise=sn).std(0).sum()) for sn in (0.0, 0.5, 1.0)}
+    assert spread[0.0] < spread[0.5] < spread[1.0], spread
+    for sn in (-1.0, float("inf"), float("nan")):
+        with pytest.raises(ValueError, match="s_noise"):
+            run("dpm_solver_sde", 0, s_noise=sn)
 
 
 def test_sde_integrator_fixes_what_the_ode_solver_gets_wrong():
