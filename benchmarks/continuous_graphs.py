@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--centered", type=int, default=1, help="1: values on [-1, 1] (GraphGDP), 0: raw {0, 1} (GDSS)")
     p.add_argument("--adj-sde", default='{"type": "vp", "beta_min": 0.1, "beta_max": 20.0}')
     p.add_argument("--x-sde", default='{"type": "vp", "beta_min": 0.1, "beta_max": 20.0}')
-    p.add_argument("--samplers", default="dpm_solver:50,ddim:50,ode_heun:25,dpm_solver:20,euler_maruyama:1000",
+    p.add_argument("--samplers", default="dpm_solver_sde:50,ddpm:50,dpm_solver:50,ddim:50,ode_heun:25,dpm_solver:20,euler_maruyama:1000",
                    help="comma-separated name:steps; the last one is the reference")
     p.add_argument("--seeds", type=int, default=3, help="seeds for the few-step samplers (< 500 steps)")
     p.add_argument("--reference-seeds", type=int, default=1, help="seeds for the reference samplers (>= 500 steps)")

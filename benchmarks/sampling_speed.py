@@ -31,9 +31,10 @@ ROWS: list[tuple[str, str | None, int | None, int, str]] = [
     ("qm9_ctmc", None, None, 1000, "bfloat16"),
     ("qm9_sde", None, None, 1000, "float32"),
     ("qm9_sde", None, None, 1000, "bfloat16"),
-    ("qm9_sde", "dpm_solver", 25, 1000, "float32"),
-    ("qm9_sde", "dpm_solver", 25, 1000, "bfloat16"),
-    ("qm9_sde", "dpm_solver", 15, 1000, "bfloat16"),
+    ("qm9_sde", "dpm_solver_sde", 25, 1000, "float32"),
+    ("qm9_sde", "dpm_solver_sde", 25, 1000, "bfloat16"),
+    ("qm9_sde", "dpm_solver_sde", 15, 1000, "bfloat16"),
+    ("qm9_sde", "dpm_solver", 50, 1000, "bfloat16"),
     ("qm9_sde", "euler_maruyama", 1000, 250, "float32"),
 ]
 
