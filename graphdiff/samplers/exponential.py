@@ -90,6 +90,9 @@ def sample_dpm_solver(
         raise ValueError(f"eta must be in [0, 1] (0 = ODE, 1 = reverse SDE), got {eta}")
     if not 0.0 <= s_noise < float("inf"):
         raise ValueError(f"s_noise must be a finite number >= 0, got {s_noise}")
+    if s_noise != 1.0 and eta == 0.0:
+        raise ValueError("s_noise scales the noise of the SDE solver; with eta = 0 (the ODE solver) there is none: "
+                         "use sampler 'dpm_solver_sde' / 'ddpm' or pass eta > 0")
     if ts is None:
         if spacing == "logsnr":
             ts = logsnr_grid(process, steps, device=x.device, dtype=x.dtype)

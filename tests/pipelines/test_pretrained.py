@@ -124,3 +124,9 @@ def test_sampler_options_override_the_card_and_are_recorded():
         pipe.sample(2, steps=2, sampler_options={"temperature": 0})
     mols = graphdiff.generate_molecules(n=4, model="qm9_sde", steps=4, seed=4, sampler_options={"temperature": 0.5})
     assert mols.info["options"] == {"temperature": 0.5}
+    # the card's default is the SDE solver: s_noise reaches it; the ODE solver refuses it
+    assert base.info["sampler"] == "dpm_solver_sde"
+    quiet = pipe.sample(16, steps=8, seed=4, sampler_options={"s_noise": 0.5})
+    assert quiet.info["options"] == {"s_noise": 0.5} and quiet.smiles != base.smiles
+    with pytest.raises(ValueError, match="s_noise"):
+        pipe.sample(2, steps=2, sampler="dpm_solver", sampler_options={"s_noise": 0.5})

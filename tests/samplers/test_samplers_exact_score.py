@@ -152,6 +152,8 @@ def test_sde_exponential_integrator_noise_and_limits():
     for sn in (-1.0, float("inf"), float("nan")):
         with pytest.raises(ValueError, match="s_noise"):
             run("dpm_solver_sde", 0, s_noise=sn)
+    with pytest.raises(ValueError, match="ODE solver"):  # no noise to scale: refused, not ignored
+        run("dpm_solver", 0, s_noise=0.9)
 
 
 def test_sde_integrator_fixes_what_the_ode_solver_gets_wrong():
