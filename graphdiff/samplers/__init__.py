@@ -76,7 +76,7 @@ def sample(
     """Draw a prior sample shaped like ``like`` and run sampler ``method`` (a key of
     :data:`SAMPLERS`) with ``model_fn(x, t)`` predicting ``parametrization`` (``"score"``,
     ``"eps"``, ``"x0"``, ``"v"``, ``"velocity"``). Extra ``kwargs`` go to the sampler
-    (``snr``, ``n_corrector``, ``order``, ``rtol``, ...). For :class:`ProductProcess`, ``like`` and
+    (``snr``, ``n_corrector``, ``order``, ``rtol``, ``eta``, ``s_noise``, ...). For :class:`ProductProcess`, ``like`` and
     ``mask`` are the packed flat tensors.
 
     ``temperature`` scales the (zero-mean) prior draw: low-temperature sampling (Kingma & Dhariwal
