@@ -7,10 +7,19 @@ orbit, ``graph_metrics(..., protocol="gdss")``) against the test graphs, with th
 time. All samplers see the same node counts for a given seed. The MMD of the training graphs vs the
 test graphs is printed as the noise floor of a 20-graph comparison. Usage::
 
-    GRAPHDIFF_DATA=../shared/data nice -n 5 python benchmarks/continuous_graphs.py \\
-        --dataset community_small --train-minutes 12 --save graphdiff/pretrained/community_small_sde
+    # train 12 minutes, evaluate, keep the model
+    GRAPHDIFF_DATA=../shared/data python benchmarks/continuous_graphs.py \\
+        --dataset community_small --train-minutes 12 --save runs/community_12min --out /tmp/community.md
+    # re-measure a bundled model (10 seeds for every row), or train on from it (--init)
+    python benchmarks/continuous_graphs.py --dataset community_small \\
+        --load graphdiff/pretrained/community_small_sde --seeds 10 --reference-seeds 10
+    # a new network with extra structural features, sampled with a lower SDE noise scale
+    python benchmarks/continuous_graphs.py --network cycles=true --samplers dpm_solver_sde:50 --option s_noise=0.7 \\
+        --out /tmp/c.md
 
-Writes a markdown block to ``benchmarks/results/continuous_<dataset>.md``.
+Writes a markdown block to ``benchmarks/results/continuous_<dataset>.md`` unless ``--out`` is given.
+Every row is the mean ± sd over its seeds; rows of 500 or more steps count as reference samplers
+(``--reference-seeds``).
 """
 
 from __future__ import annotations
@@ -91,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--adj-sde", default='{"type": "vp", "beta_min": 0.1, "beta_max": 20.0}')
     p.add_argument("--x-sde", default='{"type": "vp", "beta_min": 0.1, "beta_max": 20.0}')
     p.add_argument("--samplers", default="dpm_solver_sde:50,ddpm:50,dpm_solver:50,ddim:50,ode_heun:25,dpm_solver:20,euler_maruyama:1000",
-                   help="comma-separated name:steps; the last one is the reference")
+                   help="comma-separated name:steps; rows of >= 500 steps are references (--reference-seeds)")
     p.add_argument("--seeds", type=int, default=3, help="seeds for the few-step samplers (< 500 steps)")
     p.add_argument("--reference-seeds", type=int, default=1, help="seeds for the reference samplers (>= 500 steps)")
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
