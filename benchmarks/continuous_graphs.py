@@ -251,7 +251,9 @@ def main(argv: list[str] | None = None) -> int:
         else:
             best = min([r for r in rows if r["steps"] < 500] or rows, key=lambda r: sum(r["mmd"].values()))
             pipe.card["sampling"] = {"sampler": best["sampler"], "steps": best["steps"]}
-            pipe.card["summary"] = f"continuous SDE (GDSS-style) model of {a.dataset} graphs, trained {train_seconds / 60:.0f} min on CPU"
+            extra = " with cycle-count features" if getattr(pipe.network, "config", {}).get("cycles") else ""
+            pipe.card["summary"] = (f"continuous SDE (GDSS-style) model of {a.dataset} graphs{extra}, "
+                                    f"trained {train_seconds / 60:.0f} min on CPU")
             metrics = {"protocol": "gdss", "n_generated": n_gen,
                        "rows": [{"sampler": r["sampler"], "steps": r["steps"], "nfe": r["nfe"], "seeds": r["seeds"],
                                  **{k: round(v, 6) for k, v in r["mmd"].items()}} for r in rows]}
