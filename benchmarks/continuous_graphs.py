@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -72,18 +73,15 @@ def generate(pipe: ContinuousGraphDiffusion, n: int, sampler: str, steps: int, s
 
 def _mean_sd(values: list[float]) -> str:
     """``mean ± sample sd`` over seeds (just the mean for one seed)."""
-    mean = sum(values) / len(values)
     if len(values) < 2:
-        return f"{mean:.4f}"
-    sd = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5
-    return f"{mean:.4f} ± {sd:.4f}"
+        return f"{statistics.fmean(values):.4f}"
+    return f"{statistics.fmean(values):.4f} ± {statistics.stdev(values):.4f}"
 
 
-def _structural_features(pipe) -> str:
+def _structural_features(net_cfg: dict) -> str:
     """The network's structural-feature switches (a loaded network keeps its saved config)."""
-    cfg = getattr(pipe.network, "config", {})
     keys = ("K", "distance", "cycles", "spectral")
-    return "; features " + ", ".join(f"{k} {cfg[k]}" for k in keys if k in cfg) if cfg else ""
+    return "; features " + ", ".join(f"{k} {net_cfg[k]}" for k in keys if k in net_cfg) if net_cfg else ""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -176,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         if a.init:
             pipe.card["training"]["continued_from"] = {"steps": prior_steps, "seconds": prior_seconds}
     n_params = sum(q.numel() for q in pipe.network.parameters())
+    net_cfg = getattr(pipe.network, "config", {})
 
     floor = graph_metrics(test_graphs, train_graphs, protocol="gdss", metrics=STATS)
     rows = []
@@ -217,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
         f"(degree / clustering Gaussian-EMD, orbit Gaussian); each row is the mean ± sd over its seeds (sampler seeds 0..n-1)"
         + (f"; sampler options {json.dumps(options)} for every row" if options else ""),
         f"- model: PGSN {n_params} parameters ({4 * n_params / 1e6:.2f} MB fp32), process {json.dumps(pipe.process_config())}"
-        + _structural_features(pipe),
+        + _structural_features(net_cfg),
         f"- training: {tr.get('steps', 'n/a')} steps in {train_seconds / 60:.1f} min CPU (batch {tr.get('batch_size', a.batch_size)}, "
         f"lr {tr.get('lr', a.lr)}, EMA {tr.get('ema_decay', a.ema_decay)})"
         + (f"; the steps after {tr['continued_from']['steps']} continued a saved run with a new optimizer and the EMA "
@@ -251,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             best = min([r for r in rows if r["steps"] < 500] or rows, key=lambda r: sum(r["mmd"].values()))
             pipe.card["sampling"] = {"sampler": best["sampler"], "steps": best["steps"]}
-            extra = " with cycle-count features" if getattr(pipe.network, "config", {}).get("cycles") else ""
+            extra = " with cycle-count features" if net_cfg.get("cycles") else ""
             pipe.card["summary"] = (f"continuous SDE (GDSS-style) model of {a.dataset} graphs{extra}, "
                                     f"trained {train_seconds / 60:.0f} min on CPU")
             metrics = {"protocol": "gdss", "n_generated": n_gen,

@@ -58,6 +58,11 @@ SAMPLERS = {
 }
 
 
+# the exponential integrators by name: one function, four settings of (order, eta)
+_EXPONENTIAL = {"dpm_solver": sample_dpm_solver, "ddim": sample_ddim,
+                "dpm_solver_sde": sample_dpm_solver_sde, "ddpm": sample_ddpm}
+
+
 def sample(
     process: Process,
     model_fn: Callable[[Tensor, Tensor], Tensor],
@@ -97,11 +102,8 @@ def sample(
         return sample_pc(process, fn, x, steps=steps, generator=generator, **common, **kwargs)
     if method in ("ode_euler", "ode_heun", "rk45"):
         return sample_pf_ode(process, fn, x, method={"ode_euler": "euler", "ode_heun": "heun", "rk45": "rk45"}[method], steps=steps, **common, **kwargs)
-    if method in ("dpm_solver", "ddim", "dpm_solver_sde", "ddpm"):
-        if method in ("dpm_solver_sde", "ddpm"):
-            kwargs.setdefault("eta", 1.0)
-        order = 2 if method.startswith("dpm_solver") else 1
-        return sample_dpm_solver(process, fn, x, steps=steps, order=order, generator=generator, **common, **kwargs)
+    if method in _EXPONENTIAL:  # each named function holds its own order / eta defaults
+        return _EXPONENTIAL[method](process, fn, x, steps=steps, generator=generator, **common, **kwargs)
     if method == "flow_euler":
         return sample_flow_euler(fn, x, steps=steps, process=process, **common, **kwargs)
     return sample_flow_heun(fn, x, steps=steps, process=process, **common, **kwargs)
