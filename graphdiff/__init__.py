@@ -28,6 +28,7 @@ _LAZY = {
     "fit": "graphdiff.training:fit",
     "EMA": "graphdiff.training:EMA",
     "graph_metrics": "graphdiff.metrics:graph_metrics",
+    "data_reference": "graphdiff.metrics:data_reference",
     "molecule_metrics": "graphdiff.metrics:molecule_metrics",
 }
 

@@ -1,6 +1,7 @@
 """Evaluation metrics that reproduce the reference implementations (see ``PROTOCOLS.md``).
 
-* :func:`graph_metrics` (``graphdiff.metrics.graph``): MMD of graph statistics, validity, V.U.N.
+* :func:`graph_metrics` (``graphdiff.metrics.graph``): MMD of graph statistics, validity, V.U.N.;
+  :func:`data_reference`: what a perfect generator scores (test-sized subsets of the training graphs).
 * :func:`molecule_metrics` (``graphdiff.metrics.molecules``): validity, uniqueness, novelty, FCD,
   NSPDK MMD.
 * :class:`MetricCard` (``graphdiff.metrics.cards``): every value with the facts behind it.
@@ -22,6 +23,8 @@ _LAZY = {
     "get_protocol": "graph:get_protocol",
     "GDSS_PROTOCOL": "graph:GDSS_PROTOCOL",
     "SPECTRE_PROTOCOL": "graph:SPECTRE_PROTOCOL",
+    "data_reference": "graph:data_reference",
+    "DataReference": "graph:DataReference",
     "mmd2": "mmd:mmd2",
     "vun_metrics": "validity:vun_metrics",
     "VUNResult": "validity:VUNResult",

@@ -167,6 +167,20 @@ def test_community_small_train_vs_test_gdss(shared_data):
     assert r["spectral"] == pytest.approx(0.034050, abs=5e-7)
 
 
+def test_community_small_data_reference(shared_data):
+    """The data-reference row of BENCHMARKS.md's community-small block: 20 subsets of 20 training
+    graphs score 0.0168 / 0.0239 / 0.0034 on average, 5x to 3x the all-train values above."""
+    from graphdiff.metrics import data_reference
+
+    with open(shared_data / "graphs/gdss/community_small.pkl", "rb") as f:
+        graphs = pickle.load(f)
+    test, train = graphs[:20], graphs[20:]
+    ref = data_reference(test, train, metrics=("degree", "clustering", "orbit"))
+    assert ref.n == 20 and ref.subsets == 20
+    assert ref.mean["degree"] == pytest.approx(0.0168, abs=5e-5)
+    assert ref.mean["clustering"] == pytest.approx(0.0239, abs=5e-5)
+    assert ref.mean["orbit"] == pytest.approx(0.0034, abs=5e-5)
+
 @pytest.mark.parametrize(
     "name,published",
     # "Training set" rows of the SPECTRE / DiGress / DeFoG tables (degree, clustering, orbit,
@@ -203,3 +217,44 @@ def test_gdss_isolated_node_postprocessing():
     assert g.number_of_nodes() == 7  # inputs untouched
     with pytest.raises(ValueError, match="gdss, keep"):
         graph_metrics(ref, gen, isolated="drop")
+
+
+def test_data_reference_equals_graph_metrics_on_each_subset():
+    import random
+
+    from graphdiff.metrics import DataReference, data_reference
+
+    rng = np.random.default_rng(0)
+    train = [nx.gnp_random_graph(int(rng.integers(5, 12)), 0.4, seed=int(rng.integers(1 << 30))) for _ in range(12)]
+    train.append(nx.empty_graph(0))  # an empty training graph is dropped, as graph_metrics drops it
+    test = [nx.gnp_random_graph(8, 0.3, seed=s) for s in range(4)]
+    stats = ("degree", "clustering", "orbit")
+    ref = data_reference(test, train, subsets=3, seed=5, metrics=stats)
+    assert isinstance(ref, DataReference) and ref.n == len(test) and ref.subsets == 3 and ref.protocol == "gdss"
+    for k in range(3):
+        subset = random.Random(5 + k).sample(train, len(test))
+        direct = graph_metrics(test, subset, metrics=stats)
+        for s in stats:
+            assert ref.values[s][k] == pytest.approx(direct[s], rel=1e-12, abs=1e-15)
+    for s in stats:
+        assert ref.mean[s] == pytest.approx(np.mean(ref.values[s]))
+        assert ref.sd[s] == pytest.approx(np.std(ref.values[s], ddof=1))
+    assert len(set(ref.values["degree"])) > 1  # the subsets differ
+    # a small sample of real data scores above the all-training-graphs comparison (the 1/n term)
+    full = graph_metrics(test, train, metrics=("degree",))
+    assert ref.mean["degree"] > full["degree"]
+    assert "subsets of 4 graphs" in repr(ref)
+
+
+def test_data_reference_rejects_bad_arguments():
+    from graphdiff.metrics import data_reference
+
+    g = [nx.path_graph(4), nx.cycle_graph(5)]
+    with pytest.raises(ValueError, match="1..2"):
+        data_reference(g, g, n=3)
+    with pytest.raises(ValueError, match="subsets"):
+        data_reference(g, g, subsets=0)
+    with pytest.raises(ValueError, match="degree"):
+        data_reference(g, g, metrics=("motif",))
+    one = data_reference(g, g, n=2, subsets=1, metrics=("degree",))
+    assert one.sd == {"degree": 0.0} and one.mean["degree"] == pytest.approx(0.0, abs=1e-12)
