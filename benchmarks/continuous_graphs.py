@@ -133,6 +133,8 @@ def main(argv: list[str] | None = None) -> int:
         network_extra = parse_key_values(a.network)
     except ValueError as exc:
         p.error(f"--option / --network {exc}")
+    if a.data_subsets < 0:
+        p.error(f"--data-subsets must be >= 0 (0: no data-reference row), got {a.data_subsets}")
     if network_extra and (a.load or a.init):
         p.error("--network shapes a new model; --load and --init keep the saved model's network")
     torch.set_num_threads(a.threads)
