@@ -217,6 +217,17 @@ def _mmd_of(
     )
 
 
+def _check_metrics(metrics: Sequence[str]) -> tuple[str, ...]:
+    """``metrics`` as a tuple of known statistic names; unknown or no names raise ``ValueError``."""
+    metrics = tuple(metrics)
+    for m in metrics:
+        if m not in STATISTICS:
+            raise unknown_name("graph statistic", m, STATISTICS)
+    if not metrics:
+        raise ValueError("metrics is empty; choose from " + ", ".join(STATISTICS))
+    return metrics
+
+
 def gdss_postprocess(graphs: Sequence[nx.Graph]) -> tuple[list[nx.Graph], int, int]:
     """GDSS ``utils/graph_utils.adjs_to_graphs`` on networkx graphs: remove isolated nodes; a graph
     left without nodes becomes a single isolated node. Returns ``(graphs, n_isolated_nodes_removed,
@@ -268,12 +279,7 @@ def graph_metrics(
     proto = get_protocol(protocol)
     if empty not in EMPTY_POLICIES:
         raise unknown_name("empty-graph policy", empty, EMPTY_POLICIES)
-    metrics = tuple(metrics)
-    for m in metrics:
-        if m not in STATISTICS:
-            raise unknown_name("graph statistic", m, STATISTICS)
-    if not metrics:
-        raise ValueError("metrics is empty; choose from " + ", ".join(STATISTICS))
+    metrics = _check_metrics(metrics)
     ref = as_networkx_list(reference_graphs)
     gen = as_networkx_list(generated_graphs)
     if isolated not in ISOLATED_POLICIES:
@@ -399,12 +405,16 @@ def graph_metrics(
 class DataReference:
     """What a perfect generator scores: MMD^2 of ``subsets`` random draws of ``n`` training graphs
     against the reference graphs (:func:`data_reference`). ``values[stat]`` lists the per-subset
-    values; ``mean`` and ``sd`` (sample sd; 0 for one subset) summarise them."""
+    values; ``mean`` and ``sd`` (sample sd; 0 for one subset) summarise them. Empty (0-node) graphs are
+    dropped as :func:`graph_metrics` drops them, and counted: ``n_empty_reference``, ``n_empty_train``
+    (a subset that drew an empty training graph scores one graph fewer)."""
 
     values: dict[str, list[float]]
     n: int
     subsets: int
     protocol: str
+    n_empty_reference: int = 0
+    n_empty_train: int = 0
 
     @property
     def mean(self) -> dict[str, float]:
@@ -416,7 +426,9 @@ class DataReference:
 
     def __repr__(self) -> str:
         cells = ", ".join(f"{k}={self.mean[k]:.4f}±{self.sd[k]:.4f}" for k in self.values)
-        return f"DataReference({cells}; {self.subsets} subsets of {self.n} graphs, protocol={self.protocol!r})"
+        empty = (f", empty graphs dropped: {self.n_empty_reference} reference, {self.n_empty_train} train"
+                 if self.n_empty_reference or self.n_empty_train else "")
+        return f"DataReference({cells}; {self.subsets} subsets of {self.n} graphs, protocol={self.protocol!r}{empty})"
 
 
 def data_reference(
@@ -439,11 +451,9 @@ def data_reference(
     this mean. Subset ``k`` is ``random.Random(seed + k).sample(train_graphs, n)``; the values equal
     ``graph_metrics(reference_graphs, subset, protocol, metrics)`` (statistics are computed once)."""
     proto = get_protocol(protocol)
-    metrics = tuple(metrics)
-    for m in metrics:
-        if m not in STATISTICS:
-            raise unknown_name("graph statistic", m, STATISTICS)
-    ref = [g for g in as_networkx_list(reference_graphs) if g.number_of_nodes() > 0]
+    metrics = _check_metrics(metrics)
+    ref_all = as_networkx_list(reference_graphs)
+    ref = [g for g in ref_all if g.number_of_nodes() > 0]
     train = as_networkx_list(train_graphs)
     n = len(ref) if n is None else int(n)
     if subsets < 1:
@@ -460,4 +470,5 @@ def data_reference(
         idx = [pos[i] for i in random.Random(seed + k).sample(range(len(train)), n) if i in pos]
         for m in metrics:
             values[m].append(_mmd_of(ref_stats[m], [train_stats[m][j] for j in idx], proto.spec(m)))
-    return DataReference(values, n, subsets, proto.name)
+    return DataReference(values, n, subsets, proto.name, n_empty_reference=len(ref_all) - len(ref),
+                         n_empty_train=len(train) - len(keep))

@@ -181,6 +181,7 @@ def test_community_small_data_reference(shared_data):
     assert ref.mean["clustering"] == pytest.approx(0.0239, abs=5e-5)
     assert ref.mean["orbit"] == pytest.approx(0.0034, abs=5e-5)
 
+
 @pytest.mark.parametrize(
     "name,published",
     # "Training set" rows of the SPECTRE / DiGress / DeFoG tables (degree, clustering, orbit,
@@ -244,6 +245,7 @@ def test_data_reference_equals_graph_metrics_on_each_subset():
     full = graph_metrics(test, train, metrics=("degree",))
     assert ref.mean["degree"] > full["degree"]
     assert "subsets of 4 graphs" in repr(ref)
+    assert ref.n_empty_train == 1 and ref.n_empty_reference == 0 and "1 train" in repr(ref)
 
 
 def test_data_reference_rejects_bad_arguments():
@@ -256,5 +258,7 @@ def test_data_reference_rejects_bad_arguments():
         data_reference(g, g, subsets=0)
     with pytest.raises(ValueError, match="degree"):
         data_reference(g, g, metrics=("motif",))
+    with pytest.raises(ValueError, match="metrics is empty"):
+        data_reference(g, g, metrics=())
     one = data_reference(g, g, n=2, subsets=1, metrics=("degree",))
     assert one.sd == {"degree": 0.0} and one.mean["degree"] == pytest.approx(0.0, abs=1e-12)
