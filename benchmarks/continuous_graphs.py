@@ -188,6 +188,9 @@ def main(argv: list[str] | None = None) -> int:
     net_cfg = getattr(pipe.network, "config", {})
 
     test_sizes = (torch.tensor([g.number_of_nodes() for g in test_graphs]) if a.node_counts == "test" else None)
+    if test_sizes is not None and int(test_sizes.max()) > pipe.node_counts.max_nodes:
+        p.error(f"--node-counts test: a test graph has {int(test_sizes.max())} nodes; this model handles at most "
+                f"{pipe.node_counts.max_nodes}")
     floor = graph_metrics(test_graphs, train_graphs, protocol="gdss", metrics=STATS)
     data_ref = (data_reference(test_graphs, train_graphs, min(n_gen, len(train_graphs)), subsets=a.data_subsets,
                                protocol="gdss", metrics=STATS) if a.data_subsets > 0 else None)
