@@ -35,6 +35,7 @@ from graphdiff.states import GraphState
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import git_commit as _git_commit  # noqa: E402
+from _common import sample_by_size  # noqa: E402
 
 MOLECULE_DATASETS = ("qm9", "zinc250k", "moses")
 #: published numbers at the protocol's settings, for context only
@@ -44,28 +45,19 @@ REFERENCE = {
 }
 
 
-def generate(pipe: DiscreteGraphDiffusion, n: int, *, steps: int, sampler: str, seed: int, batch_size: int) -> tuple[GraphState, int, float]:
+def generate(pipe: DiscreteGraphDiffusion, n: int, *, steps: int, sampler: str, seed: int, batch_size: int,
+             sort_sizes: bool = False) -> tuple[GraphState, int, float]:
     """``n`` graphs, sizes drawn from the model's node-count distribution (seeded), sampled in
-    batches of ``batch_size`` with :meth:`DiscreteGraphDiffusion.sample_batch`; returns
-    ``(state, nfe, seconds)`` (padded to the largest graph)."""
+    batches of ``batch_size`` with :meth:`DiscreteGraphDiffusion.sample_batch` (in size order with
+    ``sort_sizes``, returned in draw order); returns ``(state, nfe, seconds)`` (padded to the largest graph)."""
     sizes = pipe.node_counts.sample(n, generator=torch.Generator().manual_seed(seed))
     g = torch.Generator().manual_seed(seed + 1)
     pipe.network.eval()
-    parts, nfe = [], 0
     t0 = time.perf_counter()
     with torch.no_grad():
-        for start in range(0, n, batch_size):
-            sz = sizes[start:start + batch_size]
-            mask = torch.arange(max(int(sz.max()), 1))[None] < sz[:, None]
-            st, k = pipe.sample_batch(mask, steps=steps, sampler=sampler, generator=g)
-            parts.append(st)
-            nfe += k
-    seconds = time.perf_counter() - t0
-    N = max(p.max_nodes for p in parts)
-    X = torch.cat([torch.nn.functional.pad(p.X, (0, N - p.max_nodes)) for p in parts])
-    A = torch.cat([torch.nn.functional.pad(p.A, (0, N - p.max_nodes, 0, N - p.max_nodes)) for p in parts])
-    M = torch.cat([torch.nn.functional.pad(p.node_mask, (0, N - p.max_nodes)) for p in parts])
-    return GraphState(X, A, M), nfe, seconds
+        state, nfe = sample_by_size(lambda m: pipe.sample_batch(m, steps=steps, sampler=sampler, generator=g),
+                                    sizes, batch_size, sort=sort_sizes)
+    return state, nfe, time.perf_counter() - t0
 
 
 def evaluate_molecules(pipe: DiscreteGraphDiffusion, ds: Any, state: GraphState, *, n_jobs: int = 1) -> tuple[dict, Any]:
@@ -151,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--n", type=int, default=None, help="samples (default: 1000 molecules / the test-set size)")
     p.add_argument("--batch-size", type=int, default=500)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--sort-sizes", action="store_true",
+                   help="sample in size order (each batch padded only to similar sizes; different noise than unsorted)")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--n-jobs", type=int, default=1, help="processes for NSPDK / graph statistics")
     p.add_argument("--nll", type=int, default=0, help="also bound -log p(G | N) on this many test graphs (CTMC ELBO)")
@@ -176,7 +170,8 @@ def main(argv: list[str] | None = None) -> int:
     n = a.n or (1000 if molecules else len(ds.split("test")))
     n_params = sum(q.numel() for q in pipe.network.parameters())
 
-    state, nfe, seconds = generate(pipe, n, steps=a.steps, sampler=a.sampler, seed=a.seed, batch_size=a.batch_size)
+    state, nfe, seconds = generate(pipe, n, steps=a.steps, sampler=a.sampler, seed=a.seed, batch_size=a.batch_size,
+                                   sort_sizes=a.sort_sizes)
     print(f"sampled {n} in {seconds:.1f} s ({nfe} network calls)", flush=True)
     t0 = time.perf_counter()
     values, res = evaluate_molecules(pipe, ds, state, n_jobs=a.n_jobs) if molecules else evaluate_graphs(ds, state, a.dataset)
@@ -204,9 +199,11 @@ def main(argv: list[str] | None = None) -> int:
         f"({4 * n_params / 1e6:.2f} MB fp32); process {json.dumps(pipe.process_config()['ctmc']['name'])} "
         f"rates={pipe.rates}, edge_weight={pipe.edge_weight}",
         f"- training: {tr.get('steps', '?')} steps (batch {tr.get('batch_size', '?')}, lr {tr.get('lr', '?')}, EMA "
-        f"{tr.get('ema_decay', '?')}) in {float(tr.get('seconds', 0)) / 60:.1f} min on {tr.get('device', '?')}",
+        f"{tr.get('ema_decay', '?')}{', size-grouped batches' if tr.get('group_by_size') else ''}) in "
+        f"{float(tr.get('seconds', 0)) / 60:.1f} min on {tr.get('device', '?')}",
         f"- sampling: {a.sampler}, {a.steps} steps (time grid (1 - i/n)^{pipe.time_power:g}), {nfe} network calls for {n} {what}s, seed {a.seed}; "
-        f"{seconds:.1f} s = {1000 * seconds / n:.1f} ms per {what}; metrics took {eval_seconds:.0f} s",
+        f"{seconds:.1f} s = {1000 * seconds / n:.1f} ms per {what}"
+        + (" (in size order, batches padded only to similar sizes)" if a.sort_sizes else "") + f"; metrics took {eval_seconds:.0f} s",
     ]
     if molecules:
         lines.append(f"- protocol: {n} samples, node counts from the training set, decoded with "

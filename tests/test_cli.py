@@ -100,3 +100,15 @@ def test_sample_with_a_sampler_option(tmp_path):
     for bad, msg in (["--option", "temperature"], "KEY=VALUE"), (["--option", "bogus=1"], "bogus"):
         res = runner.invoke(app, ["sample", "--model", "qm9_sde", "-n", "2", "--steps", "2", *bad, "-o", str(tmp_path / "b.smi")])
         assert res.exit_code == 2 and msg in res.output, res.output
+
+
+def test_sample_sort_sizes_keeps_the_drawn_sizes_in_order(tmp_path):
+    import json
+
+    sizes = []
+    for flag in ([], ["--sort-sizes"]):
+        out = tmp_path / f"g{len(flag)}.json"
+        res = runner.invoke(app, ["sample", "--model", "community_small_sde", "-n", "5", "--steps", "2", *flag, "-o", str(out)])
+        assert res.exit_code == 0, res.output
+        sizes.append([len(g["nodes"]) for g in json.loads(out.read_text())])
+    assert sizes[0] == sizes[1] and len(set(sizes[0])) > 1

@@ -205,6 +205,7 @@ class GraphDiffusionPipeline:
         num_nodes: Sequence[int] | Tensor | None = None,
         precision: str = "float32",
         sampler_options: Mapping[str, Any] | None = None,
+        sort_sizes: bool = False,
     ) -> GraphSamples:
         """Generate ``n`` graphs (molecules for molecule models).
 
@@ -213,7 +214,12 @@ class GraphDiffusionPipeline:
         samples. ``precision="bfloat16"`` runs the network in bfloat16 (see :data:`PRECISIONS`).
         ``sampler_options`` override the card's options of this sampler (``sampler_options(name)``),
         e.g. ``{"temperature": 0.8}`` for the continuous family's low-temperature prior or
-        ``{"snr": 0.2}`` for its ``pc`` sampler."""
+        ``{"snr": 0.2}`` for its ``pc`` sampler.
+
+        ``sort_sizes=True`` samples the drawn sizes in increasing order, so each batch is padded
+        only to similar sizes (several-fold faster on sets with a wide size range, e.g. ENZYMES);
+        the graphs come back in draw order (graph ``i`` has the ``i``-th drawn size), but each sees
+        different noise than without sorting, so the samples differ from an unsorted run."""
         if n < 0:
             raise ValueError(f"n must be >= 0, got {n}")
         if precision not in PRECISIONS:
@@ -225,7 +231,7 @@ class GraphDiffusionPipeline:
             self.to(device)
         if nproc > 1:
             return self._sample_distributed(n, steps=steps, sampler=sampler, seed=seed, batch_size=batch_size, nproc=nproc,
-                                            precision=precision, sampler_options=options)
+                                            precision=precision, sampler_options=options, sort_sizes=sort_sizes)
         g = torch.Generator().manual_seed(seed)
         if num_nodes is None:
             sizes = self.node_counts.sample(n, generator=g)
@@ -235,6 +241,9 @@ class GraphDiffusionPipeline:
                 raise ValueError(f"num_nodes has {sizes.numel()} entries for n={n}")
             if sizes.numel() and int(sizes.max()) > self.node_counts.max_nodes:
                 raise ValueError(f"num_nodes asks for {int(sizes.max())} nodes; this model handles at most {self.node_counts.max_nodes}")
+        order = torch.sort(sizes, stable=True).indices if sort_sizes else None
+        if order is not None:
+            sizes = sizes[order]
         self.network.eval()
         states, nfe = [], 0
         t0 = time.perf_counter()
@@ -257,7 +266,11 @@ class GraphDiffusionPipeline:
             state = GraphState(torch.zeros(0, 0, dtype=torch.long), torch.zeros(0, 0, 0, dtype=torch.long), torch.zeros(0, 0, dtype=torch.bool))
         else:
             state = GraphState.cat(states)
+            if order is not None:
+                state = state[torch.argsort(order)]  # back to draw order
         info = {"steps": steps, "sampler": sampler, "seed": seed, "precision": precision, "options": options}
+        if sort_sizes:
+            info["sort_sizes"] = True
         return self._wrap(state, nfe=nfe, seconds=seconds, info=info)
 
     def _wrap(self, state: GraphState, *, nfe: int, seconds: float, info: dict) -> GraphSamples:
@@ -272,7 +285,8 @@ class GraphDiffusionPipeline:
         return MoleculeSamples(state, nfe=nfe, seconds=seconds, info=info, molecules=mols, smiles=smiles, report=report)
 
     def _sample_distributed(self, n: int, *, steps: int, sampler: str, seed: int, batch_size: int, nproc: int,
-                            precision: str = "float32", sampler_options: Mapping[str, Any] | None = None) -> GraphSamples:
+                            precision: str = "float32", sampler_options: Mapping[str, Any] | None = None,
+                            sort_sizes: bool = False) -> GraphSamples:
         """Shard ``n`` samples over ``nproc`` CPU processes (gloo); graph sizes are drawn once from
         ``seed``, each rank samples its contiguous share with its own seed stream, and the results
         are gathered in rank order, so a run is reproducible for a given ``(seed, nproc)``.
@@ -285,12 +299,12 @@ class GraphDiffusionPipeline:
         t0 = time.perf_counter()
         parts = launch(_sample_shard, nproc, self.to_card(), {k: v.cpu() for k, v in self.network.state_dict().items()},
                        sizes, [c.tolist() for c in chunks], steps, sampler, seed, batch_size, precision,
-                       dict(sampler_options or {}))
+                       dict(sampler_options or {}), sort_sizes)
         states = [GraphState(*p[0]) for p in parts if p[0][2].shape[0] > 0]
         state = GraphState.cat(states)
         return self._wrap(state, nfe=sum(p[1] for p in parts), seconds=time.perf_counter() - t0,
                           info={"steps": steps, "sampler": sampler, "seed": seed, "precision": precision, "nproc": nproc,
-                                "options": dict(sampler_options or {})})
+                                "options": dict(sampler_options or {}), **({"sort_sizes": True} if sort_sizes else {})})
 
     # ------------------------------------------------------------------ training
     def fit(
@@ -306,11 +320,17 @@ class GraphDiffusionPipeline:
         checkpoint_dir: str | Path | None = None,
         checkpoint_every: int = 1000,
         progress: bool = True,
+        group_by_size: bool = False,
         **fit_kwargs: Any,
     ):
         """Train on a :class:`GraphState` of training graphs with the core trainer (AdamW, EMA,
         gradient clipping, atomic checkpoints, exact resume). The EMA weights end up in
-        :attr:`network`. Returns the trainer's ``TrainResult``."""
+        :attr:`network`. Returns the trainer's ``TrainResult``.
+
+        Each batch is trimmed to its largest graph. ``group_by_size=True`` draws batches of
+        similar-sized graphs (the trainer's ``lengths``; ``bucket_batches`` passes through), which
+        cuts the padded work several-fold on sets with a wide size range (ENZYMES, ZINC); every
+        graph is still seen once per epoch, in a different order than without grouping."""
         from ..training import fit as core_fit
 
         self.to(device)
@@ -323,6 +343,8 @@ class GraphDiffusionPipeline:
             return self.loss(model, state, generator)
 
         t0 = time.perf_counter()
+        if group_by_size:
+            fit_kwargs["lengths"] = data.node_mask.sum(-1)
         result = core_fit(self.network, loss_fn, tensors, steps=steps, batch_size=batch_size, lr=lr,
                           ema_decay=ema_decay, seed=seed, device=device, checkpoint_dir=checkpoint_dir,
                           checkpoint_every=checkpoint_every, progress=progress,
@@ -333,6 +355,7 @@ class GraphDiffusionPipeline:
         self.card.setdefault("training", {}).update({
             "steps": result.final_step, "batch_size": batch_size, "lr": lr, "ema_decay": ema_decay, "seed": seed,
             "train_graphs": data.batch_size, "seconds": round(time.perf_counter() - t0, 1), "device": str(device),
+            "group_by_size": bool(group_by_size),
         })
         return result
 
@@ -389,7 +412,8 @@ def _progress(total: int, enabled: bool, desc: str):
 
 
 def _sample_shard(rank: int, card: dict, state_dict: dict, sizes: Tensor, chunks: list, steps: int, sampler: str,
-                  seed: int, batch_size: int, precision: str = "float32", sampler_options: dict | None = None) -> tuple:
+                  seed: int, batch_size: int, precision: str = "float32", sampler_options: dict | None = None,
+                  sort_sizes: bool = False) -> tuple:
     """Worker of :meth:`GraphDiffusionPipeline._sample_distributed` (one rank's share, own seed stream)."""
     torch.set_num_threads(1)
     pipe = pipeline_class(card["pipeline"])._build(card)
@@ -398,6 +422,6 @@ def _sample_shard(rank: int, card: dict, state_dict: dict, sizes: Tensor, chunks
     if not idx:
         return (torch.zeros(0, 0, dtype=torch.long), torch.zeros(0, 0, 0, dtype=torch.long), torch.zeros(0, 0, dtype=torch.bool)), 0
     out = pipe.sample(len(idx), steps=steps, sampler=sampler, seed=seed + 7919 * (rank + 1), batch_size=batch_size,
-                      num_nodes=sizes[idx], precision=precision, sampler_options=sampler_options)
+                      num_nodes=sizes[idx], precision=precision, sampler_options=sampler_options, sort_sizes=sort_sizes)
     st = out.state
     return (st.X, st.A, st.node_mask), out.nfe

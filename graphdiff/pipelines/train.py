@@ -9,7 +9,8 @@ Options (all keys but one data source optional)::
     max_train: 20000            # optional: train on the first k training items
     network: {...}              # keyword arguments of the family's network
     process: {...}              # keyword arguments of the family's process
-    train: {steps: 5000, batch_size: 256, lr: 2e-4, ema_decay: 0.999, seed: 0, checkpoint_every: 500}
+    train: {steps: 5000, batch_size: 256, lr: 2e-4, ema_decay: 0.999, seed: 0, checkpoint_every: 500,
+            group_by_size: false}   # true: batches of similar-sized graphs (faster on wide size ranges)
     sampling: {steps: 50, sampler: ...}
     out: runs/my_model          # checkpoints in out/checkpoints, final model in out/model
     device: cpu
@@ -33,7 +34,7 @@ FAMILIES = {"continuous": "ContinuousGraphDiffusion", "discrete": "DiscreteGraph
 _KNOWN = {"dataset", "smiles_file", "graphs_file", "family", "max_train", "network", "process", "train", "sampling",
           "out", "device", "vocabulary", "max_atoms", "summary", "progress"}
 _TRAIN_KEYS = {"steps", "batch_size", "lr", "ema_decay", "seed", "checkpoint_every", "warmup_steps", "lr_schedule",
-               "grad_clip", "weight_decay", "log_every"}
+               "grad_clip", "weight_decay", "log_every", "group_by_size", "bucket_batches"}
 
 
 @dataclass

@@ -213,13 +213,15 @@ class _IterableStream:
 
 def _make_stream(
     data: Any, *, batch_size: int | None, seed: int, shuffle: bool, drop_last: bool, collate_fn: Any,
-    rank: int, world: int, position: DataPosition,
+    rank: int, world: int, position: DataPosition, lengths: Any = None, bucket_batches: int | None = None,
 ) -> "_IndexedStream | _IterableStream":
     batched_n = None if collate_fn is not None else _batched_size(data)
     indexable = batched_n is not None or isinstance(data, Sequence) or (hasattr(data, "__getitem__") and hasattr(data, "__len__"))
     from torch.utils.data import DataLoader
 
     if isinstance(data, DataLoader) or not indexable:
+        if lengths is not None:
+            raise ValueError("lengths (size-grouped batches) applies to indexable data; a DataLoader/iterable brings its own batching")
         if batch_size is not None:
             raise ValueError("batch_size applies to indexable data (tensors, datasets); a DataLoader/iterable brings its own batching")
         if world > 1:
@@ -227,9 +229,12 @@ def _make_stream(
         return _IterableStream(data, position, collate_fn)
     n = batched_n if batched_n is not None else len(data)
     bs = n if batch_size is None else int(batch_size)
+    if lengths is not None and (batch_size is None or not shuffle):
+        raise ValueError("lengths (size-grouped batches) needs a batch_size and shuffle=True")
     sampler = ResumableBatchSampler(
         n, bs, seed=seed, shuffle=shuffle and batch_size is not None, drop_last=drop_last,
         rank=rank, world_size=world, position=DataPosition(position.epoch, position.batch),
+        lengths=lengths, bucket_batches=bucket_batches,
     )
     return _IndexedStream(data, sampler, collate_fn)
 
@@ -289,6 +294,8 @@ def fit(
     shuffle: bool = True,
     drop_last: bool = True,
     collate_fn: Callable[[list[Any]], Any] | None = None,
+    lengths: Sequence[int] | Tensor | None = None,
+    bucket_batches: int | None = None,
     device: str | torch.device = "cpu",
     bf16: bool = False,
     seed: int = 0,
@@ -315,6 +322,10 @@ def fit(
             the *global* ``batch_size`` (``None``: the whole set every step) — or any iterable /
             ``DataLoader`` of ready batches, restarted at every epoch.
         steps: total number of updates (a resumed run continues up to ``steps``).
+        lengths, bucket_batches: per-item lengths (e.g. node counts) for size-grouped batches on
+            indexable data; see :class:`ResumableBatchSampler`. Each batch then holds items of
+            similar length, so a ``loss_fn`` that trims padding to the batch's longest item does
+            far less work on sets with a wide size range.
         grad_clip: max global gradient norm (``None`` disables clipping).
         ema_decay: EMA decay (``None`` disables EMA); ``ema_warmup`` uses ``min(d, (1+n)/(10+n))``.
         warmup_steps, lr_schedule: linear warmup then ``"constant"`` or ``"cosine"``.
@@ -356,7 +367,8 @@ def fit(
         "steps": steps, "lr": lr, "weight_decay": weight_decay, "betas": list(betas), "eps": eps,
         "grad_clip": grad_clip, "ema_decay": ema_decay, "ema_warmup": ema_warmup, "seed": seed,
         "warmup_steps": warmup_steps, "lr_schedule": lr_schedule, "batch_size": batch_size,
-        "shuffle": shuffle, "drop_last": drop_last, "bf16": bf16, **dict(hyperparameters or {}),
+        "shuffle": shuffle, "drop_last": drop_last, "bf16": bf16,
+        "size_grouped": lengths is not None, "bucket_batches": bucket_batches, **dict(hyperparameters or {}),
     }
     ckpt_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
     step, position, losses, lrs = 0, DataPosition(), [], []
@@ -400,7 +412,7 @@ def fit(
 
     stream = _make_stream(
         data, batch_size=batch_size, seed=seed, shuffle=shuffle, drop_last=drop_last, collate_fn=collate_fn,
-        rank=rank, world=world, position=position,
+        rank=rank, world=world, position=position, lengths=lengths, bucket_batches=bucket_batches,
     )
     train_model = D.wrap_ddp(model, device)
     params = [p for p in model.parameters() if p.requires_grad]
