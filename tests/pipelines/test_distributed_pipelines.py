@@ -63,3 +63,10 @@ def test_sharded_sampling_gathers_every_shard_in_order():
     assert torch.equal(dist.state.node_mask, ref.node_mask[:, :N])
     assert torch.equal(dist.state.A, ref.A[:, :N, :N])
     assert torch.equal(dist.state.X, ref.X[:, :N])
+    # sort_sizes: each rank samples its share in size order and returns it in draw order
+    dist_sorted = pipe.sample(n, steps=4, seed=seed, nproc=2, sort_sizes=True)
+    parts = [pipe.sample(len(c), steps=4, seed=seed + 7919 * (r + 1), num_nodes=sizes[c], sort_sizes=True).state
+             for r, c in enumerate(chunks)]
+    ref = GraphState.cat(parts)
+    assert dist_sorted.info["sort_sizes"] is True and torch.equal(dist_sorted.state.node_mask, dist.state.node_mask)
+    assert torch.equal(dist_sorted.state.A, ref.A[:, :N, :N]) and torch.equal(dist_sorted.state.X, ref.X[:, :N])
