@@ -225,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     if a.save:
         metrics = {"protocol": "gdss" if molecules else "spectre", "n_samples": n, "steps": a.steps, "sampler": a.sampler,
                    "time_power": pipe.time_power,
-                   "seed": a.seed, "nfe": nfe, "ms_per_sample_cpu": round(1000 * seconds / n, 2),
+                   "seed": a.seed, "nfe": nfe, "ms_per_sample_cpu": round(1000 * seconds / n, 2), "sort_sizes": bool(a.sort_sizes),
                    "values": {k: round(v, 6) for k, v in values.items()}, "date": _dt.date.today().isoformat()}
         pipe.card.setdefault("sampling", {}).update({"steps": a.steps, "sampler": a.sampler})
         print("saved", pipe.save_pretrained(a.save, metrics=metrics))

@@ -21,6 +21,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "qm9": ("qm9_ctmc", "qm9_sde"),
     "community_small": ("community_small_sde",),
     "ego_small": ("ego_small_sde",),
+    "zinc250k": ("zinc250k_ctmc",),
 }
 
 

@@ -16,7 +16,7 @@ from graphdiff.pipelines.pretrained import PRETRAINED_DIR
 
 def test_bundled_models_are_small_and_described():
     names = list_pretrained()
-    assert {"community_small_sde", "ego_small_sde", "qm9_ctmc", "qm9_sde"} <= set(names)
+    assert {"community_small_sde", "ego_small_sde", "qm9_ctmc", "qm9_sde", "zinc250k_ctmc"} <= set(names)
     total = sum(p.stat().st_size for p in PRETRAINED_DIR.rglob("*.safetensors"))
     assert total < 8 * 2**20, f"bundled weights are {total / 2**20:.1f} MB"
     for info in list_pretrained(details=True):
