@@ -90,6 +90,8 @@ class ResumableBatchSampler:
                 raise ValueError(f"lengths has {lengths.numel()} entries for a dataset of {n}")
             if not shuffle:
                 raise ValueError("size-grouped batches (lengths=...) need shuffle=True")
+        if bucket_batches is not None and lengths is None:
+            raise ValueError("bucket_batches groups batches by length: pass lengths too")
         if bucket_batches is not None and bucket_batches <= 0:
             raise ValueError(f"bucket_batches must be positive, got {bucket_batches}")
         self.lengths, self.bucket_batches = lengths, bucket_batches

@@ -71,6 +71,8 @@ def test_grouped_sampler_rejects_bad_arguments():
         ResumableBatchSampler(4, 2, lengths=[1, 2, 3, 4], shuffle=False)
     with pytest.raises(ValueError, match="bucket_batches"):
         ResumableBatchSampler(4, 2, lengths=[1, 2, 3, 4], bucket_batches=0)
+    with pytest.raises(ValueError, match="pass lengths"):
+        ResumableBatchSampler(4, 2, bucket_batches=2)
 
 
 def test_fit_with_lengths_feeds_size_grouped_batches():
