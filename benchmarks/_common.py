@@ -42,20 +42,3 @@ def machine_line(threads: int) -> str:
     return (f"{platform.machine()} {cpu_name(platform.processor() or '')}, {os.cpu_count()} cores visible, "
             f"torch {torch.__version__}, {threads} torch thread(s)")
 
-
-def sample_by_size(sample_batch, sizes: torch.Tensor, batch_size: int, *, sort: bool):
-    """Sample graphs of the given ``sizes`` in batches of ``batch_size`` by calling
-    ``sample_batch(node_mask) -> (GraphState, nfe)``; with ``sort`` the sizes are taken in
-    increasing order (each batch padded only to similar sizes) and the graphs are returned in the
-    order of ``sizes``. Returns ``(GraphState, total nfe)``."""
-    from graphdiff.states import GraphState
-
-    order = torch.sort(sizes, stable=True).indices if sort else torch.arange(sizes.numel())
-    parts, nfe = [], 0
-    for start in range(0, sizes.numel(), batch_size):
-        sz = sizes[order[start:start + batch_size]]
-        st, k = sample_batch(torch.arange(max(int(sz.max()), 1))[None] < sz[:, None])
-        parts.append(st)
-        nfe += k
-    state = GraphState.cat(parts)
-    return (state[torch.argsort(order)] if sort else state), nfe

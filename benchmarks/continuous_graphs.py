@@ -39,11 +39,12 @@ import torch
 from graphdiff.cli import parse_key_values
 from graphdiff.data import load
 from graphdiff.metrics import data_reference, graph_metrics
+from graphdiff.pipelines.base import sample_by_size
 from graphdiff.pipelines.continuous import CONTINUOUS_SAMPLERS, ContinuousGraphDiffusion
 from graphdiff.states import GraphState
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import git_commit, machine_line, sample_by_size, utc_now  # noqa: E402
+from _common import git_commit, machine_line, utc_now  # noqa: E402
 
 STATS = ("degree", "clustering", "orbit")
 GDSS_REFERENCE = {"community_small": (0.045, 0.086, 0.007), "ego_small": (0.021, 0.024, 0.007),
@@ -74,7 +75,7 @@ def generate(pipe: ContinuousGraphDiffusion, n: int, sampler: str, steps: int, s
     with torch.no_grad():
         if sort_batch:
             state, nfe = sample_by_size(lambda m: pipe.sample_batch(m, steps=steps, sampler=sampler, generator=g, options=options),
-                                        sizes, sort_batch, sort=True)
+                                        sizes, sort_batch, sort_sizes=True)
             nfe //= -(-n // sort_batch)  # network calls per graph (every batch makes the same number)
         else:
             mask = torch.arange(int(sizes.max()))[None] < sizes[:, None]

@@ -30,12 +30,12 @@ from typing import Any
 
 import torch
 
+from graphdiff.pipelines.base import sample_by_size
 from graphdiff.pipelines.discrete import DISCRETE_SAMPLERS, DiscreteGraphDiffusion
 from graphdiff.states import GraphState
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import git_commit as _git_commit  # noqa: E402
-from _common import sample_by_size  # noqa: E402
 
 MOLECULE_DATASETS = ("qm9", "zinc250k", "moses")
 #: published numbers at the protocol's settings, for context only
@@ -56,7 +56,7 @@ def generate(pipe: DiscreteGraphDiffusion, n: int, *, steps: int, sampler: str, 
     t0 = time.perf_counter()
     with torch.no_grad():
         state, nfe = sample_by_size(lambda m: pipe.sample_batch(m, steps=steps, sampler=sampler, generator=g),
-                                    sizes, batch_size, sort=sort_sizes)
+                                    sizes, batch_size, sort_sizes=sort_sizes)
     return state, nfe, time.perf_counter() - t0
 
 

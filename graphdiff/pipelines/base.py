@@ -241,33 +241,17 @@ class GraphDiffusionPipeline:
                 raise ValueError(f"num_nodes has {sizes.numel()} entries for n={n}")
             if sizes.numel() and int(sizes.max()) > self.node_counts.max_nodes:
                 raise ValueError(f"num_nodes asks for {int(sizes.max())} nodes; this model handles at most {self.node_counts.max_nodes}")
-        order = torch.sort(sizes, stable=True).indices if sort_sizes else None
-        if order is not None:
-            sizes = sizes[order]
         self.network.eval()
-        states, nfe = [], 0
         t0 = time.perf_counter()
         gdev = torch.Generator(device=self.device).manual_seed(seed + 1)
         bar = _progress(n, progress, f"sampling ({sampler}, {steps} steps)")
         with torch.no_grad(), _autocast(self.device, precision):
-            for start in range(0, n, batch_size):
-                sz = sizes[start:start + batch_size]
-                N = max(int(sz.max()), 1)
-                mask = (torch.arange(N)[None, :] < sz[:, None]).to(self.device)
-                st, k = self.sample_batch(mask, steps=steps, sampler=sampler, generator=gdev, options=options)
-                states.append(st.to("cpu"))
-                nfe += k
-                if bar is not None:
-                    bar.update(len(sz))
+            state, nfe = sample_by_size(
+                lambda mask: self.sample_batch(mask.to(self.device), steps=steps, sampler=sampler, generator=gdev, options=options),
+                sizes, batch_size, sort_sizes=sort_sizes, bar=bar)
         if bar is not None:
             bar.close()
         seconds = time.perf_counter() - t0
-        if not states:
-            state = GraphState(torch.zeros(0, 0, dtype=torch.long), torch.zeros(0, 0, 0, dtype=torch.long), torch.zeros(0, 0, dtype=torch.bool))
-        else:
-            state = GraphState.cat(states)
-            if order is not None:
-                state = state[torch.argsort(order)]  # back to draw order
         info = {"steps": steps, "sampler": sampler, "seed": seed, "precision": precision, "options": options}
         if sort_sizes:
             info["sort_sizes"] = True
@@ -402,6 +386,30 @@ class GraphDiffusionPipeline:
         except RuntimeError as exc:
             raise CheckpointError(f"{p}: weights do not match the architecture in config.json: {exc}") from exc
         return pipe.to(device)
+
+
+def sample_by_size(sample_batch: Any, sizes: Tensor, batch_size: int, *, sort_sizes: bool = False,
+                   bar: Any = None) -> tuple[GraphState, int]:
+    """Graphs of the given ``sizes``, ``batch_size`` at a time, from ``sample_batch(node_mask) ->
+    (GraphState, nfe)`` (each batch padded to its largest graph, results moved to the CPU). With
+    ``sort_sizes`` the sizes are taken in increasing order, so each batch is padded only to similar
+    sizes, and the graphs come back in the order of ``sizes``. Returns ``(state, total nfe)``;
+    ``bar`` (a tqdm bar) is advanced per batch."""
+    order = torch.sort(sizes, stable=True).indices if sort_sizes else None
+    run = sizes if order is None else sizes[order]
+    states, nfe = [], 0
+    for start in range(0, run.numel(), batch_size):
+        sz = run[start:start + batch_size]
+        st, k = sample_batch(torch.arange(max(int(sz.max()), 1))[None, :] < sz[:, None])
+        states.append(st.to("cpu"))
+        nfe += k
+        if bar is not None:
+            bar.update(len(sz))
+    if not states:
+        return GraphState(torch.zeros(0, 0, dtype=torch.long), torch.zeros(0, 0, 0, dtype=torch.long),
+                          torch.zeros(0, 0, dtype=torch.bool)), 0
+    state = GraphState.cat(states)
+    return (state if order is None else state[torch.argsort(order)]), nfe  # back to the order of sizes
 
 
 def _progress(total: int, enabled: bool, desc: str):
