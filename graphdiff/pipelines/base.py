@@ -222,6 +222,8 @@ class GraphDiffusionPipeline:
         different noise than without sorting, so the samples differ from an unsorted run."""
         if n < 0:
             raise ValueError(f"n must be >= 0, got {n}")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         if precision not in PRECISIONS:
             raise unknown_name("precision", precision, PRECISIONS)
         steps = int(steps or self.card.get("sampling", {}).get("steps") or self.default_steps)

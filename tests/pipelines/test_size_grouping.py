@@ -60,3 +60,8 @@ def test_group_by_size_trains_on_similar_sized_batches(family: str):
     res = pipe.fit(data, steps=6, batch_size=6, lr=1e-3, progress=False, group_by_size=True, log_every=1000)
     assert res.final_step == 6 and pipe.card["training"]["group_by_size"] is True
     assert all(hi - lo <= 1 for lo, hi in seen), seen  # sizes 3/4 or 11/12, never mixed
+
+
+def test_sample_refuses_a_batch_size_below_one():
+    with pytest.raises(ValueError, match="batch_size must be >= 1, got 0"):
+        _pipe("continuous").sample(3, steps=2, batch_size=0)
