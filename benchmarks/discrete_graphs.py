@@ -108,13 +108,17 @@ def evaluate_graphs(ds: Any, state: GraphState, name: str | None = None) -> tupl
     return values, _GraphReport(res, vun)
 
 
-def train(config: str, minutes: float, threads: int) -> DiscreteGraphDiffusion:
-    """Train the model of a ``configs/*_ctmc.yaml`` for at most ``minutes`` of wall-clock time."""
+def train(config: str, minutes: float, threads: int, init: str | None = None) -> DiscreteGraphDiffusion:
+    """Train the model of a ``configs/*_ctmc.yaml`` for at most ``minutes`` of wall-clock time; with
+    ``init``, train on from that model (the config's ``init_from``: same network and process, the
+    config's data and ``train:`` options, a fresh optimizer and learning-rate schedule)."""
     import yaml
 
     from graphdiff.pipelines.train import _prepare, _train_kwargs
 
     opts = yaml.safe_load(Path(config).read_text())
+    if init:
+        opts["init_from"] = init
     pipe, state = _prepare(opts)
     kw = _train_kwargs(opts)
     budget, t0 = 60.0 * minutes, time.perf_counter()
@@ -130,12 +134,21 @@ def train(config: str, minutes: float, threads: int) -> DiscreteGraphDiffusion:
     return pipe
 
 
+def _init_text(init: dict | None) -> str:
+    if not init:
+        return ""
+    return (f", starting from `{init.get('model')}` (itself {init.get('steps', '?')} steps in "
+            f"{float(init.get('seconds') or 0) / 60:.1f} min on {init.get('dataset')})")
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--dataset", default="qm9")
     p.add_argument("--load", default=None, help="save_pretrained folder to evaluate")
     p.add_argument("--config", default=None, help="train from this config instead of --load")
     p.add_argument("--train-minutes", type=float, default=30.0)
+    p.add_argument("--init", default=None,
+                   help="with --config: train on from this model (bundled name or folder; the config's init_from)")
     p.add_argument("--steps", type=int, default=50)
     p.add_argument("--sampler", default="ancestral", choices=list(DISCRETE_SAMPLERS))
     p.add_argument("--time-power", type=float, default=None,
@@ -159,10 +172,12 @@ def main(argv: list[str] | None = None) -> int:
 
     ds = load(a.dataset)
     molecules = a.dataset in MOLECULE_DATASETS
+    if a.init and (a.load or not a.config):
+        p.error("--init continues training: give it with --config (the data and train options), not --load")
     if a.load:
         pipe = DiscreteGraphDiffusion.from_pretrained(a.load)
     elif a.config:
-        pipe = train(a.config, a.train_minutes, a.threads)
+        pipe = train(a.config, a.train_minutes, a.threads, init=a.init)
     else:
         raise SystemExit("give --load (a trained model) or --config (train one)")
     if a.time_power is not None:
@@ -200,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
         f"rates={pipe.rates}, edge_weight={pipe.edge_weight}",
         f"- training: {tr.get('steps', '?')} steps (batch {tr.get('batch_size', '?')}, lr {tr.get('lr', '?')}, EMA "
         f"{tr.get('ema_decay', '?')}{', size-grouped batches' if tr.get('group_by_size') else ''}) in "
-        f"{float(tr.get('seconds', 0)) / 60:.1f} min on {tr.get('device', '?')}",
+        f"{float(tr.get('seconds', 0)) / 60:.1f} min on {tr.get('device', '?')}" + _init_text(pipe.card.get("init_from")),
         f"- sampling: {a.sampler}, {a.steps} steps (time grid (1 - i/n)^{pipe.time_power:g}), {nfe} network calls for {n} {what}s, seed {a.seed}; "
         f"{seconds:.1f} s = {1000 * seconds / n:.1f} ms per {what}"
         + (" (in size order, batches padded only to similar sizes)" if a.sort_sizes else "") + f"; metrics took {eval_seconds:.0f} s",

@@ -238,11 +238,17 @@ def train(
     steps: Optional[int] = typer.Option(None, help="Training steps (overrides the config)."),
     device: Optional[str] = typer.Option(None, help="cpu or cuda (overrides the config)."),
     nproc: int = typer.Option(1, help="Train with DistributedDataParallel over this many processes (gloo on CPU)."),
+    init_from: Optional[str] = typer.Option(
+        None, "--init-from", metavar="MODEL",
+        help="Start from this pretrained model (bundled name or save_pretrained folder) instead of fresh weights: "
+             "train it on, or fine-tune it on the config's data (overrides the config's `init_from`)."),
 ) -> None:
     """Train a model from a YAML config; checkpoints are written atomically and resumed automatically."""
     from .pipelines import train_from_options
 
     cfg = load_config(config)
+    if init_from is not None:
+        cfg["init_from"] = init_from
     if out is not None:
         cfg["out"] = str(out)
     if steps is not None:

@@ -6,6 +6,9 @@ Options (all keys but one data source optional)::
     smiles_file: my.smi         # your own SMILES (.smi / .csv), or
     graphs_file: graphs.json    # your own graphs (networkx node-link JSON list)
     family: discrete            # discrete (CTMC) or continuous (SDE)
+    init_from: zinc250k         # optional: start from a pretrained model (bundled name or save_pretrained
+                                # folder) instead of fresh weights: train on, or fine-tune on your own data;
+                                # its network, process and atom types are kept (no network / process keys)
     max_train: 20000            # optional: train on the first k training items
     network: {...}              # keyword arguments of the family's network
     process: {...}              # keyword arguments of the family's process
@@ -32,7 +35,7 @@ __all__ = ["train_from_options", "TrainSummary", "FAMILIES"]
 
 FAMILIES = {"continuous": "ContinuousGraphDiffusion", "discrete": "DiscreteGraphDiffusion"}
 _KNOWN = {"dataset", "smiles_file", "graphs_file", "family", "max_train", "network", "process", "train", "sampling",
-          "out", "device", "vocabulary", "max_atoms", "summary", "progress"}
+          "out", "device", "vocabulary", "max_atoms", "summary", "progress", "init_from"}
 _TRAIN_KEYS = {"steps", "batch_size", "lr", "ema_decay", "seed", "checkpoint_every", "warmup_steps", "lr_schedule",
                "grad_clip", "weight_decay", "log_every", "group_by_size", "bucket_batches"}
 
@@ -67,11 +70,15 @@ def _prepare(options: dict[str, Any]):
     vocabulary = None
     from ..data import load, molecules
 
+    init = _initial_model(options, family)
     if options.get("dataset"):
         name = options["dataset"]
         ds = load(name)
         if hasattr(ds, "smiles"):
             vocabulary = ds.vocabulary
+            if init is not None and init.vocabulary != vocabulary:
+                raise ValueError(f"init_from {options['init_from']!r} has atom types {_atoms(init.vocabulary)}, "
+                                 f"dataset {name!r} has {_atoms(vocabulary)}: the model cannot encode this data")
             idx = None if max_train is None else range(min(int(max_train), len(ds.smiles("train"))))
             state = ds.to_state("train", indices=idx) if idx is not None else ds.to_state("train")
         else:
@@ -86,6 +93,11 @@ def _prepare(options: dict[str, Any]):
         smiles = read_smiles_file(options["smiles_file"])[: max_train or None]
         vocab_name = options.get("vocabulary", "zinc250k")
         vocabulary = molecules.AtomVocabulary.named(vocab_name) if hasattr(molecules.AtomVocabulary, "named") else getattr(molecules, vocab_name.upper())
+        if init is not None:
+            if init.vocabulary is None or ("vocabulary" in options and init.vocabulary != vocabulary):
+                raise ValueError(f"init_from {options['init_from']!r} has atom types {_atoms(init.vocabulary)}; "
+                                 f"smiles_file needs a molecule model (and no different `vocabulary:`)")
+            vocabulary = init.vocabulary  # encode the SMILES with the model's atom types
         state = molecules.smiles_to_state(smiles, vocabulary, max_atoms=options.get("max_atoms")).state
     else:
         import json
@@ -100,14 +112,52 @@ def _prepare(options: dict[str, Any]):
         name = path.stem
         graphs = [nx.node_link_graph(d, edges="links") for d in json.loads(path.read_text())][: max_train or None]
         state = GraphState.from_networkx(graphs)
-    cls = pipeline_class(FAMILIES[family])
-    pipe = cls.create(train_state=state, vocabulary=vocabulary, dataset=name,
-                      network=dict(options.get("network") or {}), process=dict(options.get("process") or {}))
+    if init is not None:
+        if vocabulary is None and init.vocabulary is not None:
+            raise ValueError(f"init_from {options['init_from']!r} is a molecule model ({_atoms(init.vocabulary)}); "
+                             f"{name!r} holds generic graphs")
+        from ..states import NodeCountDistribution
+
+        pipe = init
+        pipe.card["init_from"] = {"model": str(options["init_from"]), "dataset": pipe.dataset,
+                                  **{k: pipe.card.get("training", {}).get(k) for k in ("steps", "seconds")}}
+        pipe.card.pop("training", None)  # this run's training is recorded afresh by fit
+        pipe.card.pop("metrics", None)  # the old model's numbers do not describe the new one
+        old_summary = pipe.card.get("summary")
+        pipe.card["summary"] = (f"{pipe.family} model trained on {name}, starting from {options['init_from']}"
+                                + (f" ({old_summary})" if old_summary else ""))
+        pipe.dataset = name
+        pipe.node_counts = NodeCountDistribution.fit(state)  # sample sizes like the data trained on
+    else:
+        cls = pipeline_class(FAMILIES[family])
+        pipe = cls.create(train_state=state, vocabulary=vocabulary, dataset=name,
+                          network=dict(options.get("network") or {}), process=dict(options.get("process") or {}))
     if options.get("sampling"):
         pipe.card["sampling"] = dict(options["sampling"])
     if options.get("summary"):
         pipe.card["summary"] = options["summary"]
     return pipe, state
+
+
+def _atoms(vocabulary: Any) -> str:
+    return "none (generic graphs)" if vocabulary is None else "/".join(vocabulary.tokens)
+
+
+def _initial_model(options: dict[str, Any], family: str):
+    """The pipeline named by ``init_from`` (bundled name or folder), checked against the options; or None."""
+    if not options.get("init_from"):
+        return None
+    fixed = [k for k in ("network", "process") if options.get(k)]
+    if fixed:
+        raise ValueError(f"init_from keeps the saved model's network and process: remove the {' and '.join(fixed)} "
+                         f"key(s) from the options")
+    from .pretrained import load_pretrained
+
+    pipe = load_pretrained(str(options["init_from"]))
+    if pipe.family != family:
+        raise ValueError(f"init_from {options['init_from']!r} is a {pipe.family} model; the options say family: "
+                         f"{family} (set family: {pipe.family})")
+    return pipe
 
 
 def _train_kwargs(options: dict[str, Any]) -> dict[str, Any]:
