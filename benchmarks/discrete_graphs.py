@@ -30,6 +30,7 @@ from typing import Any
 
 import torch
 
+from graphdiff.cli import parse_key_values
 from graphdiff.pipelines.base import sample_by_size
 from graphdiff.pipelines.discrete import DISCRETE_SAMPLERS, DiscreteGraphDiffusion
 from graphdiff.states import GraphState
@@ -46,7 +47,7 @@ REFERENCE = {
 
 
 def generate(pipe: DiscreteGraphDiffusion, n: int, *, steps: int, sampler: str, seed: int, batch_size: int,
-             sort_sizes: bool = False) -> tuple[GraphState, int, float]:
+             sort_sizes: bool = False, options: dict | None = None) -> tuple[GraphState, int, float]:
     """``n`` graphs, sizes drawn from the model's node-count distribution (seeded), sampled in
     batches of ``batch_size`` with :meth:`DiscreteGraphDiffusion.sample_batch` (in size order with
     ``sort_sizes``, returned in draw order); returns ``(state, nfe, seconds)`` (padded to the largest graph)."""
@@ -55,7 +56,7 @@ def generate(pipe: DiscreteGraphDiffusion, n: int, *, steps: int, sampler: str, 
     pipe.network.eval()
     t0 = time.perf_counter()
     with torch.no_grad():
-        state, nfe = sample_by_size(lambda m: pipe.sample_batch(m, steps=steps, sampler=sampler, generator=g),
+        state, nfe = sample_by_size(lambda m: pipe.sample_batch(m, steps=steps, sampler=sampler, generator=g, options=options),
                                     sizes, batch_size, sort_sizes=sort_sizes)
     return state, nfe, time.perf_counter() - t0
 
@@ -151,6 +152,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="with --config: train on from this model (bundled name or folder; the config's init_from)")
     p.add_argument("--steps", type=int, default=50)
     p.add_argument("--sampler", default="ancestral", choices=list(DISCRETE_SAMPLERS))
+    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                   help="sampler option (repeatable; VALUE as JSON), e.g. --option temperature=0.9")
     p.add_argument("--time-power", type=float, default=None,
                    help="warp of the sampling time grid, t_i = (1 - i/n)^p (default: the model card's)")
     p.add_argument("--n", type=int, default=None, help="samples (default: 1000 molecules / the test-set size)")
@@ -166,6 +169,10 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     if a.nll < 0:
         p.error(f"--nll must be >= 0 (test graphs to score), got {a.nll}")
+    try:
+        options = parse_key_values(a.option)
+    except ValueError as exc:
+        p.error(f"--option {exc}")
     torch.set_num_threads(a.threads)
 
     from graphdiff.data import load
@@ -186,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     n_params = sum(q.numel() for q in pipe.network.parameters())
 
     state, nfe, seconds = generate(pipe, n, steps=a.steps, sampler=a.sampler, seed=a.seed, batch_size=a.batch_size,
-                                   sort_sizes=a.sort_sizes)
+                                   sort_sizes=a.sort_sizes, options=options)
     print(f"sampled {n} in {seconds:.1f} s ({nfe} network calls)", flush=True)
     t0 = time.perf_counter()
     values, res = evaluate_molecules(pipe, ds, state, n_jobs=a.n_jobs) if molecules else evaluate_graphs(ds, state, a.dataset)
@@ -216,7 +223,8 @@ def main(argv: list[str] | None = None) -> int:
         f"- training: {tr.get('steps', '?')} steps (batch {tr.get('batch_size', '?')}, lr {tr.get('lr', '?')}, EMA "
         f"{tr.get('ema_decay', '?')}{', size-grouped batches' if tr.get('group_by_size') else ''}) in "
         f"{float(tr.get('seconds', 0)) / 60:.1f} min on {tr.get('device', '?')}" + _init_text(pipe.card.get("init_from")),
-        f"- sampling: {a.sampler}, {a.steps} steps (time grid (1 - i/n)^{pipe.time_power:g}), {nfe} network calls for {n} {what}s, seed {a.seed}; "
+        f"- sampling: {a.sampler}, {a.steps} steps (time grid (1 - i/n)^{pipe.time_power:g}"
+        f"{''.join(f', {k} {v}' for k, v in options.items())}), {nfe} network calls for {n} {what}s, seed {a.seed}; "
         f"{seconds:.1f} s = {1000 * seconds / n:.1f} ms per {what}"
         + (" (in size order, batches padded only to similar sizes)" if a.sort_sizes else "") + f"; metrics took {eval_seconds:.0f} s",
     ]
