@@ -250,7 +250,12 @@ def main(argv: list[str] | None = None) -> int:
                    "time_power": pipe.time_power,
                    "seed": a.seed, "nfe": nfe, "ms_per_sample_cpu": round(1000 * seconds / n, 2), "sort_sizes": bool(a.sort_sizes),
                    "values": {k: round(v, 6) for k, v in values.items()}, "date": _dt.date.today().isoformat()}
-        pipe.card.setdefault("sampling", {}).update({"steps": a.steps, "sampler": a.sampler})
+        if options:
+            metrics["options"] = options
+        sampling = pipe.card.setdefault("sampling", {})
+        sampling.update({"steps": a.steps, "sampler": a.sampler})  # the model's defaults = what was measured
+        if options:
+            sampling["options"] = {**sampling.get("options", {}), a.sampler: options}
         print("saved", pipe.save_pretrained(a.save, metrics=metrics))
     return 0
 
