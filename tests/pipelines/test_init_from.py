@@ -16,14 +16,6 @@ from graphdiff.pipelines import load_pretrained, train_from_options
 TINY = dict(hidden=16, edge_hidden=8, global_hidden=8, depth=1, heads=2, time_dim=16, K=4)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def _write(path, graphs) -> str:
     path.write_text(json.dumps([nx.node_link_data(g, edges="links") for g in graphs]))
     return str(path)
