@@ -173,14 +173,14 @@ def main(argv: list[str] | None = None) -> int:
         options = parse_key_values(a.option)
     except ValueError as exc:
         p.error(f"--option {exc}")
+    if a.init and (a.load or not a.config):
+        p.error("--init continues training: give it with --config (the data and train options), not --load")
     torch.set_num_threads(a.threads)
 
     from graphdiff.data import load
 
     ds = load(a.dataset)
     molecules = a.dataset in MOLECULE_DATASETS
-    if a.init and (a.load or not a.config):
-        p.error("--init continues training: give it with --config (the data and train options), not --load")
     if a.load:
         pipe = DiscreteGraphDiffusion.from_pretrained(a.load)
     elif a.config:

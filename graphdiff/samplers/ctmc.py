@@ -22,7 +22,6 @@ renormalised): ``T < 1`` makes the predictions more confident, trading diversity
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -87,12 +86,17 @@ def warped_time_grid(times: Tensor, time_power: float) -> Tensor:
     return times**p
 
 
+def _positive_finite(name: str, value: float) -> float:
+    """``value`` as a float; a clear ``ValueError`` naming ``name`` unless it is positive and finite."""
+    v = float(value)
+    if not 0 < v < float("inf"):
+        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+    return v
+
+
 def check_time_power(time_power: float) -> float:
     """``time_power`` as a float; a clear ``ValueError`` unless it is positive and finite."""
-    p = float(time_power)
-    if not 0 < p < float("inf"):
-        raise ValueError(f"time_power must be a positive finite number, got {time_power!r}")
-    return p
+    return _positive_finite("time_power", time_power)
 
 
 def _grid(process: Any, steps: int | None, times: Tensor | None, device: torch.device, time_power: float = 1.0) -> Tensor:
@@ -146,9 +150,7 @@ def _tempered(denoiser: Denoiser, temperature: float) -> Denoiser:
     """``denoiser`` with its x0 logits divided by ``temperature``: ``p(x0 | x_t)^(1/T)``, renormalised.
     ``T < 1`` sharpens every prediction (more confident, typically more valid and less diverse
     samples); ``T = 1`` is the model itself."""
-    T = float(temperature)
-    if not (math.isfinite(T) and T > 0):
-        raise ValueError(f"temperature must be a positive finite number, got {temperature!r}")
+    T = _positive_finite("temperature", temperature)
     if T == 1.0:
         return denoiser
 
