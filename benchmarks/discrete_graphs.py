@@ -33,6 +33,7 @@ import torch
 from graphdiff.cli import parse_key_values
 from graphdiff.pipelines.base import sample_by_size
 from graphdiff.pipelines.discrete import DISCRETE_SAMPLERS, DiscreteGraphDiffusion
+from graphdiff.pipelines.train import training_lineage
 from graphdiff.states import GraphState
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -135,11 +136,14 @@ def train(config: str, minutes: float, threads: int, init: str | None = None) ->
     return pipe
 
 
-def _init_text(init: dict | None) -> str:
-    if not init:
+def _init_text(card: dict) -> str:
+    """", starting from `m` (itself 11963 steps in 110.0 min on zinc250k, after 14447 steps in 95.0 min ...)"."""
+    stages = training_lineage(card)
+    if not stages:
         return ""
-    return (f", starting from `{init.get('model')}` (itself {init.get('steps', '?')} steps in "
-            f"{float(init.get('seconds') or 0) / 60:.1f} min on {init.get('dataset')})")
+    done = [f"{st.get('steps', '?')} steps in {float(st.get('seconds') or 0) / 60:.1f} min on {st.get('dataset')}"
+            for st in reversed(stages)]
+    return f", starting from `{stages[-1].get('model')}` (itself " + ", after ".join(done) + ")"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -222,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
         f"rates={pipe.rates}, edge_weight={pipe.edge_weight}",
         f"- training: {tr.get('steps', '?')} steps (batch {tr.get('batch_size', '?')}, lr {tr.get('lr', '?')}, EMA "
         f"{tr.get('ema_decay', '?')}{', size-grouped batches' if tr.get('group_by_size') else ''}) in "
-        f"{float(tr.get('seconds', 0)) / 60:.1f} min on {tr.get('device', '?')}" + _init_text(pipe.card.get("init_from")),
+        f"{float(tr.get('seconds', 0)) / 60:.1f} min on {tr.get('device', '?')}" + _init_text(pipe.card),
         f"- sampling: {a.sampler}, {a.steps} steps (time grid (1 - i/n)^{pipe.time_power:g}"
         f"{''.join(f', {k} {v}' for k, v in options.items())}), {nfe} network calls for {n} {what}s, seed {a.seed}; "
         f"{seconds:.1f} s = {1000 * seconds / n:.1f} ms per {what}"

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from .base import GraphDiffusionPipeline, GraphSamples, MoleculeSamples, pipeline_class, register_pipeline
 from .pretrained import generate_molecules, list_pretrained, load_pretrained
-from .train import train_from_options
+from .train import train_from_options, training_lineage
 
 __all__ = [
     "GraphDiffusionPipeline", "GraphSamples", "MoleculeSamples", "pipeline_class", "register_pipeline",
-    "generate_molecules", "list_pretrained", "load_pretrained", "train_from_options",
+    "generate_molecules", "list_pretrained", "load_pretrained", "train_from_options", "training_lineage",
 ]

@@ -31,7 +31,7 @@ import torch
 from ..errors import unknown_name
 from .base import pipeline_class
 
-__all__ = ["train_from_options", "TrainSummary", "FAMILIES"]
+__all__ = ["train_from_options", "training_lineage", "TrainSummary", "FAMILIES"]
 
 FAMILIES = {"continuous": "ContinuousGraphDiffusion", "discrete": "DiscreteGraphDiffusion"}
 _KNOWN = {"dataset", "smiles_file", "graphs_file", "family", "max_train", "network", "process", "train", "sampling",
@@ -119,8 +119,11 @@ def _prepare(options: dict[str, Any]):
         from ..states import NodeCountDistribution
 
         pipe = init
-        pipe.card["init_from"] = {"model": str(options["init_from"]), "dataset": pipe.dataset,
-                                  **{k: pipe.card.get("training", {}).get(k) for k in ("steps", "seconds")}}
+        parent = {"model": str(options["init_from"]), "dataset": pipe.dataset,
+                  **{k: pipe.card.get("training", {}).get(k) for k in ("steps", "seconds")}}
+        if pipe.card.get("init_from"):
+            parent["init_from"] = pipe.card["init_from"]  # the whole chain of stages, newest first
+        pipe.card["init_from"] = parent
         pipe.card.pop("training", None)  # this run's training is recorded afresh by fit
         pipe.card.pop("metrics", None)  # the old model's numbers do not describe the new one
         old_summary = pipe.card.get("summary")
@@ -137,6 +140,17 @@ def _prepare(options: dict[str, Any]):
     if options.get("summary"):
         pipe.card["summary"] = options["summary"]
     return pipe, state
+
+
+def training_lineage(card: dict) -> list[dict]:
+    """The models a card's model was trained on from (``init_from``, nested for several stages), oldest
+    first: each ``{"model", "dataset", "steps", "seconds"}``. Empty for a model trained from scratch."""
+    stages: list[dict] = []
+    node = card.get("init_from")
+    while node:
+        stages.append({k: v for k, v in node.items() if k != "init_from"})
+        node = node.get("init_from")
+    return stages[::-1]
 
 
 def _atoms(vocabulary: Any) -> str:

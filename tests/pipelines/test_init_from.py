@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from graphdiff.cli import app
 from graphdiff.pipelines.discrete import DiscreteGraphDiffusion
-from graphdiff.pipelines import load_pretrained, train_from_options
+from graphdiff.pipelines import load_pretrained, train_from_options, training_lineage
 
 TINY = dict(hidden=16, edge_hidden=8, global_hidden=8, depth=1, heads=2, time_dim=16, K=4)
 
@@ -95,3 +95,21 @@ def test_cli_train_init_from(base_model, tmp_path):
     assert load_pretrained(str(tmp_path / "run" / "model")).card["init_from"]["model"] == str(base_model)
     res = CliRunner().invoke(app, ["train", "-c", str(cfg), "--init-from", "qm9_ctmc"])
     assert res.exit_code == 2 and "molecule model" in res.output
+
+
+def test_several_stages_keep_the_whole_lineage(base_model, tmp_path):
+    gfile = _write(tmp_path / "g.json", [nx.cycle_graph(6), nx.path_graph(5)] * 2)
+    prev, runs = str(base_model), []
+    for stage in (2, 3):
+        s = train_from_options({"graphs_file": gfile, "init_from": prev, "out": str(tmp_path / f"stage{stage}"),
+                                "progress": False, "train": {"steps": stage, "batch_size": 2}})
+        prev = str(s.model_dir)
+        runs.append(load_pretrained(prev))
+    card = runs[-1].card
+    assert card["training"]["steps"] == 3  # the newest stage only
+    # nested newest first on the card; training_lineage lists the ancestors oldest first
+    assert card["init_from"]["model"] == str(tmp_path / "stage2" / "model") and card["init_from"]["steps"] == 2
+    assert card["init_from"]["init_from"]["model"] == str(base_model)
+    assert [(st["model"], st["dataset"], st["steps"]) for st in training_lineage(card)] == [
+        (str(base_model), "toy", 3), (str(tmp_path / "stage2" / "model"), "g", 2)]
+    assert training_lineage(load_pretrained(str(base_model)).card) == []
