@@ -195,6 +195,7 @@ def sample(
     model: str = typer.Option("qm9", "--model", "-m", help="Pretrained model name (see `graphdiff models`) or a folder written by save_pretrained."),
     n: int = typer.Option(100, "-n", help="Number of samples."),
     steps: Optional[int] = typer.Option(None, help="Sampling steps (default: the model card's)."),
+    nfe: Optional[int] = typer.Option(None, help="Instead of --steps: a budget of network calls per sample (a predictor-corrector step makes several)."),
     sampler: Optional[str] = typer.Option(None, help="Sampler name (default: the model card's)."),
     seed: int = typer.Option(0, help="Random seed."),
     device: str = typer.Option("cpu", help="cpu or cuda."),
@@ -220,7 +221,11 @@ def sample(
         _fail(str(exc))
     try:
         result = pipe.sample(n, steps=steps, sampler=sampler, seed=seed, progress=True, nproc=nproc, precision=precision,
-                             sampler_options=options, sort_sizes=sort_sizes)
+                             sampler_options=options, sort_sizes=sort_sizes, nfe=nfe)
+    except ValueError as exc:
+        if nfe is None:
+            raise
+        _fail(str(exc))
     except TypeError as exc:  # an option the sampler does not take
         if not options:
             raise

@@ -78,6 +78,7 @@ def generate_molecules(
     progress: bool = False,
     precision: str = "float32",
     sampler_options: Mapping[str, Any] | None = None,
+    nfe: int | None = None,
 ) -> MoleculeSamples:
     """Generate ``n`` molecules with a pretrained model, offline.
 
@@ -90,11 +91,13 @@ def generate_molecules(
     ``precision="bfloat16"`` runs the network in bfloat16: faster on CPUs with bf16 instructions
     and on GPUs (see :data:`graphdiff.pipelines.base.PRECISIONS`). ``sampler_options`` override
     the card's options of the sampler, e.g. ``{"temperature": 0.8}`` for a continuous model
-    (higher validity, lower diversity: see the model's card and BENCHMARKS.md)."""
+    (higher validity, lower diversity: see the model's card and BENCHMARKS.md). ``nfe`` sets a
+    budget of network calls per molecule instead of ``steps`` (a predictor-corrector step makes
+    several calls)."""
     pipe = load_pretrained(model, device=device)
     if pipe.vocabulary is None:
         raise ValueError(f"model {model!r} generates plain graphs, not molecules; use load_pretrained({model!r}).sample(n)")
     out = pipe.sample(n, steps=steps, sampler=sampler, seed=seed, batch_size=batch_size, progress=progress,
-                      precision=precision, sampler_options=sampler_options)
+                      precision=precision, sampler_options=sampler_options, nfe=nfe)
     assert isinstance(out, MoleculeSamples)
     return out

@@ -146,6 +146,19 @@ def test_every_sampler_gives_symmetric_masked_graphs(sampler: str):
         assert nfe == expected[sampler]
 
 
+def test_an_nfe_budget_sets_the_steps_and_is_refused_where_it_cannot():
+    pipe = _pipe()
+    for sampler, per_step in (("dpm_solver_sde", 1), ("ode_heun", 2), ("pc", 2)):
+        steps = pipe.steps_for_nfe(20, sampler=sampler)
+        assert steps == 20 // per_step
+        out = pipe.sample(2, nfe=20, sampler=sampler, seed=1)
+        assert out.info["steps"] == steps and out.nfe <= 20
+    with pytest.raises(ValueError, match="below one step of sampler 'ode_heun' \\(2 network calls\\)"):
+        pipe.steps_for_nfe(1, sampler="ode_heun")
+    with pytest.raises(ValueError, match="chooses its own number of steps"):
+        pipe.sample(2, nfe=20, sampler="rk45")
+
+
 def test_unknown_or_velocity_sampler_is_rejected_with_the_valid_names():
     pipe = _pipe()
     for bad in ("heun", "flow_euler"):

@@ -159,6 +159,29 @@ def test_time_power_defaults_to_polydec_and_is_saved(tmp_path):
     assert back.time_power == 1.0
 
 
+@pytest.mark.parametrize("sampler,options", [("ancestral", {}), ("tau_leaping", {}), ("pc", {}),
+                                             ("pc", {"predictor": "ancestral", "corrector_steps": 2})])
+def test_an_nfe_budget_gives_the_most_steps_that_fit(sampler: str, options: dict):
+    pipe = _pipe()
+    for budget in (1, 7, 10, 24):
+        steps = pipe.steps_for_nfe(budget, sampler=sampler, sampler_options=options)
+        used = pipe.sample(3, nfe=budget, sampler=sampler, sampler_options=options, seed=2)
+        assert used.info["steps"] == steps and used.nfe <= budget  # one batch: nfe is the calls per graph
+        assert pipe.sample(3, steps=steps + 1, sampler=sampler, sampler_options=options, seed=2).nfe > budget
+        same = pipe.sample(3, steps=steps, sampler=sampler, sampler_options=options, seed=2)
+        assert torch.equal(same.state.A, used.state.A)  # nfe only chooses the steps
+    # predictor-corrector with 2 corrector steps: 3 calls a step, 1 for the last
+    assert pipe.steps_for_nfe(100, sampler="pc", sampler_options={"corrector_steps": 2}) == 34
+
+
+def test_an_nfe_budget_is_checked():
+    pipe = _pipe()
+    with pytest.raises(ValueError, match="steps or nfe"):
+        pipe.sample(2, steps=3, nfe=9)
+    with pytest.raises(ValueError, match="nfe must be >= 1"):
+        pipe.sample(2, nfe=0)
+
+
 def test_steps_must_be_positive():
     with pytest.raises(ValueError, match="steps"):
         _pipe().sample_batch(_mask([3]), steps=0, sampler="ancestral", generator=torch.Generator())
