@@ -42,9 +42,10 @@ from graphdiff.metrics import data_reference, graph_metrics
 from graphdiff.pipelines.base import sample_by_size
 from graphdiff.pipelines.continuous import CONTINUOUS_SAMPLERS, ContinuousGraphDiffusion
 from graphdiff.states import GraphState
+from graphdiff.pipelines.train import start_new_stage
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import git_commit, machine_line, utc_now  # noqa: E402
+from _common import git_commit, lineage_text, machine_line, utc_now  # noqa: E402
 
 STATS = ("degree", "clustering", "orbit")
 GDSS_REFERENCE = {"community_small": (0.045, 0.086, 0.007), "ego_small": (0.021, 0.024, 0.007),
@@ -160,21 +161,18 @@ def main(argv: list[str] | None = None) -> int:
     n_gen = len(test_graphs)
 
     train_seconds = 0.0
-    prior_steps = 0
     losses: list[float] = []
     if a.load:
         pipe = ContinuousGraphDiffusion.from_pretrained(a.load)
         train_seconds = float(pipe.card.get("training", {}).get("seconds", 0.0))
     else:
         torch.manual_seed(0)
-        prior_seconds = 0.0
         if a.init:
             pipe = ContinuousGraphDiffusion.from_pretrained(a.init)
             if pipe.dataset != a.dataset:
                 p.error(f"--init {a.init} was trained on {pipe.dataset!r}, not --dataset {a.dataset!r}")
-            prior_steps = int(pipe.card.get("training", {}).get("steps", 0))
-            prior_seconds = float(pipe.card.get("training", {}).get("seconds", 0.0))
-            print(f"continuing {a.init}: {prior_steps} steps, {prior_seconds / 60:.0f} min so far", flush=True)
+            start_new_stage(pipe, a.init)  # the saved run becomes card["init_from"]; this one is card["training"]
+            print("continuing" + lineage_text(pipe.card).removeprefix(", trained on"), flush=True)
         else:
             pipe = ContinuousGraphDiffusion.create(
                 train_state=train, dataset=a.dataset,
@@ -193,11 +191,9 @@ def main(argv: list[str] | None = None) -> int:
                        progress=False, callback=stop, warmup_steps=100, log_every=10**9, group_by_size=a.group_by_size)
         losses = res.losses
         print(f"trained {res.final_step} steps in {time.perf_counter() - t0:.0f} s; loss {sum(losses[-100:]) / max(len(losses[-100:]), 1):.4f}")
-        train_seconds = prior_seconds + time.perf_counter() - t0
+        train_seconds = time.perf_counter() - t0
         # fit records the requested steps; the clock stopped it earlier
-        pipe.card["training"].update(steps=prior_steps + res.final_step, seconds=round(train_seconds, 1))
-        if a.init:
-            pipe.card["training"]["continued_from"] = {"steps": prior_steps, "seconds": prior_seconds}
+        pipe.card["training"].update(steps=res.final_step, seconds=round(train_seconds, 1))
     n_params = sum(q.numel() for q in pipe.network.parameters())
     net_cfg = getattr(pipe.network, "config", {})
 
@@ -254,9 +250,8 @@ def main(argv: list[str] | None = None) -> int:
         f"- training: {tr.get('steps', 'n/a')} steps in {train_seconds / 60:.1f} min CPU (batch {tr.get('batch_size', a.batch_size)}, "
         f"lr {tr.get('lr', a.lr)}, EMA {tr.get('ema_decay', a.ema_decay)}"
         + (", size-grouped batches" if tr.get("group_by_size") else "") + ")"
-        + (f"; the steps after {tr['continued_from']['steps']} continued a saved run with a new optimizer and the EMA "
-           "restarted from its weights (card `training.continued_from`; the settings above are those of the continuation)"
-           if "continued_from" in tr else "")
+        + (lineage_text(pipe.card) + " with a new optimizer, the EMA restarted from its weights (card `init_from`)"
+           if pipe.card.get("init_from") else "")
         + (f"; final loss (mean of last 100) {sum(losses[-100:]) / len(losses[-100:]):.4f}" if losses else ""),
         *([nll_line] if nll_line else []),
         "",

@@ -33,11 +33,11 @@ import torch
 from graphdiff.cli import parse_key_values
 from graphdiff.pipelines.base import sample_by_size
 from graphdiff.pipelines.discrete import DISCRETE_SAMPLERS, DiscreteGraphDiffusion
-from graphdiff.pipelines.train import training_lineage
 from graphdiff.states import GraphState
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import git_commit as _git_commit  # noqa: E402
+from _common import lineage_text  # noqa: E402
 
 MOLECULE_DATASETS = ("qm9", "zinc250k", "moses")
 #: published numbers at the protocol's settings, for context only
@@ -136,16 +136,6 @@ def train(config: str, minutes: float, threads: int, init: str | None = None) ->
     return pipe
 
 
-def _init_text(card: dict) -> str:
-    """", starting from `m` (itself 11963 steps in 110.0 min on zinc250k, after 14447 steps in 95.0 min ...)"."""
-    stages = training_lineage(card)
-    if not stages:
-        return ""
-    done = [f"{st.get('steps', '?')} steps in {float(st.get('seconds') or 0) / 60:.1f} min on {st.get('dataset')}"
-            for st in reversed(stages)]
-    return f", starting from `{stages[-1].get('model')}` (itself " + ", after ".join(done) + ")"
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--dataset", default="qm9")
@@ -226,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
         f"rates={pipe.rates}, edge_weight={pipe.edge_weight}",
         f"- training: {tr.get('steps', '?')} steps (batch {tr.get('batch_size', '?')}, lr {tr.get('lr', '?')}, EMA "
         f"{tr.get('ema_decay', '?')}{', size-grouped batches' if tr.get('group_by_size') else ''}) in "
-        f"{float(tr.get('seconds', 0)) / 60:.1f} min on {tr.get('device', '?')}" + _init_text(pipe.card),
+        f"{float(tr.get('seconds', 0)) / 60:.1f} min on {tr.get('device', '?')}" + lineage_text(pipe.card),
         f"- sampling: {a.sampler}, {a.steps} steps (time grid (1 - i/n)^{pipe.time_power:g}"
         f"{''.join(f', {k} {v}' for k, v in options.items())}), {nfe} network calls for {n} {what}s, seed {a.seed}; "
         f"{seconds:.1f} s = {1000 * seconds / n:.1f} ms per {what}"

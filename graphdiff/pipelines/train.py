@@ -31,7 +31,7 @@ import torch
 from ..errors import unknown_name
 from .base import pipeline_class
 
-__all__ = ["train_from_options", "training_lineage", "TrainSummary", "FAMILIES"]
+__all__ = ["train_from_options", "training_lineage", "start_new_stage", "TrainSummary", "FAMILIES"]
 
 FAMILIES = {"continuous": "ContinuousGraphDiffusion", "discrete": "DiscreteGraphDiffusion"}
 _KNOWN = {"dataset", "smiles_file", "graphs_file", "family", "max_train", "network", "process", "train", "sampling",
@@ -119,13 +119,7 @@ def _prepare(options: dict[str, Any]):
         from ..states import NodeCountDistribution
 
         pipe = init
-        parent = {"model": str(options["init_from"]), "dataset": pipe.dataset,
-                  **{k: pipe.card.get("training", {}).get(k) for k in ("steps", "seconds")}}
-        if pipe.card.get("init_from"):
-            parent["init_from"] = pipe.card["init_from"]  # the whole chain of stages, newest first
-        pipe.card["init_from"] = parent
-        pipe.card.pop("training", None)  # this run's training is recorded afresh by fit
-        pipe.card.pop("metrics", None)  # the old model's numbers do not describe the new one
+        start_new_stage(pipe, str(options["init_from"]))
         old_summary = pipe.card.get("summary")
         pipe.card["summary"] = (f"{pipe.family} model trained on {name}, starting from {options['init_from']}"
                                 + (f" ({old_summary})" if old_summary else ""))
@@ -140,6 +134,20 @@ def _prepare(options: dict[str, Any]):
     if options.get("summary"):
         pipe.card["summary"] = options["summary"]
     return pipe, state
+
+
+def start_new_stage(pipe: Any, source: str) -> None:
+    """Make ``pipe``'s card ready for training on from its current weights (loaded from ``source``):
+    its training record moves to ``card["init_from"]`` (``model``, ``dataset``, ``steps``,
+    ``seconds``, and the parent's own ``init_from`` nested, so every stage is kept), and its metrics
+    are dropped (they describe the old weights). ``fit`` then records the new stage's training."""
+    parent = {"model": source, "dataset": pipe.dataset,
+              **{k: pipe.card.get("training", {}).get(k) for k in ("steps", "seconds")}}
+    if pipe.card.get("init_from"):
+        parent["init_from"] = pipe.card["init_from"]  # the whole chain of stages, newest first
+    pipe.card["init_from"] = parent
+    pipe.card.pop("training", None)
+    pipe.card.pop("metrics", None)
 
 
 def training_lineage(card: dict) -> list[dict]:
