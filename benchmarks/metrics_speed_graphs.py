@@ -144,7 +144,7 @@ def main() -> None:
         f"{os.cpu_count()} CPU cores (shared with other jobs), Python {platform.python_version()}, numpy {np.__version__}",
         f"- command: `{cmd}`",
         f"- data: {args.n} + {args.n} G(n={args.nodes}, p={args.p} / {args.p * 1.1:.3g}) graphs; protocol gdss; n_jobs={args.n_jobs}",
-        f"- values: " + ", ".join(f"{k} {v:.6f}" for k, v in res.items()),
+        "- values: " + ", ".join(f"{k} {v:.6f}" for k, v in res.items()),
         f"- max |ours - reference loop| on the subset: {max(agree):.2e}",
         *sbm_lines,
         "",

@@ -214,7 +214,7 @@ def main() -> None:
         f"- models: `ContinuousGraphDiffusion` (GraphScoreNetwork, DSM loss, 8 one-hot degree features) and "
         f"`DiscreteGraphDiffusion` (GraphTransformerDenoiser, CTMC marginal rates, CE loss); hidden={args.hidden}, "
         f"depth={args.depth}, other network arguments at their defaults; one step = pipeline `loss` + backward + Adam",
-        f"- data: random G(N, p) graphs with mean degree 3, all nodes real",
+        "- data: random G(N, p) graphs with mean degree 3, all nodes real",
         "",
         f"## Throughput (N = {args.n_nodes}, global batch {args.batch} graphs, {args.steps} timed steps after {args.warmup} warm-up)",
         "",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import networkx as nx
-import pytest
 from typer.testing import CliRunner
 
 from graphdiff.cli import app

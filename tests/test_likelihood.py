@@ -16,14 +16,6 @@ from graphdiff.states import GraphState
 GAUSS = GaussianMixture(torch.tensor([[0.5, -1.0]]), torch.tensor([[0.5, 2.0]]))
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def _analytic(gmm: GaussianMixture, proc, x: torch.Tensor) -> torch.Tensor:
     t = torch.full((x.shape[0],), proc.eps, dtype=x.dtype)
     return -gmm.log_prob(x, proc.alpha(t)[:, None], proc.sigma(t)[:, None])

@@ -14,14 +14,6 @@ from graphdiff.examples.recipes import (
 )
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
 def _falls(losses: list[float], k: int = 10) -> bool:
     return sum(losses[-k:]) / k < 0.8 * sum(losses[:k]) / k
 

@@ -49,7 +49,6 @@ def test_sbm_graphs_follow_the_block_model():
     assert 40 <= min(sizes) and max(sizes) <= 200
     # the density of a 2..5-block model with p_intra 0.3, p_inter 0.005 lies between these bounds
     for g in gs:
-        n = g.number_of_nodes()
         assert 0.005 < nx.density(g) < 0.3
     one = sbm_graphs(1, seed=1, min_communities=3, max_communities=3, min_size=30, max_size=30, p_inter=0.0)[0]
     assert nx.number_connected_components(one) == 3

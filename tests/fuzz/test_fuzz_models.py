@@ -14,7 +14,6 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from graphdiff.errors import CheckpointError
 from graphdiff.metrics.graph import graph_metrics
 from graphdiff.metrics.validity import vun_metrics
 from graphdiff.nn import GraphScoreNetwork, GraphTransformerDenoiser

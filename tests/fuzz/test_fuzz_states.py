@@ -4,7 +4,6 @@ arbitrary inputs. Valid inputs must round-trip exactly; invalid ones must raise 
 from __future__ import annotations
 
 import networkx as nx
-import numpy as np
 import torch
 from hypothesis import given
 from hypothesis import strategies as st

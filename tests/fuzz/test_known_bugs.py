@@ -5,8 +5,6 @@ and turns the suite red (XPASS) once fixed, as a reminder to drop the ``xfail`` 
 from __future__ import annotations
 
 import json
-import warnings
-from pathlib import Path
 
 import networkx as nx
 import pytest

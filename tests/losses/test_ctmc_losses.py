@@ -3,7 +3,6 @@ SDDM ratio matching against enumerated conditionals."""
 
 from __future__ import annotations
 
-import itertools
 import math
 
 import numpy as np

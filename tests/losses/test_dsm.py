@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 import torch
 
-from _loss_helpers import one_thread  # noqa: F401
 from graphdiff.losses import dsm_loss
 from graphdiff.processes import VESDE, VPSDE, GaussianMixture
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import torch
 
-from _loss_helpers import one_thread  # noqa: F401
 from graphdiff.losses import flow_matching_loss
 from graphdiff.processes import GaussianMixture, RectifiedFlow
 

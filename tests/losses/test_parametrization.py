@@ -8,7 +8,6 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from _loss_helpers import one_thread  # noqa: F401
 from graphdiff.losses import PARAMETRIZATIONS, convert, from_x0_eps, to_x0_eps
 from graphdiff.processes import VESDE, VPSDE, ProductProcess, RectifiedFlow, SubVPSDE
 from graphdiff.testing import random_graph_state

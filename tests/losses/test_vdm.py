@@ -7,7 +7,6 @@ import math
 
 import torch
 
-from _loss_helpers import one_thread  # noqa: F401
 from graphdiff.losses import vdm_elbo
 from graphdiff.processes import VESDE, VPSDE, GaussianMixture, LearnedSchedule
 

@@ -18,20 +18,11 @@ from graphdiff.pipelines.discrete import (
     DISCRETE_SAMPLERS,
     RATE_FAMILIES,
     DiscreteGraphDiffusion,
-    make_graph_ctmc,
     to_categorical,
 )
 from graphdiff.states import GraphState
 
 TINY = dict(hidden=16, edge_hidden=8, global_hidden=8, depth=1, heads=2, time_dim=16, K=4)
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 def _graphs() -> list[nx.Graph]:

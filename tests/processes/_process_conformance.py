@@ -167,10 +167,3 @@ class ProcessConformance:
         torch.testing.assert_close(p.prior_logp(prior, mask).sum(), ref)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Single-threaded: intra-op threading on a shared, loaded machine slows small ops ~50x."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)

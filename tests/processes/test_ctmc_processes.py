@@ -24,15 +24,6 @@ from graphdiff.processes.ctmc.base import _categorical
 M = [0.5, 0.3, 0.15, 0.05]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _single_thread():
-    """Tiny tensors: one intra-op thread is fastest and avoids oversubscribing shared CPUs."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def families():
     return [
         UniformCTMC(4, schedule="cosine"),

@@ -8,7 +8,6 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from _process_conformance import one_thread  # noqa: F401
 from graphdiff.processes import VESDE, VPSDE, ProductProcess
 from graphdiff.states import GraphState
 from graphdiff.testing import assert_symmetric, random_graph_state

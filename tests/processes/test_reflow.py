@@ -9,7 +9,6 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from _process_conformance import one_thread  # noqa: F401
 from graphdiff.losses import flow_matching_loss
 from graphdiff.processes import GaussianMixture, RectifiedFlow, energy_distance, reflow, straightness
 from graphdiff.samplers import sample_flow_euler, sample_flow_heun

@@ -3,7 +3,6 @@ documented step counts at which each sampler must reproduce it."""
 
 from __future__ import annotations
 
-import pytest
 import torch
 
 from graphdiff.processes import GaussianMixture
@@ -32,11 +31,3 @@ FLOW_CASES = {
 }
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Run single-threaded: on a shared, loaded machine intra-op threading makes these small
-    tensor ops ~50x slower."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)

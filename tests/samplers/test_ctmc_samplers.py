@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from graphdiff.processes.ctmc import AbsorbingCTMC, GraphCTMC, LinearCTMCSchedule, MarginalCTMC, UniformCTMC
+from graphdiff.processes.ctmc import AbsorbingCTMC, GraphCTMC, MarginalCTMC, UniformCTMC
 from graphdiff.processes.ctmc.exact import ExactDenoiser, empirical_total_variation, enumerate_states
 from graphdiff.samplers.ctmc import (
     CTMC_SAMPLERS,
@@ -20,15 +20,6 @@ from graphdiff.samplers.ctmc import (
 from graphdiff.states import GraphState, TensorState
 
 K, D, N_SAMPLES, TOL = 3, 2, 4000, 0.05
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _single_thread():
-    """Tiny tensors: one intra-op thread is fastest and avoids oversubscribing shared CPUs."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 def correlated_law(seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:

@@ -9,7 +9,6 @@ import math
 import pytest
 import torch
 
-from _sampler_cases import one_thread  # noqa: F401
 from graphdiff.processes import VESDE, VPSDE, GaussianMixture, ProductProcess
 from graphdiff.samplers import sample
 from graphdiff.states import GraphState

@@ -10,7 +10,7 @@ import math
 import pytest
 import torch
 
-from _sampler_cases import FLOW_CASES, GMM, SAMPLER_CASES, one_thread  # noqa: F401
+from _sampler_cases import FLOW_CASES, GMM, SAMPLER_CASES
 from graphdiff.processes import VESDE, VPSDE, RectifiedFlow, SubVPSDE, energy_distance, mean_cov_error
 from graphdiff.samplers import SampleOutput, StepInfo, sample, sample_dpm_solver_sde
 
