@@ -48,10 +48,16 @@ REFERENCE = {
 
 
 def generate(pipe: DiscreteGraphDiffusion, n: int, *, steps: int, sampler: str, seed: int, batch_size: int,
-             sort_sizes: bool = False, options: dict | None = None) -> tuple[GraphState, int, float]:
+             sort_sizes: bool = False, options: dict | None = None, nproc: int = 1) -> tuple[GraphState, int, float]:
     """``n`` graphs, sizes drawn from the model's node-count distribution (seeded), sampled in
     batches of ``batch_size`` with :meth:`DiscreteGraphDiffusion.sample_batch` (in size order with
-    ``sort_sizes``, returned in draw order); returns ``(state, nfe, seconds)`` (padded to the largest graph)."""
+    ``sort_sizes``, returned in draw order); returns ``(state, nfe, seconds)`` (padded to the largest graph).
+    ``nproc > 1`` shards the same sizes over CPU processes (``pipe.sample(nproc=...)``: each rank has its
+    own noise stream, so the graphs differ from a one-process run)."""
+    if nproc > 1:
+        out = pipe.sample(n, steps=steps, sampler=sampler, seed=seed, batch_size=batch_size, nproc=nproc,
+                          sampler_options=options, sort_sizes=sort_sizes)
+        return out.state, out.nfe, out.seconds
     sizes = pipe.node_counts.sample(n, generator=torch.Generator().manual_seed(seed))
     g = torch.Generator().manual_seed(seed + 1)
     pipe.network.eval()
@@ -156,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sort-sizes", action="store_true",
                    help="sample in size order (each batch padded only to similar sizes; different noise than unsorted)")
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--nproc", type=int, default=1,
+                   help="shard sampling over this many CPU processes (gloo; same sizes, other noise than --nproc 1)")
     p.add_argument("--n-jobs", type=int, default=1, help="processes for NSPDK / graph statistics")
     p.add_argument("--nll", type=int, default=0, help="also bound -log p(G | N) on this many test graphs (CTMC ELBO)")
     p.add_argument("--save", default=None, help="save_pretrained folder for the model and these metrics")
@@ -187,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     n_params = sum(q.numel() for q in pipe.network.parameters())
 
     state, nfe, seconds = generate(pipe, n, steps=a.steps, sampler=a.sampler, seed=a.seed, batch_size=a.batch_size,
-                                   sort_sizes=a.sort_sizes, options=options)
+                                   sort_sizes=a.sort_sizes, options=options, nproc=a.nproc)
     print(f"sampled {n} in {seconds:.1f} s ({nfe} network calls)", flush=True)
     t0 = time.perf_counter()
     values, res = evaluate_molecules(pipe, ds, state, n_jobs=a.n_jobs) if molecules else evaluate_graphs(ds, state, a.dataset)
@@ -218,7 +226,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{tr.get('ema_decay', '?')}{', size-grouped batches' if tr.get('group_by_size') else ''}) in "
         f"{float(tr.get('seconds', 0)) / 60:.1f} min on {tr.get('device', '?')}" + lineage_text(pipe.card),
         f"- sampling: {a.sampler}, {a.steps} steps (time grid (1 - i/n)^{pipe.time_power:g}"
-        f"{''.join(f', {k} {v}' for k, v in options.items())}), {nfe} network calls for {n} {what}s, seed {a.seed}; "
+        f"{''.join(f', {k} {v}' for k, v in options.items())}), {nfe} network calls for {n} {what}s, seed {a.seed}"
+        f"{f', sharded over {a.nproc} processes' if a.nproc > 1 else ''}; "
         f"{seconds:.1f} s = {1000 * seconds / n:.1f} ms per {what}"
         + (" (in size order, batches padded only to similar sizes)" if a.sort_sizes else "") + f"; metrics took {eval_seconds:.0f} s",
     ]
