@@ -75,9 +75,10 @@ def generate(pipe: ContinuousGraphDiffusion, n: int, sampler: str, steps: int, s
     t0 = time.perf_counter()
     with torch.no_grad():
         if sort_batch:
-            state, nfe = sample_by_size(lambda m: pipe.sample_batch(m, steps=steps, sampler=sampler, generator=g, options=options),
-                                        sizes, sort_batch, sort_sizes=True)
-            nfe //= -(-n // sort_batch)  # network calls per graph (every batch makes the same number)
+            calls: list[int] = []
+            state, _ = sample_by_size(lambda m: pipe.sample_batch(m, steps=steps, sampler=sampler, generator=g, options=options),
+                                      sizes, sort_batch, sort_sizes=True, batch_calls=calls)
+            nfe = max(calls)  # network calls per graph
         else:
             mask = torch.arange(int(sizes.max()))[None] < sizes[:, None]
             state, nfe = pipe.sample_batch(mask, steps=steps, sampler=sampler, generator=g, options=options)

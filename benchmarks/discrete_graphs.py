@@ -48,24 +48,26 @@ REFERENCE = {
 
 
 def generate(pipe: DiscreteGraphDiffusion, n: int, *, steps: int, sampler: str, seed: int, batch_size: int,
-             sort_sizes: bool = False, options: dict | None = None, nproc: int = 1) -> tuple[GraphState, int, float]:
+             sort_sizes: bool = False, options: dict | None = None, nproc: int = 1) -> tuple[GraphState, int, int, float]:
     """``n`` graphs, sizes drawn from the model's node-count distribution (seeded), sampled in
     batches of ``batch_size`` with :meth:`DiscreteGraphDiffusion.sample_batch` (in size order with
-    ``sort_sizes``, returned in draw order); returns ``(state, nfe, seconds)`` (padded to the largest graph).
+    ``sort_sizes``, returned in draw order); returns ``(state, network calls per graph, network calls in
+    all, seconds)`` (state padded to the largest graph).
     ``nproc > 1`` shards the same sizes over CPU processes (``pipe.sample(nproc=...)``: each rank has its
     own noise stream, so the graphs differ from a one-process run)."""
     if nproc > 1:
         out = pipe.sample(n, steps=steps, sampler=sampler, seed=seed, batch_size=batch_size, nproc=nproc,
                           sampler_options=options, sort_sizes=sort_sizes)
-        return out.state, out.nfe, out.seconds
+        return out.state, out.nfe_per_graph, out.nfe, out.seconds
     sizes = pipe.node_counts.sample(n, generator=torch.Generator().manual_seed(seed))
     g = torch.Generator().manual_seed(seed + 1)
     pipe.network.eval()
     t0 = time.perf_counter()
+    calls: list[int] = []
     with torch.no_grad():
         state, nfe = sample_by_size(lambda m: pipe.sample_batch(m, steps=steps, sampler=sampler, generator=g, options=options),
-                                    sizes, batch_size, sort_sizes=sort_sizes)
-    return state, nfe, time.perf_counter() - t0
+                                    sizes, batch_size, sort_sizes=sort_sizes, batch_calls=calls)
+    return state, max(calls, default=0), nfe, time.perf_counter() - t0
 
 
 def evaluate_molecules(pipe: DiscreteGraphDiffusion, ds: Any, state: GraphState, *, n_jobs: int = 1) -> tuple[dict, Any]:
@@ -194,9 +196,9 @@ def main(argv: list[str] | None = None) -> int:
     n = a.n or (1000 if molecules else len(ds.split("test")))
     n_params = sum(q.numel() for q in pipe.network.parameters())
 
-    state, nfe, seconds = generate(pipe, n, steps=a.steps, sampler=a.sampler, seed=a.seed, batch_size=a.batch_size,
+    state, nfe, nfe_total, seconds = generate(pipe, n, steps=a.steps, sampler=a.sampler, seed=a.seed, batch_size=a.batch_size,
                                    sort_sizes=a.sort_sizes, options=options, nproc=a.nproc)
-    print(f"sampled {n} in {seconds:.1f} s ({nfe} network calls)", flush=True)
+    print(f"sampled {n} in {seconds:.1f} s ({nfe} network calls per graph, {nfe_total} in all)", flush=True)
     t0 = time.perf_counter()
     values, res = evaluate_molecules(pipe, ds, state, n_jobs=a.n_jobs) if molecules else evaluate_graphs(ds, state, a.dataset)
     eval_seconds = time.perf_counter() - t0
@@ -226,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{tr.get('ema_decay', '?')}{', size-grouped batches' if tr.get('group_by_size') else ''}) in "
         f"{float(tr.get('seconds', 0)) / 60:.1f} min on {tr.get('device', '?')}" + lineage_text(pipe.card),
         f"- sampling: {a.sampler}, {a.steps} steps (time grid (1 - i/n)^{pipe.time_power:g}"
-        f"{''.join(f', {k} {v}' for k, v in options.items())}), {nfe} network calls for {n} {what}s, seed {a.seed}"
+        f"{''.join(f', {k} {v}' for k, v in options.items())}), {nfe} network calls per {what} ({nfe_total} in all over batches), {n} {what}s, seed {a.seed}"
         f"{f', sharded over {a.nproc} processes' if a.nproc > 1 else ''}; "
         f"{seconds:.1f} s = {1000 * seconds / n:.1f} ms per {what}"
         + (" (in size order, batches padded only to similar sizes)" if a.sort_sizes else "") + f"; metrics took {eval_seconds:.0f} s",
@@ -251,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     if a.save:
         metrics = {"protocol": "gdss" if molecules else "spectre", "n_samples": n, "steps": a.steps, "sampler": a.sampler,
                    "time_power": pipe.time_power,
-                   "seed": a.seed, "nfe": nfe, "ms_per_sample_cpu": round(1000 * seconds / n, 2), "sort_sizes": bool(a.sort_sizes),
+                   "seed": a.seed, "nfe": nfe, "nfe_total": nfe_total, "ms_per_sample_cpu": round(1000 * seconds / n, 2), "sort_sizes": bool(a.sort_sizes),
                    "values": {k: round(v, 6) for k, v in values.items()}, "date": _dt.date.today().isoformat()}
         if options:
             metrics["options"] = options

@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     info = out.info
     metrics = {
         "protocol": "gdss", "dataset": dataset, "split": "test", "n_samples": a.n, "sampler": info["sampler"],
-        "steps": info["steps"], "nfe": out.nfe, "seed": a.seed, "precision": a.precision, "options": info["options"], "decode": pipe.card.get("sampling", {}).get("decode", "gdss"),
+        "steps": info["steps"], "nfe": out.nfe_per_graph, "nfe_total": out.nfe, "seed": a.seed, "precision": a.precision, "options": info["options"], "decode": pipe.card.get("sampling", {}).get("decode", "gdss"),
         "ms_per_sample_cpu": round(1000 * seconds / max(a.n, 1), 2), "values": values, "counts": res.counts,
         "date": dt.date.today().isoformat(),
         "command": "python benchmarks/molecule_model_eval.py " + " ".join(sys.argv[1:] if argv is None else argv),
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         f"- command: `{metrics['command']}`",
         f"- model: {pipe.card.get('summary', type(pipe).__name__)}; {sum(p.numel() for p in pipe.network.parameters()):,} parameters; "
         f"training: {json.dumps(pipe.card.get('training', {}))}",
-        f"- sampling: {info['sampler']}, {info['steps']} steps, {out.nfe} network calls in all, seed {a.seed}, "
+        f"- sampling: {info['sampler']}, {info['steps']} steps, {out.nfe_per_graph} network calls per molecule ({out.nfe} in all over batches), seed {a.seed}, "
         f"network in {a.precision}" + (f", options {json.dumps(info['options'])}" if info["options"] else "") + "; "
         f"{seconds:.1f} s for {a.n} molecules = {metrics['ms_per_sample_cpu']} ms per molecule",
         f"- protocol: node counts from the training set; decoded with `{metrics['decode']}`; validity w/o correction / all samples; "

@@ -117,6 +117,6 @@ def test_sample_with_a_budget_of_network_calls(tmp_path):
     out = tmp_path / "s.smi"
     res = runner.invoke(app, ["sample", "--model", "qm9_ctmc", "-n", "2", "--nfe", "7", "-o", str(out)])
     assert res.exit_code == 0, res.output
-    assert "7 network evaluations" in res.output  # the card's predictor-corrector sampler: 3 steps x 3 calls - 2
+    assert "7 network calls per graph" in res.output  # the card's predictor-corrector sampler: 3 steps x 3 calls - 2
     res = runner.invoke(app, ["sample", "--model", "qm9_ctmc", "-n", "2", "--nfe", "7", "--steps", "3", "-o", str(out)])
     assert res.exit_code == 2 and "steps or nfe" in res.output

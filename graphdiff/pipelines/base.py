@@ -63,12 +63,16 @@ def pipeline_class(name: str) -> type["GraphDiffusionPipeline"]:
 # ----------------------------------------------------------------------------- results
 @dataclass
 class GraphSamples:
-    """Generated graphs: the dense :class:`GraphState` plus timings."""
+    """Generated graphs: the dense :class:`GraphState` plus timings. ``nfe`` counts every network
+    call of the run (summed over batches and processes); ``nfe_per_graph`` the calls each graph went
+    through (its batch's count; the most over batches, which all make the same number except with
+    the adaptive ``rk45``)."""
 
     state: GraphState
     nfe: int = 0
     seconds: float = 0.0
     info: dict[str, Any] = field(default_factory=dict)
+    nfe_per_graph: int = 0
 
     def __len__(self) -> int:
         return self.state.batch_size
@@ -81,7 +85,12 @@ class GraphSamples:
     def summary(self) -> str:
         n = len(self)
         per = 1000 * self.seconds / max(n, 1)
-        return f"{n} graphs, {self.nfe} network evaluations, {self.seconds:.1f} s ({per:.2f} ms per graph)"
+        return f"{n} graphs, {self._calls()}, {self.seconds:.1f} s ({per:.2f} ms per graph)"
+
+    def _calls(self) -> str:
+        if self.nfe_per_graph and self.nfe_per_graph != self.nfe:
+            return f"{self.nfe_per_graph} network calls per graph ({self.nfe} in all, over batches)"
+        return f"{self.nfe} network calls per graph"
 
     def save(self, path: str | Path) -> Path:
         """Write a JSON list of networkx node-link dicts (``.json``)."""
@@ -116,7 +125,7 @@ class MoleculeSamples(GraphSamples):
         n = len(self)
         valid = len(self.valid_smiles)
         per = 1000 * self.seconds / max(n, 1)
-        return (f"{n} molecules, {valid} valid ({100 * valid / max(n, 1):.1f}%), {self.nfe} network evaluations, "
+        return (f"{n} molecules, {valid} valid ({100 * valid / max(n, 1):.1f}%), {self._calls()}, "
                 f"{self.seconds:.1f} s ({per:.2f} ms per molecule)")
 
     def save(self, path: str | Path) -> Path:
@@ -257,16 +266,17 @@ class GraphDiffusionPipeline:
         gdev = torch.Generator(device=self.device).manual_seed(seed + 1)
         bar = _progress(n, progress, f"sampling ({sampler}, {steps} steps)")
         with torch.no_grad(), _autocast(self.device, precision):
+            calls: list[int] = []
             state, nfe = sample_by_size(
                 lambda mask: self.sample_batch(mask.to(self.device), steps=steps, sampler=sampler, generator=gdev, options=options),
-                sizes, batch_size, sort_sizes=sort_sizes, bar=bar)
+                sizes, batch_size, sort_sizes=sort_sizes, bar=bar, batch_calls=calls)
         if bar is not None:
             bar.close()
         seconds = time.perf_counter() - t0
         info = {"steps": steps, "sampler": sampler, "seed": seed, "precision": precision, "options": options}
         if sort_sizes:
             info["sort_sizes"] = True
-        return self._wrap(state, nfe=nfe, seconds=seconds, info=info)
+        return self._wrap(state, nfe=nfe, seconds=seconds, info=info, nfe_per_graph=max(calls, default=0))
 
     def steps_for_nfe(self, nfe: int, *, sampler: str | None = None,
                       sampler_options: Mapping[str, Any] | None = None) -> int:
@@ -306,16 +316,17 @@ class GraphDiffusionPipeline:
             self.network.train(was_training)
         return int(steps)
 
-    def _wrap(self, state: GraphState, *, nfe: int, seconds: float, info: dict) -> GraphSamples:
+    def _wrap(self, state: GraphState, *, nfe: int, seconds: float, info: dict, nfe_per_graph: int = 0) -> GraphSamples:
         if self.vocabulary is None:
-            return GraphSamples(state, nfe=nfe, seconds=seconds, info=info)
+            return GraphSamples(state, nfe=nfe, seconds=seconds, info=info, nfe_per_graph=nfe_per_graph)
         from ..data.molecules import decode_molecules
 
         protocol = self.card.get("sampling", {}).get("decode", "gdss")
         report = decode_molecules(state, self.vocabulary, protocol=protocol)
         mols = [d.mol for d in report.results]
         smiles = [d.smiles if d.mol is not None else None for d in report.results]
-        return MoleculeSamples(state, nfe=nfe, seconds=seconds, info=info, molecules=mols, smiles=smiles, report=report)
+        return MoleculeSamples(state, nfe=nfe, seconds=seconds, info=info, molecules=mols, smiles=smiles, report=report,
+                               nfe_per_graph=nfe_per_graph)
 
     def _sample_distributed(self, n: int, *, steps: int, sampler: str, seed: int, batch_size: int, nproc: int,
                             precision: str = "float32", sampler_options: Mapping[str, Any] | None = None,
@@ -335,7 +346,8 @@ class GraphDiffusionPipeline:
                        dict(sampler_options or {}), sort_sizes)
         states = [GraphState(*p[0]) for p in parts if p[0][2].shape[0] > 0]
         state = GraphState.cat(states)
-        return self._wrap(state, nfe=sum(p[1] for p in parts), seconds=time.perf_counter() - t0,
+        return self._wrap(state, nfe=sum(p[1] for p in parts), nfe_per_graph=max(p[2] for p in parts),
+                          seconds=time.perf_counter() - t0,
                           info={"steps": steps, "sampler": sampler, "seed": seed, "precision": precision, "nproc": nproc,
                                 "options": dict(sampler_options or {}), **({"sort_sizes": True} if sort_sizes else {})})
 
@@ -438,12 +450,13 @@ class GraphDiffusionPipeline:
 
 
 def sample_by_size(sample_batch: Any, sizes: Tensor, batch_size: int, *, sort_sizes: bool = False,
-                   bar: Any = None) -> tuple[GraphState, int]:
+                   bar: Any = None, batch_calls: list[int] | None = None) -> tuple[GraphState, int]:
     """Graphs of the given ``sizes``, ``batch_size`` at a time, from ``sample_batch(node_mask) ->
     (GraphState, nfe)`` (each batch padded to its largest graph, results moved to the CPU). With
     ``sort_sizes`` the sizes are taken in increasing order, so each batch is padded only to similar
     sizes, and the graphs come back in the order of ``sizes``. Returns ``(state, total nfe)``;
-    ``bar`` (a tqdm bar) is advanced per batch."""
+    ``bar`` (a tqdm bar) is advanced per batch; ``batch_calls``, a list, gets each batch's nfe (the
+    network calls each of its graphs went through)."""
     order = torch.sort(sizes, stable=True).indices if sort_sizes else None
     run = sizes if order is None else sizes[order]
     states, nfe = [], 0
@@ -452,6 +465,8 @@ def sample_by_size(sample_batch: Any, sizes: Tensor, batch_size: int, *, sort_si
         st, k = sample_batch(torch.arange(max(int(sz.max()), 1))[None, :] < sz[:, None])
         states.append(st.to("cpu"))
         nfe += k
+        if batch_calls is not None:
+            batch_calls.append(int(k))
         if bar is not None:
             bar.update(len(sz))
     if not states:
@@ -478,8 +493,8 @@ def _sample_shard(rank: int, card: dict, state_dict: dict, sizes: Tensor, chunks
     pipe.network.load_state_dict(state_dict)
     idx = chunks[rank]
     if not idx:
-        return (torch.zeros(0, 0, dtype=torch.long), torch.zeros(0, 0, 0, dtype=torch.long), torch.zeros(0, 0, dtype=torch.bool)), 0
+        return (torch.zeros(0, 0, dtype=torch.long), torch.zeros(0, 0, 0, dtype=torch.long), torch.zeros(0, 0, dtype=torch.bool)), 0, 0
     out = pipe.sample(len(idx), steps=steps, sampler=sampler, seed=seed + 7919 * (rank + 1), batch_size=batch_size,
                       num_nodes=sizes[idx], precision=precision, sampler_options=sampler_options, sort_sizes=sort_sizes)
     st = out.state
-    return (st.X, st.A, st.node_mask), out.nfe
+    return (st.X, st.A, st.node_mask), out.nfe, out.nfe_per_graph

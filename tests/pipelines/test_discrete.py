@@ -165,6 +165,15 @@ def test_an_nfe_budget_gives_the_most_steps_that_fit(sampler: str, options: dict
     assert pipe.steps_for_nfe(100, sampler="pc", sampler_options={"corrector_steps": 2}) == 34
 
 
+def test_calls_are_reported_per_graph_and_in_all():
+    pipe = _pipe()
+    out = pipe.sample(5, steps=3, sampler="ancestral", batch_size=2, seed=0)  # 3 batches of 3 calls
+    assert (out.nfe_per_graph, out.nfe) == (3, 9)
+    assert "3 network calls per graph (9 in all, over batches)" in out.summary()
+    one = pipe.sample(5, steps=3, sampler="ancestral", seed=0)
+    assert (one.nfe_per_graph, one.nfe) == (3, 3) and "3 network calls per graph," in one.summary()
+
+
 def test_an_nfe_budget_is_checked():
     pipe = _pipe()
     with pytest.raises(ValueError, match="steps or nfe"):

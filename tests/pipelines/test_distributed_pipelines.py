@@ -54,6 +54,7 @@ def test_sharded_sampling_gathers_every_shard_in_order():
     dist = pipe.sample(n, steps=4, seed=seed, nproc=2)
     assert len(dist) == n
     dist.state.validate()
+    assert (dist.nfe_per_graph, dist.nfe) == (4, 2 * 4)  # 4 ancestral steps on each of the 2 ranks
     # rank r samples its contiguous share of the sizes drawn from `seed`, with seed + 7919 * (r + 1)
     sizes = pipe.node_counts.sample(n, generator=torch.Generator().manual_seed(seed))
     chunks = torch.tensor_split(torch.arange(n), 2)
