@@ -107,8 +107,8 @@ def models(as_json: bool = typer.Option(False, "--json", help="Print the model c
     if not names:
         typer.echo("no pretrained models are bundled in this installation")
         return
-    rows = [[m["name"], m.get("family", ""), m.get("dataset", ""), m.get("summary", "")] for m in names]
-    typer.echo(_table(rows, ["name", "family", "dataset", "summary"]))
+    rows = [[m["name"], m.get("family", ""), m.get("dataset", ""), m.get("measured", "")] for m in names]
+    typer.echo(_table(rows, ["name", "family", "dataset", "measured at the default sampler (see --json for the cards)"]))
 
 
 # --------------------------------------------------------------------------- evaluate

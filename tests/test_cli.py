@@ -33,7 +33,13 @@ def test_datasets_lists_every_dataset_with_counts():
 def test_models_command_runs():
     res = runner.invoke(app, ["models", "--json"])
     assert res.exit_code == 0, res.output
-    assert isinstance(json.loads(res.output), list)
+    cards = json.loads(res.output)
+    assert isinstance(cards, list)
+    table = runner.invoke(app, ["models"])
+    assert table.exit_code == 0, table.output
+    for card in cards:  # one row per bundled model, with its measured quality and how it was measured
+        row = next(line for line in table.output.splitlines() if line.startswith(card["name"] + " "))
+        assert card["measured"] in row and "network calls" in row
 
 
 def test_evaluate_wrong_dataset_lists_valid_names(tmp_path):

@@ -12,7 +12,7 @@ import torch
 from ..errors import unknown_name
 from .base import GraphDiffusionPipeline, MoleculeSamples
 
-__all__ = ["PRETRAINED_DIR", "list_pretrained", "load_pretrained", "generate_molecules"]
+__all__ = ["PRETRAINED_DIR", "list_pretrained", "load_pretrained", "generate_molecules", "measured"]
 
 PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "pretrained"
 
@@ -40,8 +40,37 @@ def list_pretrained(details: bool = False) -> list[Any]:
     for name, path in models.items():
         card = json.loads((path / "config.json").read_text()).get("card", {})
         out.append({"name": name, "family": card.get("family", ""), "dataset": card.get("dataset", ""),
-                    "summary": card.get("summary", ""), "metrics": card.get("metrics", {}), "path": str(path)})
+                    "summary": card.get("summary", ""), "measured": measured(card), "metrics": card.get("metrics", {}),
+                    "path": str(path)})
     return out
+
+
+def measured(card: Mapping[str, Any]) -> str:
+    """One line of a card's measured quality at its default sampler, with the protocol's counts:
+    ``"99.4% valid w/o correction, FCD 0.175, NSPDK 0.0004; pc, 49 network calls, 10,000 samples"``
+    for molecule models, ``"MMD degree 0.019 / clustering 0.088 / orbit 0.009; dpm_solver_sde, 50
+    network calls, 20 graphs x 10 seeds"`` for graph models; ``"not measured"`` without metrics."""
+    m = card.get("metrics") or {}
+    if m.get("values"):
+        v = m["values"]
+        parts = []
+        if v.get("validity_wo_correction") is not None:
+            parts.append(f"{100 * v['validity_wo_correction']:.1f}% valid w/o correction")
+        parts += [f"{k.upper()} {v[k]:{f}}" for k, f in (("fcd", ".3g"), ("nspdk", ".2g")) if v.get(k) is not None]
+        if v.get("vun") is not None:
+            parts.append(f"V.U.N. {100 * v['vun']:.1f}%")
+        parts += [f"{k} {v[k]:.3g}" for k in ("degree", "clustering", "orbit") if v.get(k) is not None and "fcd" not in v]
+        how = f"{m.get('sampler', '?')}, {m.get('nfe', '?')} network calls, {m.get('n_samples', '?'):,} samples"
+        return ", ".join(parts) + "; " + how
+    if m.get("rows"):
+        sampling = card.get("sampling", {})
+        rows = m["rows"]
+        row = next((r for r in rows if r.get("sampler") == sampling.get("sampler") and r.get("steps") == sampling.get("steps")),
+                   rows[0])
+        stats = " / ".join(f"{k} {row[k]:.3f}" for k in ("degree", "clustering", "orbit") if k in row)
+        return (f"MMD {stats}; {row.get('sampler')}, {row.get('nfe')} network calls, {m.get('n_generated', '?')} graphs"
+                f" x {row.get('seeds', 1)} seeds")
+    return "not measured"
 
 
 def resolve(name: str) -> Path:

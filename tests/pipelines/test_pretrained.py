@@ -130,3 +130,17 @@ def test_sampler_options_override_the_card_and_are_recorded():
     assert quiet.info["options"] == {"s_noise": 0.5} and quiet.smiles != base.smiles
     with pytest.raises(ValueError, match="s_noise"):
         pipe.sample(2, steps=2, sampler="dpm_solver", sampler_options={"s_noise": 0.5})
+
+
+def test_measured_line_states_quality_and_protocol():
+    from graphdiff.pipelines.pretrained import measured
+
+    mol = {"metrics": {"sampler": "pc", "nfe": 49, "n_samples": 10000,
+                       "values": {"validity_wo_correction": 0.99391, "fcd": 0.17512, "nspdk": 0.000432}}}
+    assert measured(mol) == "99.4% valid w/o correction, FCD 0.175, NSPDK 0.00043; pc, 49 network calls, 10,000 samples"
+    rows = [{"sampler": "ddpm", "steps": 50, "nfe": 50, "seeds": 3, "degree": 0.5, "clustering": 0.25, "orbit": 0.125},
+            {"sampler": "dpm_solver_sde", "steps": 50, "nfe": 50, "seeds": 10, "degree": 0.0186, "clustering": 0.0879, "orbit": 0.0095}]
+    graph = {"sampling": {"sampler": "dpm_solver_sde", "steps": 50}, "metrics": {"n_generated": 20, "rows": rows}}
+    assert measured(graph) == ("MMD degree 0.019 / clustering 0.088 / orbit 0.009; dpm_solver_sde, 50 network calls, "
+                               "20 graphs x 10 seeds")  # the row of the card's default sampler
+    assert measured({}) == "not measured"
