@@ -88,7 +88,9 @@ class GraphSamples:
         return f"{n} graphs, {self._calls()}, {self.seconds:.1f} s ({per:.2f} ms per graph)"
 
     def _calls(self) -> str:
-        if self.nfe_per_graph and self.nfe_per_graph != self.nfe:
+        if not self.nfe_per_graph:  # made by hand, without the per-graph count
+            return f"{self.nfe} network calls"
+        if self.nfe_per_graph != self.nfe:
             return f"{self.nfe_per_graph} network calls per graph ({self.nfe} in all, over batches)"
         return f"{self.nfe} network calls per graph"
 

@@ -172,6 +172,9 @@ def test_calls_are_reported_per_graph_and_in_all():
     assert "3 network calls per graph (9 in all, over batches)" in out.summary()
     one = pipe.sample(5, steps=3, sampler="ancestral", seed=0)
     assert (one.nfe_per_graph, one.nfe) == (3, 3) and "3 network calls per graph," in one.summary()
+    from graphdiff.pipelines import GraphSamples
+
+    assert "12 network calls," in GraphSamples(one.state, nfe=12).summary()  # no per-graph count: no claim about it
 
 
 def test_an_nfe_budget_is_checked():
