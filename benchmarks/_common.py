@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import platform
+import statistics
 import subprocess
 from pathlib import Path
 
@@ -56,3 +57,10 @@ def lineage_text(card: dict) -> str:
     done = [f"{st.get('steps', '?')} steps in {float(st.get('seconds') or 0) / 60:.1f} min on {st.get('dataset')}"
             for st in reversed(stages)]
     return f", trained on from `{stages[-1].get('model')}` (itself " + ", after ".join(done) + ")"
+
+
+def mean_sd(values: list[float], fmt: str = ".4f") -> str:
+    """``mean ± sample sd`` over seeds or subsets (just the mean for one value), each in ``fmt``."""
+    if len(values) < 2:
+        return format(statistics.fmean(values), fmt)
+    return f"{format(statistics.fmean(values), fmt)} ± {format(statistics.stdev(values), fmt)}"

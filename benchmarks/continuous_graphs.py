@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -45,7 +44,7 @@ from graphdiff.states import GraphState
 from graphdiff.pipelines.train import start_new_stage
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import git_commit, lineage_text, machine_line, utc_now  # noqa: E402
+from _common import git_commit, lineage_text, machine_line, mean_sd, utc_now  # noqa: E402
 
 STATS = ("degree", "clustering", "orbit")
 GDSS_REFERENCE = {"community_small": (0.045, 0.086, 0.007), "ego_small": (0.021, 0.024, 0.007),
@@ -83,13 +82,6 @@ def generate(pipe: ContinuousGraphDiffusion, n: int, sampler: str, steps: int, s
             mask = torch.arange(int(sizes.max()))[None] < sizes[:, None]
             state, nfe = pipe.sample_batch(mask, steps=steps, sampler=sampler, generator=g, options=options)
     return state, nfe, time.perf_counter() - t0
-
-
-def _mean_sd(values: list[float]) -> str:
-    """``mean ± sample sd`` over seeds (just the mean for one seed)."""
-    if len(values) < 2:
-        return f"{statistics.fmean(values):.4f}"
-    return f"{statistics.fmean(values):.4f} ± {statistics.stdev(values):.4f}"
 
 
 def _structural_features(net_cfg: dict) -> str:
@@ -261,11 +253,11 @@ def main(argv: list[str] | None = None) -> int:
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        cells = " | ".join(_mean_sd([m[k] for m in r["mmd_runs"]]) for k in STATS)
+        cells = " | ".join(mean_sd([m[k] for m in r["mmd_runs"]]) for k in STATS)
         lines.append(f"| {r['sampler']} | {r['steps']} | {r['nfe']} | {r['seeds']} | {cells} | "
                      f"{r['seconds']:.1f} | {r['edges']:.1f} | {r['empty']} |")
     if data_ref is not None:
-        cells = " | ".join(_mean_sd(data_ref.values[k]) for k in STATS)
+        cells = " | ".join(mean_sd(data_ref.values[k]) for k in STATS)
         lines.append(f"| data reference: {data_ref.n} random training graphs vs test (a perfect generator) | - | - | "
                      f"{data_ref.subsets} subsets | {cells} | - | - | - |")
     lines.append(f"| all {len(train_graphs)} training graphs vs test | - | - | - | {floor['degree']:.4f} | {floor['clustering']:.4f} | {floor['orbit']:.4f} | - | - | - |")

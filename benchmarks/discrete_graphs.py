@@ -23,7 +23,6 @@ import datetime as _dt
 import json
 import os
 import platform
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -38,7 +37,7 @@ from graphdiff.states import GraphState
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import git_commit as _git_commit  # noqa: E402
-from _common import lineage_text  # noqa: E402
+from _common import lineage_text, mean_sd  # noqa: E402
 
 MOLECULE_DATASETS = ("qm9", "zinc250k", "moses")
 #: published numbers at the protocol's settings, for context only
@@ -84,12 +83,6 @@ def evaluate_molecules(pipe: DiscreteGraphDiffusion, ds: Any, state: GraphState,
     values = {k: float(v) for k, v in res.values.items()}
     values["n_empty"] = report.n_empty
     return values, res
-
-
-def _mean_sd(values: list[float], fmt: str) -> str:
-    if len(values) < 2:
-        return format(values[0], fmt)
-    return f"{format(statistics.fmean(values), fmt)} ± {format(statistics.stdev(values), fmt)}"
 
 
 def molecule_data_reference(ds: Any, n: int, subsets: int, n_jobs: int = 1) -> dict[str, list[float]]:
@@ -272,8 +265,8 @@ def main(argv: list[str] | None = None) -> int:
     if data_ref:
         k = len(data_ref["fcd"])
         lines.append(f"- data reference (what a perfect generator scores with {n} samples): {k} random set(s) of {n} "
-                     f"training molecules vs the test set: FCD {_mean_sd(data_ref['fcd'], '.3f')}, "
-                     f"NSPDK {_mean_sd(data_ref['nspdk'], '.5f')}")
+                     f"training molecules vs the test set: FCD {mean_sd(data_ref['fcd'], '.3f')}, "
+                     f"NSPDK {mean_sd(data_ref['nspdk'], '.5f')}")
     if a.dataset in REFERENCE:
         lines.append(f"- published, for context: {REFERENCE[a.dataset]}")
     if a.nll:
