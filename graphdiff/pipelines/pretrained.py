@@ -59,7 +59,7 @@ def measured(card: Mapping[str, Any]) -> str:
         parts += [f"{k.upper()} {v[k]:{f}}" for k, f in (("fcd", ".3g"), ("nspdk", ".2g")) if v.get(k) is not None]
         if v.get("vun") is not None:
             parts.append(f"V.U.N. {100 * v['vun']:.1f}%")
-        parts += [f"{k} {v[k]:.3g}" for k in ("degree", "clustering", "orbit") if v.get(k) is not None and "fcd" not in v]
+        parts += [f"{k} {v[k]:.3g}" for k in ("degree", "clustering", "orbit") if v.get(k) is not None]
         how = f"{m.get('sampler', '?')}, {m.get('nfe', '?')} network calls, {m.get('n_samples', '?'):,} samples"
         return ", ".join(parts) + "; " + how
     if m.get("rows"):
