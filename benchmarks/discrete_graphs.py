@@ -197,6 +197,8 @@ def main(argv: list[str] | None = None) -> int:
         options = parse_key_values(a.option)
     except ValueError as exc:
         p.error(f"--option {exc}")
+    if a.nproc < 1 or a.data_reference < 0:
+        p.error(f"--nproc must be >= 1 and --data-reference >= 0, got {a.nproc} and {a.data_reference}")
     if a.data_reference and a.dataset not in MOLECULE_DATASETS:
         p.error("--data-reference scores training molecules (FCD / NSPDK): molecule datasets only")
     if a.init and (a.load or not a.config):
