@@ -200,7 +200,7 @@ def sample(
     seed: int = typer.Option(0, help="Random seed."),
     device: str = typer.Option("cpu", help="cpu or cuda."),
     out: Path = typer.Option(Path("samples.smi"), "--out", "-o", help="Output: .smi for molecules, .json for graphs."),
-    nproc: int = typer.Option(1, help="Shard sampling over this many processes (results gathered in order)."),
+    nproc: int = typer.Option(1, min=1, help="Shard sampling over this many processes (results gathered in order)."),
     precision: str = typer.Option("float32", help="Network precision: float32 (exact) or bfloat16 (faster on CPUs with bf16 instructions and on GPUs)."),
     option: Optional[list[str]] = typer.Option(None, "--option", help="Sampler option KEY=VALUE (repeatable; VALUE read as JSON, else text), e.g. --option temperature=0.8."),
     sort_sizes: bool = typer.Option(False, "--sort-sizes", help="Sample in order of graph size, so each batch is padded only to similar sizes (much faster on wide size ranges; the output keeps draw order, but the samples differ from an unsorted run)."),
@@ -242,7 +242,7 @@ def train(
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output folder (overrides the config's `out`)."),
     steps: Optional[int] = typer.Option(None, help="Training steps (overrides the config)."),
     device: Optional[str] = typer.Option(None, help="cpu or cuda (overrides the config)."),
-    nproc: int = typer.Option(1, help="Train with DistributedDataParallel over this many processes (gloo on CPU)."),
+    nproc: int = typer.Option(1, min=1, help="Train with DistributedDataParallel over this many processes (gloo on CPU)."),
     init_from: Optional[str] = typer.Option(
         None, "--init-from", metavar="MODEL",
         help="Start from this pretrained model (bundled name or save_pretrained folder) instead of fresh weights: "

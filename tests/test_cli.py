@@ -126,3 +126,13 @@ def test_sample_with_a_budget_of_network_calls(tmp_path):
     assert "7 network calls per graph" in res.output  # the card's predictor-corrector sampler: 3 steps x 3 calls - 2
     res = runner.invoke(app, ["sample", "--model", "qm9_ctmc", "-n", "2", "--nfe", "7", "--steps", "3", "-o", str(out)])
     assert res.exit_code == 2 and "steps or nfe" in res.output
+
+
+def test_nproc_below_one_is_refused(tmp_path):
+    """``--nproc 0`` used to run one process without a word; both commands refuse it up front."""
+    res = runner.invoke(app, ["sample", "-n", "2", "--nproc", "0", "-o", str(tmp_path / "s.smi")])
+    assert res.exit_code != 0 and "nproc" in res.output and not (tmp_path / "s.smi").exists()
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("dataset: community_small\nfamily: discrete\n")
+    res = runner.invoke(app, ["train", "--config", str(cfg), "--nproc", "0"])
+    assert res.exit_code != 0 and "nproc" in res.output

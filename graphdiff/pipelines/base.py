@@ -240,6 +240,8 @@ class GraphDiffusionPipeline:
             raise ValueError(f"n must be >= 0, got {n}")
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if nproc < 1:
+            raise ValueError(f"nproc must be >= 1, got {nproc}")
         if precision not in PRECISIONS:
             raise unknown_name("precision", precision, PRECISIONS)
         sampler = sampler or self.card.get("sampling", {}).get("sampler") or self.default_sampler
@@ -251,25 +253,24 @@ class GraphDiffusionPipeline:
                 raise ValueError("give steps or nfe (a budget of network calls), not both")
             steps = self.steps_for_nfe(nfe, sampler=sampler, sampler_options=sampler_options)
         steps = int(steps or self.card.get("sampling", {}).get("steps") or self.default_steps)
-        if nproc > 1:
-            return self._sample_distributed(n, steps=steps, sampler=sampler, seed=seed, batch_size=batch_size, nproc=nproc,
-                                            precision=precision, sampler_options=options, sort_sizes=sort_sizes)
-        g = torch.Generator().manual_seed(seed)
         if num_nodes is None:
-            sizes = self.node_counts.sample(n, generator=g)
+            sizes = self.node_counts.sample(n, generator=torch.Generator().manual_seed(seed))
         else:
             sizes = torch.as_tensor(num_nodes, dtype=torch.long)
             if sizes.numel() != n:
                 raise ValueError(f"num_nodes has {sizes.numel()} entries for n={n}")
             if sizes.numel() and int(sizes.max()) > self.node_counts.max_nodes:
                 raise ValueError(f"num_nodes asks for {int(sizes.max())} nodes; this model handles at most {self.node_counts.max_nodes}")
+        if nproc > 1:
+            return self._sample_distributed(sizes, steps=steps, sampler=sampler, seed=seed, batch_size=batch_size, nproc=nproc,
+                                            precision=precision, sampler_options=options, sort_sizes=sort_sizes)
         self.network.eval()
         t0 = time.perf_counter()
         gdev = torch.Generator(device=self.device).manual_seed(seed + 1)
         bar = _progress(n, progress, f"sampling ({sampler}, {steps} steps)")
         with torch.no_grad(), _autocast(self.device, precision):
             calls: list[int] = []
-            state, nfe = sample_by_size(
+            state, total_calls = sample_by_size(
                 lambda mask: self.sample_batch(mask.to(self.device), steps=steps, sampler=sampler, generator=gdev, options=options),
                 sizes, batch_size, sort_sizes=sort_sizes, bar=bar, batch_calls=calls)
         if bar is not None:
@@ -278,7 +279,7 @@ class GraphDiffusionPipeline:
         info = {"steps": steps, "sampler": sampler, "seed": seed, "precision": precision, "options": options}
         if sort_sizes:
             info["sort_sizes"] = True
-        return self._wrap(state, nfe=nfe, seconds=seconds, info=info, nfe_per_graph=max(calls, default=0))
+        return self._wrap(state, nfe=total_calls, seconds=seconds, info=info, nfe_per_graph=max(calls, default=0))
 
     def steps_for_nfe(self, nfe: int, *, sampler: str | None = None,
                       sampler_options: Mapping[str, Any] | None = None) -> int:
@@ -330,18 +331,16 @@ class GraphDiffusionPipeline:
         return MoleculeSamples(state, nfe=nfe, seconds=seconds, info=info, molecules=mols, smiles=smiles, report=report,
                                nfe_per_graph=nfe_per_graph)
 
-    def _sample_distributed(self, n: int, *, steps: int, sampler: str, seed: int, batch_size: int, nproc: int,
+    def _sample_distributed(self, sizes: Tensor, *, steps: int, sampler: str, seed: int, batch_size: int, nproc: int,
                             precision: str = "float32", sampler_options: Mapping[str, Any] | None = None,
                             sort_sizes: bool = False) -> GraphSamples:
-        """Shard ``n`` samples over ``nproc`` CPU processes (gloo); graph sizes are drawn once from
-        ``seed``, each rank samples its contiguous share with its own seed stream, and the results
-        are gathered in rank order, so a run is reproducible for a given ``(seed, nproc)``.
-        ``sampler_options`` are the card's options already merged with the caller's."""
+        """Shard graphs of the given ``sizes`` (drawn from ``seed`` or the caller's ``num_nodes``) over
+        ``nproc`` CPU processes (gloo); each rank samples its contiguous share with its own seed
+        stream, and the results are gathered in rank order, so a run is reproducible for a given
+        ``(seed, nproc)``. ``sampler_options`` are the card's options already merged with the caller's."""
         from ..training.distributed import launch
 
-        g = torch.Generator().manual_seed(seed)
-        sizes = self.node_counts.sample(n, generator=g)
-        chunks = torch.tensor_split(torch.arange(n), nproc)
+        chunks = torch.tensor_split(torch.arange(sizes.numel()), nproc)
         t0 = time.perf_counter()
         parts = launch(_sample_shard, nproc, self.to_card(), {k: v.cpu() for k, v in self.network.state_dict().items()},
                        sizes, [c.tolist() for c in chunks], steps, sampler, seed, batch_size, precision,

@@ -209,8 +209,10 @@ def train_from_options(options: dict[str, Any], *, nproc: int = 1) -> TrainSumma
     """Train the model described by ``options`` (see module docstring); with ``nproc > 1`` the same
     run uses DistributedDataParallel over ``nproc`` CPU processes (gloo; global batch = sum of the
     per-rank batches). Resumes from ``out/checkpoints`` when present."""
+    if nproc < 1:
+        raise ValueError(f"nproc must be >= 1, got {nproc}")
     _train_kwargs(options)  # validate before spawning
-    if nproc <= 1:
+    if nproc == 1:
         res = _worker(0, options)
         assert res is not None
         return res

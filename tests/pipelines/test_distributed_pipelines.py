@@ -71,3 +71,20 @@ def test_sharded_sampling_gathers_every_shard_in_order():
     ref = GraphState.cat(parts)
     assert dist_sorted.info["sort_sizes"] is True and torch.equal(dist_sorted.state.node_mask, dist.state.node_mask)
     assert torch.equal(dist_sorted.state.A, ref.A[:, :N, :N]) and torch.equal(dist_sorted.state.X, ref.X[:, :N])
+
+
+def test_sharded_sampling_keeps_the_callers_sizes_and_refuses_nproc_below_one(tmp_path):
+    """``num_nodes`` with ``nproc=2``: each rank samples its share of the given sizes (before, the
+    sharded path drew its own sizes and ignored ``num_nodes``). ``nproc=0`` is refused, not run as 1."""
+    import pytest
+
+    pipe = DiscreteGraphDiffusion.create(train_state=GraphState.from_networkx(_graphs()), network=dict(TINY))
+    sizes = [7, 3, 5, 6, 4]
+    dist = pipe.sample(5, steps=3, seed=1, nproc=2, num_nodes=sizes)
+    assert dist.state.node_mask.sum(1).tolist() == sizes
+    with pytest.raises(ValueError, match="num_nodes has 2 entries for n=5"):
+        pipe.sample(5, steps=3, nproc=2, num_nodes=[3, 4])
+    with pytest.raises(ValueError, match="nproc must be >= 1"):
+        pipe.sample(2, steps=3, nproc=0)
+    with pytest.raises(ValueError, match="nproc must be >= 1"):
+        train_from_options(_options(tmp_path, "zero"), nproc=0)
