@@ -263,7 +263,8 @@ class GraphDiffusionPipeline:
                 raise ValueError(f"num_nodes asks for {int(sizes.max())} nodes; this model handles at most {self.node_counts.max_nodes}")
         if nproc > 1:
             return self._sample_distributed(sizes, steps=steps, sampler=sampler, seed=seed, batch_size=batch_size, nproc=nproc,
-                                            precision=precision, sampler_options=options, sort_sizes=sort_sizes)
+                                            precision=precision, sampler_options=options, sort_sizes=sort_sizes,
+                                            progress=progress)
         self.network.eval()
         t0 = time.perf_counter()
         gdev = torch.Generator(device=self.device).manual_seed(seed + 1)
@@ -333,18 +334,19 @@ class GraphDiffusionPipeline:
 
     def _sample_distributed(self, sizes: Tensor, *, steps: int, sampler: str, seed: int, batch_size: int, nproc: int,
                             precision: str = "float32", sampler_options: Mapping[str, Any] | None = None,
-                            sort_sizes: bool = False) -> GraphSamples:
+                            sort_sizes: bool = False, progress: bool = False) -> GraphSamples:
         """Shard graphs of the given ``sizes`` (drawn from ``seed`` or the caller's ``num_nodes``) over
         ``nproc`` CPU processes (gloo); each rank samples its contiguous share with its own seed
         stream, and the results are gathered in rank order, so a run is reproducible for a given
-        ``(seed, nproc)``. ``sampler_options`` are the card's options already merged with the caller's."""
+        ``(seed, nproc)``. ``sampler_options`` are the card's options already merged with the caller's.
+        ``progress`` shows rank 0's bar (the shares are equal, so it tracks the whole run)."""
         from ..training.distributed import launch
 
         chunks = torch.tensor_split(torch.arange(sizes.numel()), nproc)
         t0 = time.perf_counter()
         parts = launch(_sample_shard, nproc, self.to_card(), {k: v.cpu() for k, v in self.network.state_dict().items()},
                        sizes, [c.tolist() for c in chunks], steps, sampler, seed, batch_size, precision,
-                       dict(sampler_options or {}), sort_sizes)
+                       dict(sampler_options or {}), sort_sizes, progress)
         states = [GraphState(*p[0]) for p in parts if p[0][2].shape[0] > 0]
         state = GraphState.cat(states)
         return self._wrap(state, nfe=sum(p[1] for p in parts), nfe_per_graph=max(p[2] for p in parts),
@@ -487,7 +489,7 @@ def _progress(total: int, enabled: bool, desc: str):
 
 def _sample_shard(rank: int, card: dict, state_dict: dict, sizes: Tensor, chunks: list, steps: int, sampler: str,
                   seed: int, batch_size: int, precision: str = "float32", sampler_options: dict | None = None,
-                  sort_sizes: bool = False) -> tuple:
+                  sort_sizes: bool = False, progress: bool = False) -> tuple:
     """Worker of :meth:`GraphDiffusionPipeline._sample_distributed` (one rank's share, own seed stream)."""
     torch.set_num_threads(1)
     pipe = pipeline_class(card["pipeline"])._build(card)
@@ -496,6 +498,7 @@ def _sample_shard(rank: int, card: dict, state_dict: dict, sizes: Tensor, chunks
     if not idx:
         return (torch.zeros(0, 0, dtype=torch.long), torch.zeros(0, 0, 0, dtype=torch.long), torch.zeros(0, 0, dtype=torch.bool)), 0, 0
     out = pipe.sample(len(idx), steps=steps, sampler=sampler, seed=seed + 7919 * (rank + 1), batch_size=batch_size,
-                      num_nodes=sizes[idx], precision=precision, sampler_options=sampler_options, sort_sizes=sort_sizes)
+                      num_nodes=sizes[idx], precision=precision, sampler_options=sampler_options, sort_sizes=sort_sizes,
+                      progress=progress and rank == 0)
     st = out.state
     return (st.X, st.A, st.node_mask), out.nfe, out.nfe_per_graph

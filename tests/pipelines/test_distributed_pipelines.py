@@ -88,3 +88,16 @@ def test_sharded_sampling_keeps_the_callers_sizes_and_refuses_nproc_below_one(tm
         pipe.sample(2, steps=3, nproc=0)
     with pytest.raises(ValueError, match="nproc must be >= 1"):
         train_from_options(_options(tmp_path, "zero"), nproc=0)
+
+
+def test_rank_zero_of_sharded_sampling_shows_the_progress_bar(capsys):
+    """``graphdiff sample --nproc 2`` shows a bar: rank 0 draws it for its share, the other ranks stay quiet."""
+    from graphdiff.pipelines.base import _sample_shard
+
+    pipe = DiscreteGraphDiffusion.create(train_state=GraphState.from_networkx(_graphs()), network=dict(TINY))
+    sizes = torch.tensor([4, 5, 6, 4])
+    args = (pipe.to_card(), pipe.network.state_dict(), sizes, [[0, 1], [2, 3]], 2, "ancestral", 0, 2)
+    for rank, shown in ((0, True), (1, False)):
+        _sample_shard(rank, *args, progress=True)
+        err = capsys.readouterr().err
+        assert ("2/2" in err) is shown, err
