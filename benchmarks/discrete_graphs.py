@@ -96,7 +96,7 @@ def molecule_data_reference(ds: Any, n: int, subsets: int, n_jobs: int = 1) -> d
     train, test = ds.smiles("train"), ds.smiles("test")
     out: dict[str, list[float]] = {"fcd": [], "nspdk": []}
     for seed in range(subsets):
-        res = molecule_metrics(random.Random(seed).sample(train, min(n, len(train))), test_smiles=test,
+        res = molecule_metrics(random.Random(seed).sample(train, n), test_smiles=test,
                                metrics=("fcd", "nspdk"), n_jobs=n_jobs)
         for k in out:
             out[k].append(float(res.values[k]))
@@ -209,6 +209,9 @@ def main(argv: list[str] | None = None) -> int:
 
     ds = load(a.dataset)
     molecules = a.dataset in MOLECULE_DATASETS
+    n = a.n or (1000 if molecules else len(ds.split("test")))
+    if a.data_reference and n > len(ds.smiles("train")):
+        p.error(f"--data-reference draws --n {n} training molecules per set; {a.dataset} has {len(ds.smiles('train'))}")
     if a.load:
         pipe = DiscreteGraphDiffusion.from_pretrained(a.load)
     elif a.config:
@@ -217,7 +220,6 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("give --load (a trained model) or --config (train one)")
     if a.time_power is not None:
         pipe.time_power = a.time_power
-    n = a.n or (1000 if molecules else len(ds.split("test")))
     n_params = sum(q.numel() for q in pipe.network.parameters())
 
     state, nfe, nfe_total, seconds = generate(pipe, n, steps=a.steps, sampler=a.sampler, seed=a.seed, batch_size=a.batch_size,
