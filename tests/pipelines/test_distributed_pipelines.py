@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import networkx as nx
+import pytest
 import torch
 
 from graphdiff.pipelines import load_pretrained, train_from_options
@@ -76,8 +77,6 @@ def test_sharded_sampling_gathers_every_shard_in_order():
 def test_sharded_sampling_keeps_the_callers_sizes_and_refuses_nproc_below_one(tmp_path):
     """``num_nodes`` with ``nproc=2``: each rank samples its share of the given sizes (before, the
     sharded path drew its own sizes and ignored ``num_nodes``). ``nproc=0`` is refused, not run as 1."""
-    import pytest
-
     pipe = DiscreteGraphDiffusion.create(train_state=GraphState.from_networkx(_graphs()), network=dict(TINY))
     sizes = [7, 3, 5, 6, 4]
     dist = pipe.sample(5, steps=3, seed=1, nproc=2, num_nodes=sizes)
