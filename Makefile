@@ -7,7 +7,7 @@ TORCH_SPEC ?= torch>=2.4,<2.14
 DATA_DIR := $(abspath ../shared/data)
 export GRAPHDIFF_DATA ?= $(if $(wildcard $(DATA_DIR)),$(DATA_DIR),)
 
-.PHONY: install demo test test-fast bench clean-venv
+.PHONY: install demo lint test test-fast bench clean-venv
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -22,6 +22,9 @@ demo: $(STAMP)
 	$(BIN)/python -m graphdiff.demo --out demo_output
 
 NOTEBOOKS := $(wildcard notebooks/*.ipynb)
+
+lint: $(STAMP)
+	$(BIN)/python -m ruff check --no-cache graphdiff benchmarks tests notebooks
 
 test: $(STAMP)
 	MPLBACKEND=Agg $(BIN)/python -m pytest -q -p no:cacheprovider --nbmake tests $(NOTEBOOKS)
