@@ -16,6 +16,7 @@ from graphdiff.processes.ctmc import (
     MarginalCTMC,
     UniformCTMC,
     get_ctmc_schedule,
+    guidance_rate,
     make_ctmc,
     reverse_rate,
 )
@@ -201,6 +202,30 @@ def test_reverse_rate_is_time_reversal(proc):
             for y in range(S):
                 if y != x:
                     assert torch.allclose(pt[x] * rr[y], pt[y] * Q[y, x], atol=1e-12), (t, x, y)
+
+
+@pytest.mark.parametrize("proc", families(), ids=IDS)
+def test_guidance_rate_is_defog_target_guidance(proc):
+    """g_t(x, y) = p(x0 = y | x) / (Z(y) q_t(x | y)) for y != x (DeFoG Sec. 4.2 with tau = alpha),
+    written out by hand from the mixture form q_t(x | y) = alpha [x = y] + (1 - alpha) pi(x)."""
+    g = torch.Generator().manual_seed(3)
+    K, S = proc.num_classes, proc.num_states
+    pi = proc.stationary(D64)
+    for t in (0.05, 0.5, 0.95):
+        a = float(proc.schedule.alpha(torch.tensor(t, dtype=D64)))
+        for x in range(S):
+            p0 = torch.softmax(torch.randn(K, generator=g, dtype=D64), -1)
+            got = guidance_rate(proc, torch.tensor([[x]]), p0[None, None], t)[0, 0]
+            assert got.shape == (S,) and got[x] == 0
+            for y in range(K):
+                if y == x:
+                    continue
+                q = (1 - a) * float(pi[x])
+                Z = int((pi > 0).sum()) + int(pi[y] == 0)
+                want = float(p0[y]) / (Z * q) if q > 0 else 0.0
+                assert float(got[y]) == pytest.approx(want, rel=1e-6), (t, x, y)  # t is float32 here
+            if S > K:  # the absorbing mask state is never a target
+                assert (got[K:] == 0).all()
 
 
 def test_names_and_validation():

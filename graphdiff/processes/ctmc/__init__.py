@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from ...errors import unknown_name
 from .absorbing import AbsorbingCTMC
-from .base import CTMC, conditional_from_x0, likelihood_ratio, reverse_rate, x0_probs_from_logits
+from .base import CTMC, conditional_from_x0, guidance_rate, likelihood_ratio, reverse_rate, x0_probs_from_logits
 from .graph import GraphCTMC
 from .marginal import MarginalCTMC
 from .schedules import (
@@ -26,6 +26,7 @@ __all__ = [
     "MarginalCTMC",
     "GraphCTMC",
     "reverse_rate",
+    "guidance_rate",
     "likelihood_ratio",
     "conditional_from_x0",
     "x0_probs_from_logits",

@@ -35,7 +35,7 @@ from torch import Tensor
 from ...states import TensorState
 from .schedules import CTMCSchedule, get_ctmc_schedule
 
-__all__ = ["CTMC", "reverse_rate", "likelihood_ratio", "conditional_from_x0", "x0_probs_from_logits"]
+__all__ = ["CTMC", "reverse_rate", "guidance_rate", "likelihood_ratio", "conditional_from_x0", "x0_probs_from_logits"]
 
 _TINY = 1e-30
 
@@ -329,6 +329,34 @@ def reverse_rate(process: CTMC, xt: Tensor, x0_probs: Tensor, t: "float | Tensor
     rates = _cols(process.rate(t_), x) * ratio  # Q_t(y, x) over y
     rates = rates.scatter(-1, x[..., None], 0.0)
     return rates.reshape(xt.shape + (process.num_states,))
+
+
+def guidance_rate(process: CTMC, xt: Tensor, x0_probs: Tensor, t: "float | Tensor") -> Tensor:
+    """Target-guidance jump rates per unit of ``alpha`` ``(B, ..., S)``, after DeFoG's target
+    guidance (Qin et al. 2025, Sec. 4.2), written for our rank-one families:
+
+        g_t(x, y) = p_theta(x0 = y | x) / (Z(y) q_t(x | y)),   y != x,
+
+    with ``q_t(x | y) = alpha_t [x = y] + (1 - alpha_t) pi(x)`` and ``Z(y)`` the number of states
+    ``q_t(. | y)`` can reach (``|supp pi| + [pi(y) = 0]``). In DeFoG's flow time (``tau = alpha``) the
+    added rate is ``omega g``, so over a step ``t -> s`` it moves a coordinate to ``y`` with probability
+    ``omega (alpha_s - alpha_t) g`` and per unit of our time its rate is ``omega beta(t) alpha(t) g``.
+    It pushes every coordinate towards the predicted clean value, more strongly near the data
+    (``q_t(x | y) -> 0``); it is not part of the time reversal, so ``omega > 0`` biases the samples by
+    ``O(omega)`` (DeFoG, Prop. 4.2) in exchange for fewer leftover noisy values at few steps. 0 at
+    ``y = x`` and where ``q_t(x | y) = 0`` (a prediction inconsistent with ``x``)."""
+    B = xt.shape[0]
+    p0 = process.pad_probs(x0_probs)
+    dt = p0.dtype
+    t_ = _as_time(t, B, xt.device, dt).to(dt)
+    x = _flat(xt)
+    p0 = p0.reshape(B, x.shape[1], p0.shape[-1])
+    lik = _cols(process.transition(torch.zeros_like(t_), t_), x)  # q_t(x | y) over y
+    pi = process.stationary(dt, xt.device)
+    Z = (pi > 0).sum().to(dt) + (pi == 0).to(dt)  # (S,): states reachable from y
+    g = torch.where(lik > 0, p0 / (Z * lik).clamp_min(_TINY), torch.zeros_like(p0))
+    g = g.scatter(-1, x[..., None], 0.0)
+    return g.reshape(xt.shape + (process.num_states,))
 
 
 def conditional_from_x0(process: CTMC, xt: Tensor, x0_probs: Tensor, t: "float | Tensor") -> Tensor:
