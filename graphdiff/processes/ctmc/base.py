@@ -299,16 +299,21 @@ def likelihood_ratio(process: CTMC, xt: Tensor, x0_probs: Tensor, t: "float | Te
     ``(B, ..., S)`` (``r(x) = 1`` for a prediction consistent with ``x``): with the exact ``p(x0 | x)`` it equals
     ``p_t(x^d <- y, x^{-d}) / p_t(x)`` (Campbell et al. 2022 eq. 4; the "concrete score" / SDDM ratio,
     Sun et al. 2023 eq. 7). Values of ``x0`` with ``q_t(x | x0) = 0`` are dropped."""
+    x, p0, P0t, lik = _x0_and_likelihood(process, xt, x0_probs, t)
+    w = torch.where(lik > 0, p0 / lik.clamp_min(_TINY), torch.zeros_like(p0))
+    return torch.bmm(w, P0t).reshape(xt.shape + (process.num_states,))
+
+
+def _x0_and_likelihood(process: CTMC, xt: Tensor, x0_probs: Tensor, t: "float | Tensor") -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Shared set-up of the x0-based rates: ``x`` ``(B, D)``, ``p0`` ``(B, D, S)`` (padded x0
+    probabilities), ``P(0 -> t)`` ``(B, S, S)`` and ``lik = q_t(x | x0)`` over ``x0`` ``(B, D, S)``."""
     B = xt.shape[0]
     p0 = process.pad_probs(x0_probs)
-    dt = p0.dtype
-    t_ = _as_time(t, B, xt.device, dt).to(dt)
+    t_ = _as_time(t, B, xt.device, p0.dtype).to(p0.dtype)
     x = _flat(xt)
     p0 = p0.reshape(B, x.shape[1], p0.shape[-1])
     P0t = process.transition(torch.zeros_like(t_), t_)
-    lik = _cols(P0t, x)
-    w = torch.where(lik > 0, p0 / lik.clamp_min(_TINY), torch.zeros_like(p0))
-    return torch.bmm(w, P0t).reshape(xt.shape + (process.num_states,))
+    return x, p0, P0t, _cols(P0t, x)
 
 
 def reverse_rate(process: CTMC, xt: Tensor, x0_probs: Tensor, t: "float | Tensor") -> Tensor:
@@ -345,15 +350,9 @@ def guidance_rate(process: CTMC, xt: Tensor, x0_probs: Tensor, t: "float | Tenso
     (``q_t(x | y) -> 0``); it is not part of the time reversal, so ``omega > 0`` biases the samples by
     ``O(omega)`` (DeFoG, Prop. 4.2) in exchange for fewer leftover noisy values at few steps. 0 at
     ``y = x`` and where ``q_t(x | y) = 0`` (a prediction inconsistent with ``x``)."""
-    B = xt.shape[0]
-    p0 = process.pad_probs(x0_probs)
-    dt = p0.dtype
-    t_ = _as_time(t, B, xt.device, dt).to(dt)
-    x = _flat(xt)
-    p0 = p0.reshape(B, x.shape[1], p0.shape[-1])
-    lik = _cols(process.transition(torch.zeros_like(t_), t_), x)  # q_t(x | y) over y
-    pi = process.stationary(dt, xt.device)
-    Z = (pi > 0).sum().to(dt) + (pi == 0).to(dt)  # (S,): states reachable from y
+    x, p0, _, lik = _x0_and_likelihood(process, xt, x0_probs, t)  # lik = q_t(x | y) over y
+    pi = process.stationary(p0.dtype, xt.device)
+    Z = (pi > 0).sum().to(p0.dtype) + (pi == 0).to(p0.dtype)  # (S,): states reachable from y
     g = torch.where(lik > 0, p0 / (Z * lik).clamp_min(_TINY), torch.zeros_like(p0))
     g = g.scatter(-1, x[..., None], 0.0)
     return g.reshape(xt.shape + (process.num_states,))
