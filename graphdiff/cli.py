@@ -241,6 +241,10 @@ def train(
     config: Path = typer.Option(..., "--config", "-c", help="YAML file with the run's options (see configs/ for examples)."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output folder (overrides the config's `out`)."),
     steps: Optional[int] = typer.Option(None, help="Training steps (overrides the config)."),
+    max_minutes: Optional[float] = typer.Option(
+        None, "--max-minutes",
+        help="Wall-clock budget: stop, checkpointed and saved, at the first step past it (overrides the config's "
+             "train.max_minutes). The learning-rate schedule follows the steps, so size --steps to the budget."),
     device: Optional[str] = typer.Option(None, help="cpu or cuda (overrides the config)."),
     nproc: int = typer.Option(1, min=1, help="Train with DistributedDataParallel over this many processes (gloo on CPU)."),
     init_from: Optional[str] = typer.Option(
@@ -258,6 +262,8 @@ def train(
         cfg["out"] = str(out)
     if steps is not None:
         cfg.setdefault("train", {})["steps"] = steps
+    if max_minutes is not None:
+        cfg.setdefault("train", {})["max_minutes"] = max_minutes
     if device is not None:
         cfg["device"] = device
     try:

@@ -136,3 +136,28 @@ def test_nproc_below_one_is_refused(tmp_path):
     cfg.write_text("dataset: community_small\nfamily: discrete\n")
     res = runner.invoke(app, ["train", "--config", str(cfg), "--nproc", "0"])
     assert res.exit_code != 0 and "nproc" in res.output
+
+
+def test_train_max_minutes_stops_saves_and_records_the_stop(tmp_path):
+    """``--max-minutes`` ends a long run at the first step past the budget, still saving the model,
+    and the card says the run was cut short (and how many steps were planned)."""
+    import yaml
+
+    gfile = tmp_path / "graphs.json"
+    graphs = [nx.cycle_graph(n) for n in range(4, 10)] + [nx.path_graph(n) for n in range(4, 10)]
+    gfile.write_text(json.dumps([nx.node_link_data(g, edges="links") for g in graphs]))
+    cfg = tmp_path / "run.yaml"
+    cfg.write_text(yaml.safe_dump({
+        "graphs_file": str(gfile), "family": "discrete", "out": str(tmp_path / "run"), "progress": False,
+        "network": {"hidden": 16, "edge_hidden": 8, "global_hidden": 8, "depth": 1, "heads": 2, "time_dim": 16, "K": 4},
+        "train": {"steps": 1_000_000, "batch_size": 4, "checkpoint_every": 10**7},
+    }))
+    res = runner.invoke(app, ["train", "--config", str(cfg), "--max-minutes", "0.005"])
+    assert res.exit_code == 0, res.output
+    assert "stopped by the max_minutes budget (planned 1000000)" in res.output
+    card = json.loads((tmp_path / "run" / "model" / "config.json").read_text())["card"]
+    training = card["training"]
+    assert 0 < training["steps"] < 1_000_000 and training["planned_steps"] == 1_000_000
+    assert training["stopped_by"] == "max_seconds" and training["max_minutes"] == 0.005
+    res = runner.invoke(app, ["train", "--config", str(cfg), "--max-minutes", "0", "--nproc", "2"])
+    assert res.exit_code != 0 and "max_minutes must be a positive number" in res.output  # refused before spawning

@@ -13,7 +13,8 @@ Options (all keys but one data source optional)::
     network: {...}              # keyword arguments of the family's network
     process: {...}              # keyword arguments of the family's process
     train: {steps: 5000, batch_size: 256, lr: 2e-4, ema_decay: 0.999, seed: 0, checkpoint_every: 500,
-            group_by_size: false}   # true: batches of similar-sized graphs (faster on wide size ranges)
+            group_by_size: false,   # true: batches of similar-sized graphs (faster on wide size ranges)
+            max_minutes: 90}        # optional wall-clock budget: stop (checkpointed) at the first step past it
     sampling: {steps: 50, sampler: ...}
     out: runs/my_model          # checkpoints in out/checkpoints, final model in out/model
     device: cpu
@@ -37,7 +38,7 @@ FAMILIES = {"continuous": "ContinuousGraphDiffusion", "discrete": "DiscreteGraph
 _KNOWN = {"dataset", "smiles_file", "graphs_file", "family", "max_train", "network", "process", "train", "sampling",
           "out", "device", "vocabulary", "max_atoms", "summary", "progress", "init_from"}
 _TRAIN_KEYS = {"steps", "batch_size", "lr", "ema_decay", "seed", "checkpoint_every", "warmup_steps", "lr_schedule",
-               "grad_clip", "weight_decay", "log_every", "group_by_size", "bucket_batches"}
+               "grad_clip", "weight_decay", "log_every", "group_by_size", "bucket_batches", "max_minutes"}
 
 
 @dataclass
@@ -49,9 +50,16 @@ class TrainSummary:
     final_loss: float
     seconds: float
     losses: list[float] = field(default_factory=list)
+    planned_steps: int | None = None
+    stopped_by: str | None = None
 
     def __str__(self) -> str:
-        return (f"trained {self.steps} steps in {self.seconds:.0f} s (final loss {self.final_loss:.4f}); "
+        stopped = ""
+        if self.stopped_by == "max_seconds":
+            stopped = f", stopped by the max_minutes budget (planned {self.planned_steps})"
+        elif self.stopped_by is not None:
+            stopped = f", stopped by {self.stopped_by} (planned {self.planned_steps})"
+        return (f"trained {self.steps} steps{stopped} in {self.seconds:.0f} s (final loss {self.final_loss:.4f}); "
                 f"model saved to {self.model_dir} (load with graphdiff.load_pretrained({str(self.model_dir)!r}))")
 
 
@@ -188,6 +196,9 @@ def _train_kwargs(options: dict[str, Any]) -> dict[str, Any]:
     if bad:
         raise ValueError(f"unknown train option(s) {sorted(bad)}; valid: {sorted(_TRAIN_KEYS)}")
     train.setdefault("steps", 1000)
+    budget = train.get("max_minutes")
+    if budget is not None and not (isinstance(budget, (int, float)) and not isinstance(budget, bool) and 0 < budget < float("inf")):
+        raise ValueError(f"train.max_minutes must be a positive number of minutes, got {budget!r}")
     return train
 
 
@@ -202,7 +213,8 @@ def _worker(rank: int, options: dict[str, Any]) -> TrainSummary | None:
         return None
     model_dir = pipe.save_pretrained(out / "model")
     return TrainSummary(model_dir, result.final_step, result.losses[-1] if result.losses else float("nan"),
-                        result.wall_time, list(result.losses))
+                        result.wall_time, list(result.losses), planned_steps=int(kw["steps"]),
+                        stopped_by=result.stopped_by)
 
 
 def train_from_options(options: dict[str, Any], *, nproc: int = 1) -> TrainSummary:

@@ -66,6 +66,7 @@ class TrainResult:
     last_checkpoint: Path | None
     ema: EMA | None
     lrs: list[float] = field(default_factory=list)
+    stopped_by: str | None = None  # None (ran to ``steps``), "callback" or "max_seconds"
 
 
 def lr_lambda(schedule: str, *, steps: int, warmup_steps: int = 0) -> Callable[[int], float]:
@@ -305,6 +306,7 @@ def fit(
     log_every: int = 100,
     progress: bool = True,
     callback: Callable[[StepInfo], bool | None] | None = None,
+    max_seconds: float | None = None,
     generator: torch.Generator | None = None,
     hyperparameters: Mapping[str, Any] | None = None,
     model_kwargs: Mapping[str, Any] | None = None,
@@ -335,6 +337,11 @@ def fit(
         checkpoint_dir: where atomic checkpoints go (every ``checkpoint_every`` steps and at the end);
             with ``resume`` an existing checkpoint there is continued exactly.
         callback: called with a :class:`StepInfo` after every update; returning ``True`` stops.
+        max_seconds: wall-clock budget of this call's update loop: the first update that ends past
+            it is the last (all ranks stop together), a checkpoint is written there and
+            ``TrainResult.stopped_by`` says ``"max_seconds"``. The learning-rate schedule still
+            follows ``steps``: size ``steps`` to the budget (a short probe run gives the rate) so a
+            cosine decay completes. A resumed run gets a fresh budget.
         generator: the generator handed to ``loss_fn`` (default: one seeded from ``seed`` + rank).
         hyperparameters, model_kwargs: stored in the checkpoint JSON for the record.
 
@@ -346,6 +353,8 @@ def fit(
         raise ValueError(f"steps must be >= 0, got {steps}")
     if checkpoint_every <= 0:
         raise ValueError(f"checkpoint_every must be positive, got {checkpoint_every}")
+    if max_seconds is not None and not (math.isfinite(max_seconds) and max_seconds > 0):
+        raise ValueError(f"max_seconds must be a positive number of seconds, got {max_seconds}")
     device = torch.device(device)
     schedule_fn = lr_lambda(lr_schedule, steps=steps, warmup_steps=warmup_steps)
     rank, world = D.get_rank(), D.get_world_size()
@@ -453,6 +462,7 @@ def fit(
         pbar = tqdm(total=steps, initial=step, desc="fit", dynamic_ncols=True)
     t0 = time.perf_counter()
     stop = False
+    stopped_by: str | None = None
     try:
         while step < steps and not stop:
             batch = move_to(stream.next(), device)
@@ -491,10 +501,19 @@ def fit(
                     pbar.set_postfix(loss=f"{loss_value:.4g}", refresh=False)
             if main and log_every and step % log_every == 0:
                 log.info("step %d loss %.6g lr %.3g grad_norm %.3g", step, loss_value, current_lr, norm_value)
-            if callback is not None:
-                stop = bool(callback(StepInfo(step, loss_value, current_lr, norm_value, stream.position.epoch, logs)))
+            if callback is not None or max_seconds is not None:
+                asked = callback is not None and bool(
+                    callback(StepInfo(step, loss_value, current_lr, norm_value, stream.position.epoch, logs)))
+                late = max_seconds is not None and time.perf_counter() - t0 > max_seconds
+                flags = torch.tensor([float(asked), float(late)], device=device)
                 if world > 1:  # any rank asking to stop stops all (keeps the collectives in step)
-                    stop = bool(D.all_reduce_mean(torch.tensor([float(stop)], device=device)).item() > 0)
+                    flags = D.all_reduce_mean(flags)
+                asked, late = bool(flags[0].item() > 0), bool(flags[1].item() > 0)
+                stop = asked or late
+                if stop and step < steps:
+                    stopped_by = "callback" if asked else "max_seconds"
+                    if main and late:
+                        log.info("stopping at step %d of %d: max_seconds=%g reached", step, steps, max_seconds)
             if ckpt_dir is not None and (step % checkpoint_every == 0 or step == steps or stop):
                 saved = checkpoint()
                 last_ckpt = saved if saved is not None else last_ckpt
@@ -504,7 +523,7 @@ def fit(
     D.barrier()
     return TrainResult(
         losses=losses, wall_time=time.perf_counter() - t0, final_step=step, start_step=start_step,
-        checkpoint_dir=ckpt_dir, last_checkpoint=last_ckpt, ema=ema, lrs=lrs,
+        checkpoint_dir=ckpt_dir, last_checkpoint=last_ckpt, ema=ema, lrs=lrs, stopped_by=stopped_by,
     )
 
 

@@ -33,6 +33,19 @@ def train_worker(rank: int, steps: int, ckpt_dir: str | None) -> dict:
         resumed = P.make_model(seed=2)
         fit(resumed, P.stochastic_loss, P.make_data(), steps=steps, checkpoint_dir=stop_dir, **kw)
         out["resume_err"] = max((a - b).abs().max().item() for a, b in zip(ref.parameters(), resumed.parameters()))
+    # a wall-clock budget that only rank 1 overruns still stops both ranks at the same update
+    from graphdiff.training.distributed import get_rank
+
+    def slow_loss(m, b, g):
+        import time
+
+        time.sleep(0.02)
+        return P.deterministic_loss(m, b, g)
+
+    if get_world_size() > 1:
+        timed = fit(P.make_model(dropout=0.0), slow_loss, P.make_data(), steps=10_000, progress=False, ema_decay=None,
+                    batch_size=8, max_seconds=0.15 if get_rank() == 1 else 1e6)
+        out["timed"] = (timed.final_step, timed.stopped_by)
     return {
         **out,
         "world": get_world_size(),

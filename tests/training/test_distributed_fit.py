@@ -36,6 +36,8 @@ def test_two_process_gloo_matches_single_process(tmp_path: Path) -> None:
     # sharding + ordered gather of unequal chunks (7 items over 2 ranks: 3 + 4)
     assert r0["chunk"] == (0, 3) and r1["chunk"] == (3, 7)
     assert torch.equal(r0["gathered"], torch.arange(7).float() * 10) and torch.equal(r1["gathered"], r0["gathered"])
+    # max_seconds overrun on rank 1 only: both ranks stop together, early, and say why
+    assert r0["timed"] == r1["timed"] and 0 < r0["timed"][0] < 10_000 and r0["timed"][1] == "max_seconds"
     # a stochastic DDP run stopped half-way and resumed ends like an uninterrupted one, on every rank
     assert r0["resume_err"] == 0.0 and r1["resume_err"] == 0.0
     # only rank 0 wrote the checkpoint, and it holds the trained weights

@@ -161,6 +161,28 @@ def test_lr_schedules_and_callback() -> None:
     assert res.lrs == pytest.approx([0.1 * f(s) for s in range(6)])
 
 
+def test_max_seconds_stops_checkpoints_and_resumes(tmp_path: Path) -> None:
+    import time
+
+    def slow(m, b, g):
+        time.sleep(0.01)
+        return m(b).pow(2).mean()
+
+    data = torch.randn(8, 2)
+    res = fit(nn.Linear(2, 1), slow, data, steps=100_000, progress=False, max_seconds=0.1, checkpoint_dir=tmp_path,
+              checkpoint_every=10**6)
+    assert 0 < res.final_step < 100_000 and res.stopped_by == "max_seconds"
+    assert read_checkpoint_record(tmp_path)["step"] == res.final_step  # the stop is checkpointed
+    more = fit(nn.Linear(2, 1), slow, data, steps=100_000, progress=False, max_seconds=0.1, checkpoint_dir=tmp_path,
+               checkpoint_every=10**6)  # a resumed run continues from the stop with a fresh budget
+    assert more.start_step == res.final_step < more.final_step < 100_000 and more.stopped_by == "max_seconds"
+    assert fit(nn.Linear(2, 1), slow, data, steps=4, progress=False).stopped_by is None
+    assert fit(nn.Linear(2, 1), slow, data, steps=9, progress=False, callback=lambda i: i.step == 2).stopped_by == "callback"
+    for bad in (0, -1.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="max_seconds"):
+            fit(nn.Linear(2, 1), slow, data, steps=3, progress=False, max_seconds=bad)
+
+
 def test_ema_update_rule_swap_and_warmup() -> None:
     net = nn.Linear(3, 2)
     ema = EMA(net, decay=0.9)
