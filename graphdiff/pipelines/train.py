@@ -23,6 +23,7 @@ Options (all keys but one data source optional)::
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -202,7 +203,23 @@ def _train_kwargs(options: dict[str, Any]) -> dict[str, Any]:
     return train
 
 
-def _worker(rank: int, options: dict[str, Any]) -> TrainSummary | None:
+def threads_per_process(nproc: int, *, cpus: int | None = None, environ: dict[str, str] | None = None) -> int | None:
+    """Torch threads for each of ``nproc`` training processes: the machine's CPUs shared out
+    (``cpus // nproc``, at least 1) so that ``--nproc 2`` on two cores runs two threads, not four
+    fighting over two cores. ``None`` (leave torch's setting) for one process, or when the user
+    chose with ``OMP_NUM_THREADS``."""
+    environ = os.environ if environ is None else environ
+    if nproc <= 1 or environ.get("OMP_NUM_THREADS"):
+        return None
+    if cpus is None:
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, cpus // nproc)
+
+
+def _worker(rank: int, options: dict[str, Any], nproc: int = 1) -> TrainSummary | None:
+    threads = threads_per_process(nproc)
+    if threads is not None:
+        torch.set_num_threads(threads)
     kw = _train_kwargs(options)
     torch.manual_seed(int(kw.get("seed", 0)))  # the same initial weights on every rank and every run
     pipe, state = _prepare(options)
@@ -230,7 +247,7 @@ def train_from_options(options: dict[str, Any], *, nproc: int = 1) -> TrainSumma
         return res
     from ..training.distributed import launch
 
-    results = launch(_worker, nproc, options)
+    results = launch(_worker, nproc, options, nproc)
     res = results[0]
     assert res is not None
     return res

@@ -100,3 +100,13 @@ def test_rank_zero_of_sharded_sampling_shows_the_progress_bar(capsys):
         _sample_shard(rank, *args, progress=True)
         err = capsys.readouterr().err
         assert ("2/2" in err) is shown, err
+
+
+def test_training_processes_share_the_cpus_unless_the_user_chose():
+    from graphdiff.pipelines.train import threads_per_process
+
+    assert threads_per_process(2, cpus=2, environ={}) == 1  # not 2 x 2 threads on two cores
+    assert threads_per_process(2, cpus=16, environ={}) == 8
+    assert threads_per_process(4, cpus=2, environ={}) == 1
+    assert threads_per_process(1, cpus=16, environ={}) is None  # one process: torch's own choice
+    assert threads_per_process(2, cpus=16, environ={"OMP_NUM_THREADS": "3"}) is None  # the user's choice stands
