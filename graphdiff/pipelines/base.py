@@ -414,8 +414,12 @@ class GraphDiffusionPipeline:
             "group_by_size": bool(group_by_size),
         })
         training = self.card["training"]
-        for key in ("planned_steps", "stopped_by", "max_minutes"):
+        for key in ("planned_steps", "stopped_by", "max_minutes", "processes"):
             training.pop(key, None)  # a record of this run only
+        from ..training.distributed import get_world_size
+
+        if get_world_size() > 1:
+            training["processes"] = get_world_size()  # DistributedDataParallel; batch_size is the global batch
         if result.stopped_by is not None:
             training.update(planned_steps=steps, stopped_by=result.stopped_by)
         if max_minutes is not None:

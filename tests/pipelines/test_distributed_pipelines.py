@@ -42,6 +42,7 @@ def test_two_process_training_is_reproducible_and_starts_from_the_seeded_init(tm
     wb, _ = load_weights(b.model_dir)
     w0, _ = load_weights(init.model_dir)
     assert card["pipeline"] == "DiscreteGraphDiffusion" and card["training"]["steps"] == 3
+    assert card["training"]["processes"] == 2 and "processes" not in load_weights(init.model_dir)[1]["training"]
     assert all(torch.equal(wa[k], wb[k]) for k in wa), "two identical 2-process runs gave different weights"
     moved = max((wa[k].float() - w0[k].float()).abs().max().item() for k in wa)
     assert moved > 1e-4, "training did not change the weights"
