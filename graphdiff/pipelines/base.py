@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -398,9 +399,7 @@ class GraphDiffusionPipeline:
         if group_by_size:
             fit_kwargs["lengths"] = data.node_mask.sum(-1)
         if max_minutes is not None:
-            if not (isinstance(max_minutes, (int, float)) and max_minutes > 0):
-                raise ValueError(f"max_minutes must be a positive number, got {max_minutes!r}")
-            fit_kwargs["max_seconds"] = 60.0 * float(max_minutes)
+            fit_kwargs["max_seconds"] = 60.0 * check_max_minutes(max_minutes)
         result = core_fit(self.network, loss_fn, tensors, steps=steps, batch_size=batch_size, lr=lr,
                           ema_decay=ema_decay, seed=seed, device=device, checkpoint_dir=checkpoint_dir,
                           checkpoint_every=checkpoint_every, progress=progress,
@@ -418,8 +417,9 @@ class GraphDiffusionPipeline:
             training.pop(key, None)  # a record of this run only
         from ..training.distributed import get_world_size
 
-        if get_world_size() > 1:
-            training["processes"] = get_world_size()  # DistributedDataParallel; batch_size is the global batch
+        world = get_world_size()
+        if world > 1:
+            training["processes"] = world  # DistributedDataParallel; batch_size is the global batch
         if result.stopped_by is not None:
             training.update(planned_steps=steps, stopped_by=result.stopped_by)
         if max_minutes is not None:
@@ -495,6 +495,14 @@ def sample_by_size(sample_batch: Any, sizes: Tensor, batch_size: int, *, sort_si
                           torch.zeros(0, 0, dtype=torch.bool)), 0
     state = GraphState.cat(states)
     return (state if order is None else state[torch.argsort(order)]), nfe  # back to the order of sizes
+
+
+def check_max_minutes(value: Any, name: str = "max_minutes") -> float:
+    """``value`` as a float if it is a positive, finite number of minutes (a training budget);
+    otherwise a ValueError naming ``name``."""
+    if not (isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < math.inf):
+        raise ValueError(f"{name} must be a positive number of minutes, got {value!r}")
+    return float(value)
 
 
 def _progress(total: int, enabled: bool, desc: str):

@@ -31,7 +31,7 @@ from typing import Any
 import torch
 
 from ..errors import unknown_name
-from .base import pipeline_class
+from .base import check_max_minutes, pipeline_class
 
 __all__ = ["train_from_options", "training_lineage", "start_new_stage", "TrainSummary", "FAMILIES"]
 
@@ -197,9 +197,8 @@ def _train_kwargs(options: dict[str, Any]) -> dict[str, Any]:
     if bad:
         raise ValueError(f"unknown train option(s) {sorted(bad)}; valid: {sorted(_TRAIN_KEYS)}")
     train.setdefault("steps", 1000)
-    budget = train.get("max_minutes")
-    if budget is not None and not (isinstance(budget, (int, float)) and not isinstance(budget, bool) and 0 < budget < float("inf")):
-        raise ValueError(f"train.max_minutes must be a positive number of minutes, got {budget!r}")
+    if train.get("max_minutes") is not None:
+        check_max_minutes(train["max_minutes"], "train.max_minutes")
     return train
 
 

@@ -505,10 +505,9 @@ def fit(
                 asked = callback is not None and bool(
                     callback(StepInfo(step, loss_value, current_lr, norm_value, stream.position.epoch, logs)))
                 late = max_seconds is not None and time.perf_counter() - t0 > max_seconds
-                flags = torch.tensor([float(asked), float(late)], device=device)
                 if world > 1:  # any rank asking to stop stops all (keeps the collectives in step)
-                    flags = D.all_reduce_mean(flags)
-                asked, late = bool(flags[0].item() > 0), bool(flags[1].item() > 0)
+                    flags = D.all_reduce_mean(torch.tensor([float(asked), float(late)], device=device))
+                    asked, late = bool(flags[0].item() > 0), bool(flags[1].item() > 0)
                 stop = asked or late
                 if stop and step < steps:
                     stopped_by = "callback" if asked else "max_seconds"
