@@ -9,7 +9,7 @@ from typing import Any
 import networkx as nx
 
 from .dataset import GraphDataset
-from .files import DataFile, fetch
+from .files import DataFile, read_verified
 from .registry import DatasetCard
 
 GDSS_COMMIT = "448acc3f67b358d1e61b15f53e2989b61d6fd0f2"
@@ -42,10 +42,9 @@ def esgg_file(name: str, sha256: str, size: int) -> DataFile:
 
 
 def load_verified_pickle(f: DataFile, root: str | os.PathLike | None, download: bool) -> Any:
-    """Unpickle ``f`` only after its sha256 matched the card (unpickling runs code)."""
-    path = fetch(f, root, download=download)
-    with open(path, "rb") as fh:
-        return pickle.load(fh)
+    """Unpickle ``f`` only after its sha256 matched the card (unpickling runs code): the bytes are
+    read once, hashed on every load and only those bytes are unpickled (:func:`read_verified`)."""
+    return pickle.loads(read_verified(f, root, download=download))  # noqa: S301 - content verified above
 
 
 def clean_graph(g: nx.Graph, node_attributes: bool = False) -> nx.Graph:

@@ -18,7 +18,7 @@ from graphdiff.data import get_card, load
 
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # verification stamps go here
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # no download lands in the real cache
 
 
 def _counts_match_card(ds, name):
@@ -165,11 +165,11 @@ def test_spectre_graph_splits(shared_data, name):
     assert load(name, root=shared_data, split="val", download=False)[0].number_of_edges() == ds.val[0].number_of_edges()
 
 
-def test_shared_files_are_verified_once(shared_data, monkeypatch):
-    F._VERIFIED.clear()
+def test_shared_pickles_are_verified_on_every_load(shared_data, monkeypatch):
+    """Pickles are hashed by content on each load (no path/size/mtime stamp can skip the check)."""
     load("community_small", root=shared_data, download=False)
     calls = []
-    orig = F.sha256_file
-    monkeypatch.setattr(F, "sha256_file", lambda *a, **k: calls.append(a) or orig(*a, **k))
+    orig = F.hashlib.sha256
+    monkeypatch.setattr(F.hashlib, "sha256", lambda *a, **k: calls.append(a) or orig(*a, **k))
     load("community_small", root=shared_data, download=False)
-    assert calls == []
+    assert len(calls) == 1

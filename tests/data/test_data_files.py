@@ -19,9 +19,6 @@ BAD = b"corrupted payload\n" * 100
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    F._VERIFIED.clear()
-    yield
-    F._VERIFIED.clear()
 
 
 def _sha(b: bytes) -> str:
@@ -49,7 +46,7 @@ def test_download_good_file_then_cached(tmp_path):
     p = fetch(f, root)
     assert p == root / "sets" / "x" / "good.bin" and p.read_bytes() == GOOD
     assert not [q for q in p.parent.iterdir() if q.name.endswith(".part")]  # temp file renamed away
-    # the verification is remembered: a second fetch does not re-hash
+    # nothing is remembered: a second fetch hashes the content again, and no stamp is written
     calls = []
     orig = F.sha256_file
     F.sha256_file = lambda *a, **k: calls.append(a) or orig(*a, **k)
@@ -57,10 +54,8 @@ def test_download_good_file_then_cached(tmp_path):
         assert fetch(f, root) == p
     finally:
         F.sha256_file = orig
-    assert calls == []
-    # ... also across processes, through the stamp file
-    F._VERIFIED.clear()
-    assert F._is_stamped(p, f.sha256)
+    assert len(calls) == 1
+    assert not (tmp_path / "cache").exists()
 
 
 def test_corrupted_download_raises_and_keeps_good_file(tmp_path):
@@ -121,8 +116,6 @@ def test_gz_file_served_as_content_is_compressed_and_verified(tmp_path):
         fetch(f, tmp_path / "root", download=False)
     p = fetch(f, tmp_path / "root")
     assert gzip.decompress(p.read_bytes()) == content
-    F._VERIFIED.clear()
-    (tmp_path / "cache").rename(tmp_path / "cache_old")  # drop stamps: verify from the content hash
     assert verify(p, f) == p
     bad = DataFile("m/q.csv.gz", _sha(stored), url=_served(tmp_path, "q2.csv", b"smiles\nN\n"), url_serves="content",
                    content_sha256=_sha(content))
@@ -134,6 +127,64 @@ def test_modified_file_is_rehashed(tmp_path):
     root = tmp_path / "root"
     f = DataFile("a/d.bin", _sha(GOOD), url=_served(tmp_path, "good.bin", GOOD))
     p = fetch(f, root)
-    p.write_bytes(BAD + b"x")  # size changes -> stamp no longer matches
+    p.write_bytes(BAD + b"x")
     with pytest.raises(ChecksumError):
         fetch(f, root)
+
+
+def _planted_pickle(marker: Path, size: int) -> bytes:
+    """A pickle of exactly ``size`` bytes whose unpickling writes ``marker`` (padded in a string)."""
+    import pickle
+
+    class Payload:
+        def __init__(self, pad: str) -> None:
+            self.pad = pad
+
+        def __reduce__(self):
+            return (exec, (f"open({str(marker)!r}, 'w').write('pwned')  # {self.pad}",))
+
+    pad = 0
+    while True:
+        data = pickle.dumps(Payload("x" * pad), protocol=2)
+        if len(data) >= size:
+            break
+        pad += size - len(data)
+    assert len(data) == size, (len(data), size)
+    return data
+
+
+def test_same_size_planted_pickle_with_old_mtime_is_never_unpickled(tmp_path):
+    """The issue's attack: load once (which used to leave a path/size/mtime stamp), replace the
+    file by a same-size pickle whose payload writes a marker, restore the mtime, load again."""
+    import os
+    import pickle
+
+    from graphdiff.data._graphs import load_verified_pickle
+
+    good = pickle.dumps([1, 2, 3] + ["pad" * 40])
+    f = DataFile("graphs/x.pkl", _sha(good), len(good), url=_served(tmp_path, "x.pkl", good))
+    root = tmp_path / "root"
+    assert load_verified_pickle(f, root, True) == [1, 2, 3] + ["pad" * 40]
+    p = root / "graphs" / "x.pkl"
+    st = p.stat()
+    marker = tmp_path / "marker"
+    p.write_bytes(_planted_pickle(marker, st.st_size))
+    os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert p.stat().st_size == st.st_size and p.stat().st_mtime_ns == st.st_mtime_ns
+    with pytest.raises(ChecksumError):
+        load_verified_pickle(f, root, False)
+    with pytest.raises(ChecksumError):
+        fetch(f, root, download=False)
+    assert not marker.exists()
+    # the payload is real: unpickled, it would have written the marker
+    pickle.loads(p.read_bytes())  # noqa: S301 - the test's own file
+    assert marker.read_text() == "pwned"
+
+
+def test_read_verified_returns_exactly_the_hashed_bytes(tmp_path, monkeypatch):
+    f = DataFile("a/d.bin", _sha(GOOD), url=_served(tmp_path, "good.bin", GOOD))
+    root = tmp_path / "root"
+    assert F.read_verified(f, root) == GOOD  # downloaded, then read
+    (root / "a" / "d.bin").write_bytes(BAD)
+    with pytest.raises(ChecksumError):
+        F.read_verified(f, root)
