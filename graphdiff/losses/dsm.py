@@ -7,7 +7,7 @@ with ``lambda(t)``:
 * ``"likelihood"`` — ``g(t)^2`` (Song et al. 2021b, "Maximum likelihood training", Thm. 1),
 * ``"none"``       — 1.
 
-The network may use any parametrisation (:mod:`graphdiff.losses.parametrization`); its output is
+The network may use any parametrisation (:mod:`graphdiff.processes.parametrization`); its output is
 converted to a score in one place. The loss is the mean over real entries (mask) of all samples.
 """
 
@@ -21,7 +21,7 @@ from torch import Tensor
 from ..errors import unknown_name
 from ..processes.base import Process
 from ..utils import apply_mask, bcast, masked_mean, num_real, sum_except_batch
-from .parametrization import from_x0_eps, to_x0_eps
+from ..processes.parametrization import from_x0_eps, to_x0_eps
 from .types import LossOutput
 
 __all__ = ["WEIGHTINGS", "dsm_loss"]

@@ -28,7 +28,7 @@ from torch import Tensor
 
 from ..processes.base import Process
 from ..utils import apply_mask, bcast, expand_mask
-from .parametrization import to_x0_eps
+from ..processes.parametrization import to_x0_eps
 
 __all__ = ["ELBOOutput", "vdm_elbo"]
 

@@ -200,20 +200,21 @@ def fcd_stats(
     """ChemNet statistics of ``smiles`` after RDKit canonicalisation (invalid entries dropped and
     counted). With ``cache=True`` they are stored as ``.npz`` under ``<cache>/fcd_stats/`` keyed
     by a hash of the canonical SMILES list, and read back on the next call."""
-    from .molecules import _cache_load, _cache_save, _hash_strings, canonicalize_smiles
+    from ._cache import cache_load, cache_save, hash_strings
+    from ._smiles import canonicalize_smiles
 
     can = canonicalize_smiles(smiles) if canonicalize else list(smiles)
     valid = [s for s in can if s]
     n_invalid = len(can) - len(valid)
-    key = _hash_strings(valid, CHEMNET_ID, str(CHEMNET_PAD_LEN))
+    key = hash_strings(valid, CHEMNET_ID, str(CHEMNET_PAD_LEN))
     if cache:
-        hit = _cache_load("fcd_stats", key)
+        hit = cache_load("fcd_stats", key)
         if hit is not None:
             return FCDStats(GaussianStats(hit["mu"], hit["sigma"], int(hit["n"])), len(can), n_invalid, int(hit["n_truncated"]))
     acts, truncated = chemnet_activations(valid, model=model, batch_size=batch_size, device=device)
     stats = GaussianStats.from_activations(acts)
     if cache:
-        _cache_save("fcd_stats", key, mu=stats.mu, sigma=stats.sigma, n=np.int64(stats.n), n_truncated=np.int64(truncated))
+        cache_save("fcd_stats", key, mu=stats.mu, sigma=stats.sigma, n=np.int64(stats.n), n_truncated=np.int64(truncated))
     return FCDStats(stats, len(can), n_invalid, truncated)
 
 

@@ -23,19 +23,17 @@ recompute them.
 
 from __future__ import annotations
 
-import hashlib
 import math
-import os
 import sys
-import tempfile
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
 from ..errors import unknown_name
+from ._cache import cache_dir, cache_load, cache_save, hash_strings
+from ._smiles import canonical_smiles, canonicalize_smiles
 from .cards import MetricCard, cards_to_markdown
 
 __all__ = [
@@ -53,119 +51,6 @@ MOLECULE_METRICS = ("validity", "uniqueness", "novelty", "fcd", "nspdk")
 NSPDK_COMPLEXITY = 4
 NSPDK_NBITS = 16
 _NSPDK_ID = f"nspdk-v1-c{NSPDK_COMPLEXITY}-b{NSPDK_NBITS}-blake2b-py{sys.version_info[0]}.{sys.version_info[1]}"
-
-
-# ----------------------------------------------------------------------------- canonicalisation
-
-
-def canonical_smiles(item: Any) -> str | None:
-    """Canonical SMILES of a SMILES string or RDKit ``Mol``; ``None`` when invalid.
-
-    Strings: ``MolToSmiles(MolFromSmiles(s))`` (MOSES). Mols: a copy is sanitised and written out,
-    then the string is canonicalised the same way (the path GDSS's SMILES take through MOSES).
-    ``None``, empty strings, unparsable SMILES, unsanitisable Mols and empty molecules give ``None``."""
-    from .._optional import require
-
-    Chem = require("rdkit.Chem")
-    if item is None:
-        return None
-    if isinstance(item, str):
-        if not item:
-            return None
-        mol = Chem.MolFromSmiles(item)
-    elif hasattr(item, "GetAtoms"):
-        mol = Chem.Mol(item)
-        try:
-            Chem.SanitizeMol(mol)
-        except Exception:  # RDKit raises several types (ValueError, AtomValenceException, ...)
-            return None
-        smi = Chem.MolToSmiles(mol)
-        mol = Chem.MolFromSmiles(smi) if smi else None
-    else:
-        raise TypeError(f"expected a SMILES string, an RDKit Mol or None, got {type(item).__name__}")
-    if mol is None or mol.GetNumAtoms() == 0:
-        return None
-    smi = Chem.MolToSmiles(mol)
-    return smi or None
-
-
-def canonicalize_smiles(items: Iterable[Any], *, cache: bool = False) -> list[str | None]:
-    """:func:`canonical_smiles` of every entry (``None`` for invalid ones), in order.
-
-    With ``cache=True`` (strings only) the result is stored under ``<cache>/canonical/`` keyed by
-    a hash of the input list and the RDKit version."""
-    from .._optional import require
-
-    items = list(items)
-    RDLogger = require("rdkit.RDLogger")
-    key = None
-    if cache and all(isinstance(s, str) for s in items):
-        rdkit = require("rdkit")
-        key = _hash_strings(items, "canonical", rdkit.__version__)
-        hit = _cache_load("canonical", key)
-        if hit is not None:
-            out = _unpack_strings(hit["smiles"])
-            if len(out) == len(items):
-                return [s or None for s in out]
-    RDLogger.DisableLog("rdApp.*")
-    try:
-        out = [canonical_smiles(s) for s in items]
-    finally:
-        RDLogger.EnableLog("rdApp.*")
-    if key is not None:
-        _cache_save("canonical", key, smiles=_pack_strings([s or "" for s in out]))
-    return out
-
-
-# ----------------------------------------------------------------------------- cache
-
-
-def cache_dir() -> Path:
-    """Root of graphdiff's cache: ``$GRAPHDIFF_CACHE`` or ``~/.cache/graphdiff``."""
-    root = os.environ.get("GRAPHDIFF_CACHE")
-    return Path(root) if root else Path.home() / ".cache" / "graphdiff"
-
-
-def _hash_strings(strings: Sequence[str], *tags: str) -> str:
-    h = hashlib.sha256()
-    for t in tags:
-        h.update(t.encode() + b"\x00")
-    for s in strings:
-        h.update(s.encode() + b"\n")
-    return h.hexdigest()[:32]
-
-
-def _pack_strings(strings: Sequence[str]) -> np.ndarray:
-    return np.frombuffer("\n".join(strings).encode("utf-8"), dtype=np.uint8)
-
-
-def _unpack_strings(arr: np.ndarray) -> list[str]:
-    text = arr.tobytes().decode("utf-8")
-    return text.split("\n")
-
-
-def _cache_load(kind: str, key: str) -> dict[str, np.ndarray] | None:
-    path = cache_dir() / kind / f"{key}.npz"
-    if not path.is_file():
-        return None
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            return {k: z[k] for k in z.files}
-    except (OSError, ValueError) as exc:
-        warnings.warn(f"ignoring unreadable cache file {path}: {exc}")
-        return None
-
-
-def _cache_save(kind: str, key: str, **arrays: np.ndarray) -> None:
-    folder = cache_dir() / kind
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp.npz")
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, folder / f"{key}.npz")
-    except OSError as exc:
-        warnings.warn(f"could not write cache under {folder}: {exc}")
 
 
 # ----------------------------------------------------------------------------- reference set
@@ -229,7 +114,7 @@ def molecule_reference(
     counted), read from / written to the cache when ``cache=True``."""
     can = canonicalize_smiles(test_smiles, cache=cache)
     valid = [s for s in can if s]
-    key = _hash_strings(valid, "reference")
+    key = hash_strings(valid, "reference")
     mu = sigma = mean = None
     truncated = 0
     if fcd:
@@ -245,14 +130,14 @@ def molecule_reference(
 def _nspdk_reference_mean(valid_canonical: Sequence[str], *, cache: bool, n_jobs: int) -> np.ndarray:
     from .nspdk import nspdk_mean_embedding
 
-    key = _hash_strings(valid_canonical, _NSPDK_ID)
+    key = hash_strings(valid_canonical, _NSPDK_ID)
     if cache:
-        hit = _cache_load("nspdk", key)
+        hit = cache_load("nspdk", key)
         if hit is not None:
             return hit["mean"]
     mean, _ = nspdk_mean_embedding(valid_canonical, complexity=NSPDK_COMPLEXITY, nbits=NSPDK_NBITS, n_jobs=n_jobs)
     if cache:
-        _cache_save("nspdk", key, mean=mean)
+        cache_save("nspdk", key, mean=mean)
     return mean
 
 

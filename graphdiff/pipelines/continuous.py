@@ -20,7 +20,7 @@ noise; everything is masked by the node mask. The network is the position-enhanc
 :class:`~graphdiff.nn.GraphScoreNetwork` (random-walk features of the thresholded noisy adjacency
 at every call), trained by denoising score matching (Song et al. 2021, Eq. 7) through
 :func:`graphdiff.losses.dsm_loss`; the network output is read in ``parametrization`` (default the
-noise ``eps``) and converted to a score in one place (:mod:`graphdiff.losses.parametrization`).
+noise ``eps``) and converted to a score in one place (:mod:`graphdiff.processes.parametrization`).
 
 Every score-based sampler of :data:`graphdiff.samplers.SAMPLERS` is selectable by name:
 ``"euler_maruyama"`` and ``"pc"`` (reference, 1000 steps), ``"ode_euler"``, ``"ode_heun"``
@@ -39,7 +39,7 @@ from torch import Tensor, nn
 
 from ..errors import InvalidGraphError, unknown_name
 from ..losses import dsm_loss
-from ..losses.parametrization import PARAMETRIZATIONS, as_score_fn
+from ..processes.parametrization import PARAMETRIZATIONS, as_score_fn
 from ..losses.dsm import WEIGHTINGS
 from ..nn import GraphScoreNetwork
 from ..processes import ProductProcess, get_process

@@ -23,7 +23,7 @@ import torch
 from torch import Tensor
 
 from ..errors import unknown_name
-from ..losses.parametrization import as_fn
+from ..processes.parametrization import as_fn
 from ..processes.base import Process
 from .ctmc import CTMC_SAMPLERS, CTMCSampleOutput, sample_ctmc_ancestral, sample_ctmc_predictor_corrector, sample_ctmc_tau_leaping
 from .euler_maruyama import sample_euler_maruyama

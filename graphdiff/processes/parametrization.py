@@ -22,8 +22,8 @@ from typing import Callable
 from torch import Tensor
 
 from ..errors import unknown_name
-from ..processes.base import Process
 from ..utils import bcast
+from .base import Process
 
 __all__ = ["PARAMETRIZATIONS", "to_x0_eps", "from_x0_eps", "convert", "to_score", "to_eps", "to_x0", "as_score_fn", "as_fn"]
 

@@ -8,7 +8,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from graphdiff.losses import PARAMETRIZATIONS, convert, from_x0_eps, to_x0_eps
+from graphdiff.processes.parametrization import PARAMETRIZATIONS, convert, from_x0_eps, to_x0_eps
 from graphdiff.processes import VESDE, VPSDE, ProductProcess, RectifiedFlow, SubVPSDE
 from graphdiff.testing import random_graph_state
 

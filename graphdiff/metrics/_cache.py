@@ -1,0 +1,64 @@
+"""The on-disk cache of reference statistics shared by the molecule metrics (canonical SMILES,
+FCD and NSPDK statistics of reference sets): ``.npz`` files under :func:`cache_dir`, keyed by a hash
+of the input strings, written atomically and read without pickle."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+__all__ = ["cache_dir", "hash_strings", "pack_strings", "unpack_strings", "cache_load", "cache_save"]
+
+
+def cache_dir() -> Path:
+    """Root of graphdiff's cache: ``$GRAPHDIFF_CACHE`` or ``~/.cache/graphdiff``."""
+    root = os.environ.get("GRAPHDIFF_CACHE")
+    return Path(root) if root else Path.home() / ".cache" / "graphdiff"
+
+
+def hash_strings(strings: Sequence[str], *tags: str) -> str:
+    h = hashlib.sha256()
+    for t in tags:
+        h.update(t.encode() + b"\x00")
+    for s in strings:
+        h.update(s.encode() + b"\n")
+    return h.hexdigest()[:32]
+
+
+def pack_strings(strings: Sequence[str]) -> np.ndarray:
+    return np.frombuffer("\n".join(strings).encode("utf-8"), dtype=np.uint8)
+
+
+def unpack_strings(arr: np.ndarray) -> list[str]:
+    text = arr.tobytes().decode("utf-8")
+    return text.split("\n")
+
+
+def cache_load(kind: str, key: str) -> dict[str, np.ndarray] | None:
+    path = cache_dir() / kind / f"{key}.npz"
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except (OSError, ValueError) as exc:
+        warnings.warn(f"ignoring unreadable cache file {path}: {exc}")
+        return None
+
+
+def cache_save(kind: str, key: str, **arrays: np.ndarray) -> None:
+    folder = cache_dir() / kind
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp.npz")
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+        os.replace(tmp, folder / f"{key}.npz")
+    except OSError as exc:
+        warnings.warn(f"could not write cache under {folder}: {exc}")
