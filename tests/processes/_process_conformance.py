@@ -29,6 +29,14 @@ class ProcessConformance:
     def make_process(self) -> Process:
         raise NotImplementedError
 
+    def reference_prior_logp(self, proc: Process, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """``(B,)`` prior log-density computed independently of the process (default: i.i.d.
+        ``N(0, prior_std^2)`` over real entries; a correlated-noise process overrides it)."""
+        lp = torch.distributions.Normal(0.0, proc.prior_std).log_prob(x)
+        if mask is not None:
+            lp = torch.where(mask.reshape(mask.shape + (1,) * (x.dim() - mask.dim())).expand_as(x), lp, torch.zeros_like(lp))
+        return lp.reshape(x.shape[0], -1).sum(-1)
+
     def initial_noise_std(self, proc: Process) -> float:
         """Std of the noise already present at t = 0 (VE: sigma_min, by its convention)."""
         return 0.0
@@ -112,8 +120,7 @@ class ProcessConformance:
     def test_prior_logp_matches_normal(self):
         p = self.make_process()
         x = torch.randn(5, 3, 2, dtype=torch.float64) * 2
-        ref = torch.distributions.Normal(0.0, p.prior_std).log_prob(x).sum((1, 2))
-        torch.testing.assert_close(p.prior_logp(x), ref)
+        torch.testing.assert_close(p.prior_logp(x), self.reference_prior_logp(p, x))
 
     def test_prior_sample_std_and_reproducible(self):
         p = self.make_process()
@@ -163,7 +170,6 @@ class ProcessConformance:
         prior = p.prior_sample(x0, mask=mask)
         assert (prior[~mask] == 0).all()
         # prior_logp counts real entries only
-        ref = torch.distributions.Normal(0.0, p.prior_std).log_prob(prior)[mask].sum()
-        torch.testing.assert_close(p.prior_logp(prior, mask).sum(), ref)
+        torch.testing.assert_close(p.prior_logp(prior, mask), self.reference_prior_logp(p, prior, mask))
 
 
