@@ -14,11 +14,11 @@ from .gp_noise import GPNoiseSDE
 from .flow import RectifiedFlow, ReflowPairs, reflow, straightness
 from .product import ProductProcess
 from .schedules import CosineSchedule, LearnedSchedule, LinearSchedule, NoiseSchedule, get_schedule
-from .sde import VESDE, VPSDE, SubVPSDE
+from .sde import OUVESDE, VESDE, VPSDE, ConditionedOUVESDE, SubVPSDE
 
 __all__ = [
     "Process", "LinearSDE", "ReverseSDE", "Marginal", "ScoreFn",
-    "VPSDE", "SubVPSDE", "VESDE", "GPNoiseSDE", "RectifiedFlow", "ProductProcess",
+    "VPSDE", "SubVPSDE", "VESDE", "OUVESDE", "ConditionedOUVESDE", "GPNoiseSDE", "RectifiedFlow", "ProductProcess",
     "NoiseSchedule", "LinearSchedule", "CosineSchedule", "LearnedSchedule", "get_schedule",
     "ReflowPairs", "reflow", "straightness",
     "GaussianMixture", "energy_distance", "sliced_wasserstein", "mean_cov_error",
@@ -26,11 +26,11 @@ __all__ = [
     "CTMC", "UniformCTMC", "AbsorbingCTMC", "MarginalCTMC", "GraphCTMC", "make_ctmc", "ctmc_from_config", "reverse_rate",
 ]
 
-_PROCESSES = {"vp": VPSDE, "subvp": SubVPSDE, "ve": VESDE, "flow": RectifiedFlow, "gp_noise": GPNoiseSDE}
+_PROCESSES = {"vp": VPSDE, "subvp": SubVPSDE, "ve": VESDE, "ouve": OUVESDE, "flow": RectifiedFlow, "gp_noise": GPNoiseSDE}
 
 
 def get_process(name: str, **kwargs: object) -> Process:
-    """A process by name (``"vp"``, ``"subvp"``, ``"ve"``, ``"flow"``, ``"gp_noise"``) with keyword arguments."""
+    """A process by name (``"vp"``, ``"subvp"``, ``"ve"``, ``"ouve"``, ``"flow"``, ``"gp_noise"``) with keyword arguments."""
     if name not in _PROCESSES:
         raise unknown_name("process", name, list(_PROCESSES))
     return _PROCESSES[name](**kwargs)

@@ -1,7 +1,9 @@
-"""Linear Itô SDEs, one per file: :class:`VPSDE`, :class:`SubVPSDE`, :class:`VESDE`."""
+"""Linear Itô SDEs, one per file: :class:`VPSDE`, :class:`SubVPSDE`, :class:`VESDE`, and the
+observation-conditioned :class:`OUVESDE` of SGMSE+."""
 
+from .ouve import OUVESDE, ConditionedOUVESDE
 from .subvp import SubVPSDE
 from .ve import VESDE
 from .vp import VPSDE
 
-__all__ = ["VPSDE", "SubVPSDE", "VESDE"]
+__all__ = ["VPSDE", "SubVPSDE", "VESDE", "OUVESDE", "ConditionedOUVESDE"]
