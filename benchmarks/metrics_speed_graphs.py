@@ -113,7 +113,7 @@ def main() -> None:
     if args.data is not None:
         import pickle
 
-        from graphdiff.metrics.validity import is_sbm_graph
+        from graphdiff.metrics.vun import is_sbm_graph
 
         with open(args.data / "graphs/esgg/sbm.pkl", "rb") as f:
             split = pickle.load(f)

@@ -178,7 +178,7 @@ def evaluate(
         graphs = samples
         result = graph_metrics(ds.split(split), graphs, protocol=protocol, train_graphs=ds.split("train"))
         if validity:
-            from .metrics.validity import vun_metrics
+            from .metrics.vun import vun_metrics
 
             vun = vun_metrics(graphs, ds.split("train"), validity=validity)
             typer.echo(vun.to_markdown() if hasattr(vun, "to_markdown") else str(vun))

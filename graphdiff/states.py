@@ -23,7 +23,17 @@ from torch import Tensor
 
 from .errors import InvalidGraphError
 
-__all__ = ["TensorState", "GraphState", "NodeCountDistribution", "edge_present"]
+__all__ = ["TensorState", "GraphState", "NodeCountDistribution", "edge_present", "pair_mask"]
+
+
+def pair_mask(node_mask: Tensor, diagonal: bool = False) -> Tensor:
+    """``(B, N, N)`` bool from a boolean ``node_mask`` ``(B, N)``: both endpoints real; the diagonal
+    is included only if ``diagonal``. The one definition of "a real node pair" (states, processes,
+    networks and pipelines all use it)."""
+    m = node_mask[:, :, None] & node_mask[:, None, :]
+    if not diagonal:
+        m = m & ~torch.eye(node_mask.shape[1], dtype=torch.bool, device=node_mask.device)
+    return m
 
 
 @dataclass
@@ -89,9 +99,7 @@ class GraphState:
     @property
     def edge_mask(self) -> Tensor:
         """``(B, N, N)`` bool: both endpoints real and off-diagonal."""
-        m = self.node_mask[:, :, None] & self.node_mask[:, None, :]
-        eye = torch.eye(self.max_nodes, dtype=torch.bool, device=m.device)
-        return m & ~eye
+        return pair_mask(self.node_mask)
 
     @property
     def device(self) -> torch.device:

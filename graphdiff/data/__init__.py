@@ -31,11 +31,12 @@ from .molecules import (
 )
 from .registry import DatasetCard, dataset_names, get_card, list_datasets, load
 from .synthetic import community_graphs, grid_graphs, planar_graphs, sbm_graphs
+from .transforms import NODE_FEATURES, GraphEncoding, to_categorical
 
 __all__ = [
     "load", "list_datasets", "get_card", "dataset_names", "DatasetCard", "DataFile", "data_root", "fetch",
     "GraphDataset", "MoleculeDataset", "from_smiles_file", "from_smiles", "read_smiles_file", "from_networkx", "from_pyg",
     "AtomVocabulary", "MolGraph", "EncodedMolecules", "DecodedMolecule", "DecodeReport", "mol_to_graph",
     "smiles_to_graph", "smiles_to_state", "graph_to_mol", "decode_molecules", "quantize_bonds",
-    "continuous_to_state", "grid_graphs", "planar_graphs", "sbm_graphs", "community_graphs",
+    "continuous_to_state", "GraphEncoding", "NODE_FEATURES", "to_categorical", "grid_graphs", "planar_graphs", "sbm_graphs", "community_graphs",
 ]

@@ -17,6 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from ..errors import unknown_name
+from ..states import pair_mask
 
 __all__ = [
     "ACTIVATIONS",
@@ -254,7 +255,7 @@ class GraphTransformerLayer(nn.Module):
         H, dh = self.heads, self.d_head
         de = e.shape[-1]
         xm = node_mask.unsqueeze(-1).to(h.dtype)  # (B, N, 1)
-        pmask = node_mask[:, :, None] & node_mask[:, None, :]  # (B, N, N), diagonal kept
+        pmask = pair_mask(node_mask, diagonal=True)  # (B, N, N), diagonal kept
         pm = pmask.unsqueeze(-1).to(h.dtype)
 
         q, k, v = (self.qkv(h) * xm).chunk(3, -1)

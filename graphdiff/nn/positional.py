@@ -34,6 +34,8 @@ from typing import Sequence
 import torch
 from torch import Tensor
 
+from ..states import pair_mask
+
 __all__ = [
     "pair_mask",
     "binarize_adjacency",
@@ -54,14 +56,6 @@ __all__ = [
 
 
 # ---------------------------------------------------------------------------------- helpers
-def pair_mask(node_mask: Tensor, diagonal: bool = False) -> Tensor:
-    """``(B, N, N)`` bool: both endpoints real; the diagonal is included only if ``diagonal``."""
-    m = node_mask[:, :, None] & node_mask[:, None, :]
-    if not diagonal:
-        m = m & ~torch.eye(node_mask.shape[1], dtype=torch.bool, device=node_mask.device)
-    return m
-
-
 def _eye_like(node_mask: Tensor, dtype: torch.dtype) -> Tensor:
     """``(B, N, N)`` identity restricted to real nodes."""
     N = node_mask.shape[1]

@@ -19,9 +19,9 @@ import torch
 from torch import Tensor, nn
 
 from ..errors import InvalidGraphError, unknown_name
-from ..states import GraphState
+from ..states import GraphState, pair_mask
 from .layers import GlobalConditioning, batch_time
-from .positional import StructuralFeatures, pair_mask
+from .positional import StructuralFeatures
 from .transformer import ConfigMixin, GraphTransformer, check_node_mask
 
 __all__ = ["GraphScoreNetwork", "PGSN", "CHANNEL_REDUCTIONS"]

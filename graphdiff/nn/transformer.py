@@ -17,6 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from ..errors import InvalidGraphError
+from ..states import pair_mask
 from .layers import MLP, GraphTransformerLayer
 
 __all__ = ["GraphTransformer", "ConfigMixin", "symmetrize_edges", "check_node_mask"]
@@ -39,8 +40,7 @@ def check_node_mask(X: Tensor, A: Tensor, node_mask: Tensor) -> None:
 def symmetrize_edges(e: Tensor, node_mask: Tensor) -> Tensor:
     """``(e + e^T) / 2`` over the two node axes of ``e`` ``(B, N, N, C)``, zero on the diagonal and
     on pairs touching a padded node."""
-    N = node_mask.shape[1]
-    pm = node_mask[:, :, None] & node_mask[:, None, :] & ~torch.eye(N, dtype=torch.bool, device=e.device)
+    pm = pair_mask(node_mask)
     return 0.5 * (e + e.transpose(1, 2)) * pm.unsqueeze(-1).to(e.dtype)
 
 
@@ -93,7 +93,7 @@ class GraphTransformer(nn.Module):
         self.mlp_out_e = MLP(edge_hidden, edge_hidden, edge_out, 2, act)
 
     def forward(self, x: Tensor, e: Tensor, y: Tensor, node_mask: Tensor) -> tuple[Tensor, Tensor]:
-        pmask = node_mask[:, :, None] & node_mask[:, None, :]
+        pmask = pair_mask(node_mask, diagonal=True)
         h = self.mlp_in_x(x, node_mask)
         e = self.mlp_in_e(e, pmask)
         e = 0.5 * (e + e.transpose(1, 2))

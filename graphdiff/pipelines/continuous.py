@@ -1,6 +1,6 @@
 """Continuous SDE graph diffusion (GDSS, Jo et al. 2022; GraphGDP, Huang et al. 2022) as a pipeline.
 
-A graph is encoded as two continuous tensors (:class:`GraphEncoding`):
+A graph is encoded as two continuous tensors (:class:`~graphdiff.data.transforms.GraphEncoding`):
 
 * node features ``X`` ``(B, N, F)``: one-hot atom types for molecules (GDSS), one-hot node degrees
   clipped at ``F - 1`` for plain graphs (GDSS ``init: deg``, ``max_feat_num``), the graph's own
@@ -31,13 +31,12 @@ Every score-based sampler of :data:`graphdiff.samplers.SAMPLERS` is selectable b
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 from typing import Any, ClassVar, Mapping
 
 import torch
 from torch import Tensor, nn
 
-from ..errors import InvalidGraphError, unknown_name
+from ..errors import unknown_name
 from ..losses import dsm_loss
 from ..processes.parametrization import PARAMETRIZATIONS, as_score_fn
 from ..losses.dsm import WEIGHTINGS
@@ -45,15 +44,15 @@ from ..nn import GraphScoreNetwork
 from ..processes import ProductProcess, get_process
 from ..processes.base import LinearSDE
 from ..samplers import SAMPLERS, sample
-from ..states import GraphState, NodeCountDistribution
+from ..data.transforms import NODE_FEATURES, GraphEncoding
+from ..states import GraphState, NodeCountDistribution, pair_mask
 from .base import GraphDiffusionPipeline, upcast
 
 __all__ = [
-    "ContinuousGraphDiffusion", "GraphEncoding", "NODE_FEATURES", "SDE_TYPES", "CONTINUOUS_SAMPLERS",
+    "ContinuousGraphDiffusion", "SDE_TYPES", "CONTINUOUS_SAMPLERS",
     "make_sde", "make_graph_process", "DEFAULT_SAMPLER_OPTIONS",
 ]
 
-NODE_FEATURES = ("atoms", "degree", "categorical", "given", "none")
 SDE_TYPES = ("vp", "subvp", "ve")
 #: the samplers that consume a score (the flow samplers need a velocity model)
 CONTINUOUS_SAMPLERS = tuple(name for name, kind in SAMPLERS.items() if kind == "score")
@@ -89,134 +88,9 @@ def make_graph_process(x_sde: Mapping[str, Any], adj_sde: Mapping[str, Any], *, 
     return ProductProcess(comps, symmetric={"A"})
 
 
-# ----------------------------------------------------------------------------- encoding
-def _pair_mask(node_mask: Tensor) -> Tensor:
-    N = node_mask.shape[1]
-    eye = torch.eye(N, dtype=torch.bool, device=node_mask.device)
-    return node_mask[:, :, None] & node_mask[:, None, :] & ~eye
-
-
+# ----------------------------------------------------------------------------- helpers
 def _max_or_zero(t: Tensor) -> int:
     return int(t.max()) if t.numel() else 0
-
-
-def _symmetric_from_upper(A: Tensor) -> Tensor:
-    """Mirror the strict upper triangle of ``(B, N, N)`` ``A`` (zero diagonal)."""
-    up = torch.triu(A, diagonal=1)
-    return up + up.transpose(-1, -2)
-
-
-@dataclass(frozen=True)
-class GraphEncoding:
-    """Dense graph <-> continuous ``(X (B, N, F), A (B, N, N))`` tensors (see module docstring).
-
-    Attributes:
-        node_features: one of :data:`NODE_FEATURES`.
-        num_node_features: ``F`` (atom vocabulary size, degree classes ``max_degree + 1``, ...).
-        adjacency: ``"binary"`` (threshold 0.5) or ``"bond_order"`` (thresholds 0.5 / 1.5 / 2.5).
-        centered: map values affinely onto ``[-1, 1]`` (GraphGDP) instead of ``{0, 1}`` / ``0..3`` (GDSS).
-    """
-
-    node_features: str
-    num_node_features: int
-    adjacency: str = "binary"
-    centered: bool = True
-
-    def __post_init__(self) -> None:
-        if self.node_features not in NODE_FEATURES:
-            raise unknown_name("node feature encoding", self.node_features, NODE_FEATURES)
-        if self.adjacency not in ("binary", "bond_order"):
-            raise unknown_name("adjacency encoding", self.adjacency, ("binary", "bond_order"))
-        if self.num_node_features < 0 or (self.node_features == "none") != (self.num_node_features == 0):
-            raise ValueError(f"num_node_features={self.num_node_features} does not fit node_features={self.node_features!r}")
-
-    # affine maps raw -> encoded
-    @property
-    def _x_affine(self) -> tuple[float, float]:
-        onehot = self.node_features in ("atoms", "degree", "categorical")
-        return (2.0, -1.0) if (self.centered and onehot) else (1.0, 0.0)
-
-    @property
-    def _a_affine(self) -> tuple[float, float]:
-        if not self.centered:
-            return 1.0, 0.0
-        return (2.0, -1.0) if self.adjacency == "binary" else (2.0 / 3.0, -1.0)
-
-    @property
-    def edge_threshold(self) -> float:
-        """Encoded value of the raw threshold 0.5 (the network's positional-graph threshold)."""
-        s, b = self._a_affine
-        return 0.5 * s + b
-
-    def encode(self, state: GraphState) -> GraphState:
-        """A dataset :class:`GraphState` (categorical ``X`` (B, N) / bond classes, or 0/1 ``A`` with
-        ``X`` (B, N, F)) -> float ``X`` (B, N, F), ``A`` (B, N, N), zero at padding and on the diagonal."""
-        nm = state.node_mask.bool()
-        A = state.A
-        if A.dim() != 3:
-            raise InvalidGraphError(f"continuous graph diffusion needs a scalar adjacency (B, N, N), got {tuple(A.shape)}")
-        pm = _pair_mask(nm)
-        A = A.float() * pm
-        if self.adjacency == "binary":
-            A = (A != 0).float()
-        B, N = nm.shape
-        F = self.num_node_features
-        if self.node_features in ("atoms", "categorical"):
-            if state.X.dim() != 2 or state.X.is_floating_point():
-                raise InvalidGraphError(f"node_features={self.node_features!r} needs categorical X (B, N) long, got {tuple(state.X.shape)} {state.X.dtype}")
-            ids = state.X.long().masked_fill(~nm, 0)
-            if ids.numel() and (int(ids.max()) >= F or int(ids.min()) < 0):
-                raise InvalidGraphError(f"node class ids must lie in [0, {F}), got max {int(ids.max())}")
-            X = nn.functional.one_hot(ids, F).float()
-        elif self.node_features == "degree":
-            deg = (A != 0).sum(-1).clamp(max=F - 1)
-            X = nn.functional.one_hot(deg, F).float()
-        elif self.node_features == "given":
-            if state.X.dim() != 3 or state.X.shape[-1] != F:
-                raise InvalidGraphError(f"node_features='given' needs X (B, N, {F}) float, got {tuple(state.X.shape)}")
-            X = state.X.float()
-        else:
-            X = A.new_zeros(B, N, 0)
-        xs, xb = self._x_affine
-        as_, ab = self._a_affine
-        X = (X * xs + xb) * nm[..., None]
-        A = (A * as_ + ab) * pm
-        return GraphState(X, A, nm)
-
-    def template(self, node_mask: Tensor) -> GraphState:
-        """Zero continuous state of the right shapes for ``node_mask`` (B, N)."""
-        B, N = node_mask.shape
-        z = torch.zeros(B, N, self.num_node_features, device=node_mask.device)
-        return GraphState(z, torch.zeros(B, N, N, device=node_mask.device), node_mask.bool())
-
-    def decode(self, state: GraphState) -> GraphState:
-        """Continuous ``X``, ``A`` -> graphs: ``A`` symmetric with zero diagonal, thresholded (binary:
-        float 0/1; bond order: long classes 0..3 via :func:`graphdiff.data.molecules.quantize_bonds`);
-        ``X``: argmax ids (B, N) long for one-hot encodings of categories, the raw features for
-        ``"given"``, and ``(B, N, 0)`` for ``"degree"`` / ``"none"`` (auxiliary features)."""
-        nm = state.node_mask.bool()
-        pm = _pair_mask(nm)
-        as_, ab = self._a_affine
-        raw = torch.nan_to_num((state.A.float() - ab) / as_, nan=0.0)
-        raw = _symmetric_from_upper(raw)
-        if self.adjacency == "binary":
-            A: Tensor = ((raw >= 0.5) & pm).float()
-        else:
-            from ..data.molecules import quantize_bonds
-
-            A = quantize_bonds(raw.cpu()).to(raw.device) * pm
-        B, N = nm.shape
-        xs, xb = self._x_affine
-        if self.node_features in ("atoms", "categorical"):
-            X: Tensor = state.X.argmax(-1).masked_fill(~nm, 0)
-        elif self.node_features == "given":
-            X = ((state.X - xb) / xs) * nm[..., None]
-        else:
-            X = state.X.new_zeros(B, N, 0)
-        return GraphState(X, A, nm)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 # ----------------------------------------------------------------------------- pipeline
@@ -228,7 +102,7 @@ class ContinuousGraphDiffusion(GraphDiffusionPipeline):
 
     Args:
         network: a :class:`~graphdiff.nn.GraphScoreNetwork` with ``num_node_features = F``.
-        encoding: how graphs become continuous tensors (:class:`GraphEncoding`).
+        encoding: how graphs become continuous tensors (:class:`~graphdiff.data.transforms.GraphEncoding`).
         x_sde, adj_sde: JSON specs of the node / adjacency SDEs (:func:`make_sde`).
         parametrization: what the network predicts (``"eps"``, ``"score"``, ``"x0"``, ``"v"``).
         weighting: DSM weighting (``"sigma2"``, ``"likelihood"``, ``"none"``).
@@ -307,7 +181,7 @@ class ContinuousGraphDiffusion(GraphDiffusionPipeline):
             elif nf == "given":
                 F = X.shape[-1]
             elif nf == "degree":
-                pm = _pair_mask(train_state.node_mask.bool())
+                pm = pair_mask(train_state.node_mask.bool())
                 F = _max_or_zero(((train_state.A != 0) & pm).sum(-1)) + 1
             else:
                 F = 0
@@ -384,7 +258,7 @@ class ContinuousGraphDiffusion(GraphDiffusionPipeline):
     def sample_batch(self, node_mask: Tensor, *, steps: int, sampler: str, generator: torch.Generator,
                      progress: bool = False, options: Mapping[str, Any] | None = None) -> tuple[GraphState, int]:
         """One batch for ``node_mask`` (B, N): prior draw, reverse SDE / ODE with ``sampler`` in
-        ``steps`` steps, then :meth:`GraphEncoding.decode`. ``options`` override
+        ``steps`` steps, then :meth:`~graphdiff.data.transforms.GraphEncoding.decode`. ``options`` override
         :meth:`sampler_options` (e.g. ``{"temperature": 0.8}``). Returns ``(state, nfe)``."""
         if sampler not in CONTINUOUS_SAMPLERS:
             raise unknown_name("sampler", sampler, CONTINUOUS_SAMPLERS)

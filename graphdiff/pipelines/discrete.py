@@ -31,7 +31,7 @@ from typing import Any, Callable, ClassVar, Mapping
 import torch
 from torch import Tensor, nn
 
-from ..errors import InvalidGraphError, unknown_name
+from ..errors import unknown_name
 from ..losses.ctmc import CTMCELBOOutput, ctmc_denoising_loss, ctmc_elbo
 from ..nn import GraphTransformerDenoiser
 from ..processes.ctmc import GraphCTMC, MarginalCTMC, ctmc_from_config, get_ctmc_schedule, make_ctmc
@@ -43,10 +43,11 @@ from ..samplers.ctmc import (
     sample_ctmc_predictor_corrector,
     sample_ctmc_tau_leaping,
 )
+from ..data.transforms import to_categorical
 from ..states import GraphState, NodeCountDistribution
 from .base import GraphDiffusionPipeline, upcast
 
-__all__ = ["DiscreteGraphDiffusion", "DISCRETE_SAMPLERS", "RATE_FAMILIES", "DEFAULT_TIME_POWER", "make_graph_ctmc", "to_categorical"]
+__all__ = ["DiscreteGraphDiffusion", "DISCRETE_SAMPLERS", "RATE_FAMILIES", "DEFAULT_TIME_POWER", "make_graph_ctmc"]
 
 #: sampler name -> CTMC sampler function (:mod:`graphdiff.samplers.ctmc`)
 DISCRETE_SAMPLERS: dict[str, Callable[..., CTMCSampleOutput]] = {
@@ -61,45 +62,6 @@ _DEFAULT_SCHEDULE: dict[str, Any] = {"name": "cosine"}
 
 
 # ----------------------------------------------------------------------------- helpers
-def _pair_mask(node_mask: Tensor) -> Tensor:
-    N = node_mask.shape[1]
-    eye = torch.eye(N, dtype=torch.bool, device=node_mask.device)
-    return node_mask[:, :, None] & node_mask[:, None, :] & ~eye
-
-
-def to_categorical(state: GraphState, *, node_classes: int, edge_classes: int) -> GraphState:
-    """A dataset graph batch -> categorical ``X`` ``(B, N)`` long and ``A`` ``(B, N, N)`` long, zero
-    at padding and on the diagonal.
-
-    Node ids are kept when ``X`` is already ``(B, N)`` long; any other ``X`` (float features, an
-    empty ``(B, N, 0)``) becomes the single class 0 when ``node_classes == 1``. A float or boolean
-    ``A`` (or any ``A`` when ``edge_classes == 2``) becomes ``{0, 1}`` by ``A != 0``."""
-    nm = state.node_mask.bool()
-    B, N = nm.shape
-    pm = _pair_mask(nm)
-    X = state.X
-    if X.dim() == 2 and not X.is_floating_point() and X.dtype != torch.bool:
-        X = X.long()
-    elif node_classes == 1:
-        X = torch.zeros(B, N, dtype=torch.long, device=nm.device)
-    else:
-        raise InvalidGraphError(f"a model with {node_classes} node classes needs categorical X (B, N) long, got {tuple(X.shape)} {X.dtype}")
-    A = state.A
-    if A.dim() != 3:
-        raise InvalidGraphError(f"discrete graph diffusion needs a scalar adjacency (B, N, N), got {tuple(A.shape)}")
-    if A.is_floating_point() or A.dtype == torch.bool or edge_classes == 2:
-        A = (A != 0).long()
-    else:
-        A = A.long()
-    X = X.masked_fill(~nm, 0)
-    A = A.masked_fill(~pm, 0)
-    if X.numel() and (int(X.min()) < 0 or int(X.max()) >= node_classes):
-        raise InvalidGraphError(f"node classes must lie in [0, {node_classes}), got [{int(X.min())}, {int(X.max())}]")
-    if A.numel() and (int(A.min()) < 0 or int(A.max()) >= edge_classes):
-        raise InvalidGraphError(f"edge classes must lie in [0, {edge_classes}), got [{int(A.min())}, {int(A.max())}]")
-    return GraphState(X, A, nm)
-
-
 def _schedule(spec: "str | Mapping[str, Any] | None") -> CTMCSchedule:
     spec = dict(_DEFAULT_SCHEDULE) if spec is None else ({"name": spec} if isinstance(spec, str) else dict(spec))
     return get_ctmc_schedule(spec.pop("name", "cosine"), **spec)
@@ -252,7 +214,7 @@ class DiscreteGraphDiffusion(GraphDiffusionPipeline):
         return fn
 
     def categorical(self, state: GraphState) -> GraphState:
-        """Dataset graphs as this model's categorical ``X`` (B, N) / ``A`` (B, N, N) long (:func:`to_categorical`)."""
+        """Dataset graphs as this model's categorical ``X`` (B, N) / ``A`` (B, N, N) long (:func:`~graphdiff.data.transforms.to_categorical`)."""
         return to_categorical(state, node_classes=self.num_node_classes, edge_classes=self.num_edge_classes)
 
     # ------------------------------------------------------------------ training

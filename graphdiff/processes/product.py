@@ -29,7 +29,7 @@ import torch
 from torch import Tensor
 
 from ..errors import InvalidGraphError
-from ..states import GraphState
+from ..states import GraphState, pair_mask
 from ..utils import apply_mask, randn_like
 from .base import Marginal, Process, ReverseSDE, ScoreFn
 
@@ -93,8 +93,7 @@ class ProductProcess(Process):
         self.trailing = {k: tuple(int(d) for d in trailing[k]) for k in self.components}
 
     def _component_masks(self, node_mask: Tensor) -> dict[str, Tensor]:
-        N = node_mask.shape[1]
-        pair = node_mask[:, :, None] & node_mask[:, None, :] & ~torch.eye(N, dtype=torch.bool, device=node_mask.device)
+        pair = pair_mask(node_mask)
         return {name: node_mask if name in _NODE_COMPONENTS else pair for name in self.components}
 
     def pack(self, state: GraphState) -> tuple[Tensor, Tensor]:

@@ -17,7 +17,7 @@ from .checkpoint import (
 )
 from .distributed import DistInfo, gather_in_order, init_distributed, launch, shard_range
 from .ema import EMA
-from .sampler import DataPosition, ResumableBatchSampler
+from .batching import DataPosition, ResumableBatchSampler
 from .trainer import LR_SCHEDULES, StepInfo, TrainResult, fit, lr_lambda, move_to
 
 __all__ = [

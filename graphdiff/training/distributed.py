@@ -5,7 +5,7 @@
   process group; in a single process it does nothing.
 * :func:`fit <graphdiff.training.fit>` wraps the model in ``DistributedDataParallel`` when the
   world size is > 1, shards every global batch with
-  :class:`~graphdiff.training.sampler.ResumableBatchSampler`, and lets only rank 0 write
+  :class:`~graphdiff.training.batching.ResumableBatchSampler`, and lets only rank 0 write
   checkpoints and logs.
 * :func:`shard_range` / :func:`gather_in_order` split work (e.g. ``n`` samples to generate) into
   contiguous per-rank chunks and put the results back in global order.

@@ -29,7 +29,7 @@ from ..errors import CheckpointError, TrainingDivergedError, unknown_name
 from . import distributed as D
 from .checkpoint import capture_rng_state, checkpoint_exists, load_checkpoint, restore_rng_state, save_checkpoint
 from .ema import EMA
-from .sampler import DataPosition, ResumableBatchSampler
+from .batching import DataPosition, ResumableBatchSampler
 
 __all__ = ["fit", "TrainResult", "StepInfo", "LR_SCHEDULES", "lr_lambda", "move_to"]
 

@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from graphdiff.metrics.graph import graph_metrics
-from graphdiff.metrics.validity import vun_metrics
+from graphdiff.metrics.vun import vun_metrics
 from graphdiff.nn import GraphScoreNetwork, GraphTransformerDenoiser
 from graphdiff.states import GraphState
 from graphdiff.training import load_checkpoint, load_weights, save_checkpoint, save_weights

@@ -9,7 +9,7 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from graphdiff.metrics.validity import (
+from graphdiff.metrics.vun import (
     IsomorphismIndex,
     fit_sbm,
     is_planar_graph,

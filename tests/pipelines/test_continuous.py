@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 from graphdiff.pipelines.continuous import (
     CONTINUOUS_SAMPLERS,
     ContinuousGraphDiffusion,
-    GraphEncoding,
     make_sde,
 )
+from graphdiff.data.transforms import GraphEncoding
 from graphdiff.states import GraphState
 
 TINY = dict(hidden=16, edge_hidden=8, global_hidden=8, depth=1, heads=2, time_dim=16, K=4)

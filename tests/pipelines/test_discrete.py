@@ -18,8 +18,8 @@ from graphdiff.pipelines.discrete import (
     DISCRETE_SAMPLERS,
     RATE_FAMILIES,
     DiscreteGraphDiffusion,
-    to_categorical,
 )
+from graphdiff.data.transforms import to_categorical
 from graphdiff.states import GraphState
 
 TINY = dict(hidden=16, edge_hidden=8, global_hidden=8, depth=1, heads=2, time_dim=16, K=4)

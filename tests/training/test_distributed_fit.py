@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from graphdiff.training import ResumableBatchSampler, launch, load_checkpoint, shard_range
-from graphdiff.training.sampler import DataPosition
+from graphdiff.training.batching import DataPosition
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # helper modules next to this file
 import _dist_workers as W
