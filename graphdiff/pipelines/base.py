@@ -237,16 +237,16 @@ class GraphDiffusionPipeline:
         only to similar sizes (several-fold faster on sets with a wide size range, e.g. ENZYMES);
         the graphs come back in draw order (graph ``i`` has the ``i``-th drawn size), but each sees
         different noise than without sorting, so the samples differ from an unsorted run."""
-        if n < 0:
-            raise ValueError(f"n must be >= 0, got {n}")
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        if nproc < 1:
-            raise ValueError(f"nproc must be >= 1, got {nproc}")
+        from .checks import check_sample_args, check_sampler_options
+
+        num_nodes = check_sample_args(n=n, steps=steps, nfe=nfe, batch_size=batch_size, nproc=nproc, num_nodes=num_nodes,
+                                      max_nodes=self.node_counts.max_nodes)
+        n = int(n)
         if precision not in PRECISIONS:
             raise unknown_name("precision", precision, PRECISIONS)
         sampler = sampler or self.card.get("sampling", {}).get("sampler") or self.default_sampler
         options = {**self.sampler_options(sampler), **dict(sampler_options or {})}  # what this call uses
+        check_sampler_options(options)
         if device is not None:
             self.to(device)
         if nfe is not None:
@@ -257,11 +257,7 @@ class GraphDiffusionPipeline:
         if num_nodes is None:
             sizes = self.node_counts.sample(n, generator=torch.Generator().manual_seed(seed))
         else:
-            sizes = torch.as_tensor(num_nodes, dtype=torch.long)
-            if sizes.numel() != n:
-                raise ValueError(f"num_nodes has {sizes.numel()} entries for n={n}")
-            if sizes.numel() and int(sizes.max()) > self.node_counts.max_nodes:
-                raise ValueError(f"num_nodes asks for {int(sizes.max())} nodes; this model handles at most {self.node_counts.max_nodes}")
+            sizes = num_nodes
         if nproc > 1:
             return self._sample_distributed(sizes, steps=steps, sampler=sampler, seed=seed, batch_size=batch_size, nproc=nproc,
                                             precision=precision, sampler_options=options, sort_sizes=sort_sizes,
@@ -459,6 +455,9 @@ class GraphDiffusionPipeline:
         if not p.exists():
             raise FileNotFoundError(f"no pretrained model at {p}")
         state_dict, card = load_weights(p)
+        from .checks import check_card_against_weights
+
+        check_card_against_weights(card, state_dict, p)  # before anything is allocated
         klass = pipeline_class(card.get("pipeline", "")) if cls is GraphDiffusionPipeline else cls
         if card.get("pipeline") != klass.__name__:
             raise CheckpointError(f"{p} holds a {card.get('pipeline')!r} model, not a {klass.__name__}")

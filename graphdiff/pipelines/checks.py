@@ -1,0 +1,129 @@
+"""Checks that run before a pipeline allocates or computes anything: a model card against the
+shapes of its weight file, and the arguments of ``sample()``.
+
+Both raise clear, typed errors (:class:`~graphdiff.errors.CheckpointError`, ``ValueError``) so a
+wrong card or a wrong number fails at once, instead of allocating 40 GB for ``hidden: 100000``
+or silently running the card's default for ``steps=0``.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import torch
+from torch import Tensor
+
+from ..errors import CheckpointError
+
+__all__ = ["check_card_against_weights", "check_count", "check_sample_args", "check_sampler_options"]
+
+
+def check_card_against_weights(card: Mapping[str, Any], state_dict: Mapping[str, Tensor], where: str | Path) -> None:
+    """Raise :class:`CheckpointError` unless the network that ``card["network"]`` describes has
+    exactly the parameter names and shapes of ``state_dict`` (the weight file, already read and
+    sha256-checked). The network is built on PyTorch's ``meta`` device, which records shapes and
+    allocates no memory, so a card that says ``hidden: 100000`` costs nothing here; a card whose
+    numbers cannot build a network at all (``hidden: -5``) is reported the same way."""
+    from .. import nn as gnn
+
+    net_cfg = card.get("network")
+    if not isinstance(net_cfg, Mapping) or not isinstance(net_cfg.get("config"), Mapping):
+        raise CheckpointError(f"{where}: the card's 'network' must be an object with a 'config' object")
+    name = net_cfg.get("class")
+    klass = getattr(gnn, name, None) if isinstance(name, str) else None
+    if klass is None or not hasattr(klass, "from_config"):
+        return  # a network this check does not know: the family's _build names the valid classes
+    try:
+        with torch.device("meta"):
+            net = klass.from_config(net_cfg["config"])
+    except Exception as exc:  # noqa: BLE001 - any failure to build is a bad card
+        raise CheckpointError(f"{where}: config.json describes no buildable {name}: {type(exc).__name__}: {exc}") from exc
+    expected = {k: tuple(v.shape) for k, v in net.state_dict().items()}
+    stored = {k: tuple(v.shape) for k, v in state_dict.items()}
+    missing = sorted(set(expected) - set(stored))
+    extra = sorted(set(stored) - set(expected))
+    wrong = [f"{k} {expected[k]} in the card vs {stored[k]} in the weights" for k in expected if k in stored and expected[k] != stored[k]]
+    if missing or extra or wrong:
+        parts = []
+        if wrong:
+            parts.append(f"{len(wrong)} shape(s) differ, e.g. {wrong[0]}")
+        if missing:
+            parts.append(f"{len(missing)} tensor(s) missing from the weights, e.g. {missing[0]}")
+        if extra:
+            parts.append(f"{len(extra)} unexpected tensor(s) in the weights, e.g. {extra[0]}")
+        raise CheckpointError(f"{where}: config.json does not match the weight file ({'; '.join(parts)}); "
+                              "the card was edited or belongs to other weights")
+
+
+def check_count(value: Any, name: str, *, minimum: int = 1) -> int:
+    """``value`` as an int if it is a whole number >= ``minimum`` (``2.0`` passes, ``2.7``, ``True``
+    and ``"3"`` do not); otherwise a ValueError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or isinstance(value, complex):
+        raise ValueError(f"{name} must be >= {minimum} and a whole number, got {value!r}")
+    if not math.isfinite(float(value)) or float(value) != int(value) or int(value) < minimum:
+        raise ValueError(f"{name} must be >= {minimum} and a whole number, got {value!r}")
+    return int(value)
+
+
+def check_sample_args(*, n: Any, steps: Any, nfe: Any, batch_size: Any, nproc: Any,
+                      num_nodes: Sequence[int] | Tensor | None, max_nodes: int) -> Tensor | None:
+    """Validate the numbers of a ``sample()`` call before any work; returns ``num_nodes`` as a long
+    tensor (or ``None``). ``steps`` / ``nfe`` are ``None`` (the card's default) or whole numbers
+    >= 1: ``steps=0`` used to run the card's default and ``steps=2.7`` ran 2."""
+    check_count(n, "n", minimum=0)
+    if steps is not None:
+        check_count(steps, "steps")
+    if nfe is not None:
+        check_count(nfe, "nfe")
+    check_count(batch_size, "batch_size")
+    check_count(nproc, "nproc")
+    if num_nodes is None:
+        return None
+    sizes = torch.as_tensor(num_nodes)
+    if sizes.dtype.is_floating_point:
+        if not torch.isfinite(sizes).all() or (sizes != sizes.round()).any():
+            raise ValueError("num_nodes must hold whole numbers of nodes, got fractions or non-finite values")
+    elif sizes.dtype == torch.bool or sizes.is_complex():
+        raise ValueError(f"num_nodes must hold whole numbers of nodes, got {sizes.dtype}")
+    sizes = sizes.long().reshape(-1) if sizes.dim() <= 1 else sizes.long()
+    if sizes.dim() != 1:
+        raise ValueError(f"num_nodes must be a flat list of node counts, got shape {tuple(sizes.shape)}")
+    if sizes.numel() != int(n):
+        raise ValueError(f"num_nodes has {sizes.numel()} entries for n={n}")
+    if sizes.numel() and int(sizes.min()) < 1:
+        raise ValueError(f"num_nodes must be >= 1 node per graph, got {int(sizes.min())}")
+    if sizes.numel() and int(sizes.max()) > max_nodes:
+        raise ValueError(f"num_nodes asks for {int(sizes.max())} nodes; this model handles at most {max_nodes}")
+    return sizes
+
+
+#: sampler options that must be whole numbers >= 0 / finite numbers > 0 / finite numbers >= 0
+_COUNT_OPTIONS = ("corrector_steps",)
+_POSITIVE_OPTIONS = ("snr", "temperature")
+_NONNEGATIVE_OPTIONS = ("s_noise", "guidance")
+#: the largest ``s_noise`` (a multiplier of the sampler's noise; 1 is the exact reverse process)
+MAX_S_NOISE = 10.0
+
+
+def check_sampler_options(options: Mapping[str, Any]) -> None:
+    """Refuse out-of-range values of the sampler options every sampler shares the meaning of:
+    ``corrector_steps`` a whole number >= 0, ``snr`` / ``temperature`` finite and > 0, ``s_noise``
+    in [0, 10], ``guidance`` finite and >= 0 (``corrector_steps=-1``, ``snr=-1``
+    and ``s_noise=1e9`` used to be accepted)."""
+    for key, value in options.items():
+        if key in _COUNT_OPTIONS:
+            check_count(value, key, minimum=0)
+            continue
+        if key not in _POSITIVE_OPTIONS + _NONNEGATIVE_OPTIONS:
+            continue
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(float(value)):
+            raise ValueError(f"sampler option {key} must be a finite number, got {value!r}")
+        if key in _POSITIVE_OPTIONS and value <= 0:
+            raise ValueError(f"sampler option {key} must be > 0, got {value!r}")
+        if key in _NONNEGATIVE_OPTIONS and value < 0:
+            raise ValueError(f"sampler option {key} must be >= 0, got {value!r}")
+        if key == "s_noise" and value > MAX_S_NOISE:
+            raise ValueError(f"sampler option s_noise must be in [0, {MAX_S_NOISE:g}] (1 is the exact reverse process), got {value!r}")
