@@ -107,7 +107,8 @@ def from_smiles(
     types found; ``max_atoms`` to the largest molecule. Split: ``test_fraction`` of the rows go to
     ``"test"`` (the first rows, or a random subset when ``seed`` is given); the rest is ``"train"``."""
     from .._optional import require
-    from .molecules import AtomVocabulary, _mol_from_smiles
+    from .molecules import AtomVocabulary
+    from .molecules._rdkit import mol_from_smiles as _mol_from_smiles
 
     rows = list(smiles)
     n_bad = 0

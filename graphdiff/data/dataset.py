@@ -168,7 +168,7 @@ class MoleculeDataset:
         """Heavy-atom count of every parsable molecule of ``split`` (computed once, cached)."""
         if split not in self._sizes:
             from .._optional import require
-            from .molecules import _mol_from_smiles
+            from .molecules._rdkit import mol_from_smiles as _mol_from_smiles
 
             Chem = require("rdkit.Chem")
             sizes = []
