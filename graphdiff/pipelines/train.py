@@ -31,7 +31,8 @@ from typing import Any
 import torch
 
 from ..errors import unknown_name
-from .base import check_max_minutes, pipeline_class
+from .base import pipeline_class
+from .budget import check_max_minutes
 
 __all__ = ["train_from_options", "training_lineage", "start_new_stage", "TrainSummary", "FAMILIES"]
 
