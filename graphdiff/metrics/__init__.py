@@ -3,7 +3,8 @@
 * :func:`graph_metrics` (``graphdiff.metrics.graph``): MMD of graph statistics, validity, V.U.N.;
   :func:`data_reference`: what a perfect generator scores (test-sized subsets of the training graphs).
 * :func:`molecule_metrics` (``graphdiff.metrics.molecules``): validity, uniqueness, novelty, FCD,
-  NSPDK MMD.
+  NSPDK MMD; ``suite="moses"`` / ``"guacamol"`` switch to :func:`moses_metrics`
+  (``graphdiff.metrics.moses``) and :func:`guacamol_metrics` (``graphdiff.metrics.guacamol``).
 * :class:`MetricCard` (``graphdiff.metrics.cards``): every value with the facts behind it.
 
 Names are resolved lazily, so ``import graphdiff.metrics`` is cheap and does not need RDKit, the
@@ -31,6 +32,11 @@ _LAZY = {
     "is_sbm_graph": "vun:is_sbm_graph",
     "fit_sbm": "vun:fit_sbm",
     "molecule_metrics": "molecules:molecule_metrics",
+    "MOLECULE_SUITES": "molecules:MOLECULE_SUITES",
+    "moses_metrics": "moses:moses_metrics",
+    "moses_reference": "moses:moses_reference",
+    "MosesReference": "moses:MosesReference",
+    "guacamol_metrics": "guacamol:guacamol_metrics",
     "molecule_reference": "molecules:molecule_reference",
     "MoleculeMetricsResult": "molecules:MoleculeMetricsResult",
     "MoleculeReference": "molecules:MoleculeReference",

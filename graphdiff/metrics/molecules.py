@@ -38,6 +38,7 @@ from .cards import MetricCard, cards_to_markdown
 
 __all__ = [
     "MOLECULE_METRICS",
+    "MOLECULE_SUITES",
     "MoleculeMetricsResult",
     "MoleculeReference",
     "cache_dir",
@@ -48,6 +49,9 @@ __all__ = [
 ]
 
 MOLECULE_METRICS = ("validity", "uniqueness", "novelty", "fcd", "nspdk")
+#: metric suites of :func:`molecule_metrics`: ``gdss`` (the default, :data:`MOLECULE_METRICS`),
+#: ``moses`` (:mod:`graphdiff.metrics.moses`), ``guacamol`` (:mod:`graphdiff.metrics.guacamol`)
+MOLECULE_SUITES = ("gdss", "moses", "guacamol")
 NSPDK_COMPLEXITY = 4
 NSPDK_NBITS = 16
 _NSPDK_ID = f"nspdk-v1-c{NSPDK_COMPLEXITY}-b{NSPDK_NBITS}-blake2b-py{sys.version_info[0]}.{sys.version_info[1]}"
@@ -188,22 +192,27 @@ def molecule_metrics(
     train_smiles: Sequence[str] | None = None,
     test_smiles: Sequence[str] | None = None,
     *,
-    metrics: Sequence[str] = MOLECULE_METRICS,
+    metrics: Sequence[str] | None = None,
     n_total: int | None = None,
     num_valid_without_correction: int | None = None,
     reference_stats: MoleculeReference | None = None,
     n_jobs: int = 1,
     cache: bool = True,
     device: str | None = None,
+    suite: str = "gdss",
+    test_scaffolds_smiles: Sequence[str] | None = None,
+    progress: bool = False,
 ) -> MoleculeMetricsResult:
-    """Validity, uniqueness, novelty, FCD and NSPDK MMD of generated molecules.
+    """Validity, uniqueness, novelty, FCD and NSPDK MMD of generated molecules (``suite="gdss"``),
+    or the MOSES or GuacaMol metric sets.
 
     Args:
         generated: SMILES strings, RDKit Mols or ``None`` (a failed decoding); every entry that is
             not a valid molecule counts as invalid.
         train_smiles: training SMILES (needed for ``novelty``); canonicalised before comparison.
         test_smiles: test SMILES (needed for ``fcd`` / ``nspdk`` unless ``reference_stats``).
-        metrics: any of ``validity``, ``uniqueness``, ``novelty``, ``fcd``, ``nspdk``.
+        metrics: any of ``validity``, ``uniqueness``, ``novelty``, ``fcd``, ``nspdk`` (default all);
+            for the other suites, their own names (default: all the given sets allow).
         n_total: number of samples drawn when ``generated`` holds only some of them (the missing
             ones count as invalid); default ``len(generated)``.
         num_valid_without_correction: from the decoder, the number of samples valid before
@@ -213,10 +222,37 @@ def molecule_metrics(
         n_jobs: worker processes for NSPDK features of large sets.
         cache: read/write cached reference statistics (see :func:`cache_dir`).
         device: torch device for ChemNet (default CPU).
+        suite: ``gdss`` (default), ``moses`` (:func:`graphdiff.metrics.moses.moses_metrics`:
+            ``valid``, ``unique@1000``, ``unique@10000``, ``novelty``, ``fcd``, ``snn``, ``frag``,
+            ``scaf``, their ``*_testsf`` twins, ``intdiv1``, ``intdiv2``, ``filters``, ``logp``,
+            ``sa``, ``qed``, ``weight``; ``test_smiles`` is the test set) or ``guacamol``
+            (:func:`graphdiff.metrics.guacamol.guacamol_metrics`: ``kl_score`` and ``fcd_score``
+            against ``train_smiles``, GuacaMol's reference distribution).
+        test_scaffolds_smiles: MOSES's scaffold test set (``suite="moses"``; adds ``*_testsf``).
+        progress: tqdm bars for the per-molecule work of the MOSES / GuacaMol suites.
 
     Returns:
         :class:`MoleculeMetricsResult` with values, metric cards and counts."""
-    metrics = tuple(metrics)
+    if suite not in MOLECULE_SUITES:
+        raise unknown_name("metric suite", suite, MOLECULE_SUITES)
+    if suite != "gdss":
+        if num_valid_without_correction is not None or reference_stats is not None:
+            raise ValueError(f"num_valid_without_correction and reference_stats belong to suite='gdss', not {suite!r}")
+        if suite == "moses":
+            from .moses import moses_metrics
+
+            if test_smiles is None:
+                raise ValueError("suite='moses' needs test_smiles (FCD, SNN, Frag, Scaf and the properties use it)")
+            return moses_metrics(generated, test_smiles, test_scaffolds=test_scaffolds_smiles, train=train_smiles,
+                                 metrics=metrics, n_total=n_total, n_jobs=n_jobs, cache=cache, device=device, progress=progress)
+        from .guacamol import guacamol_metrics
+
+        if train_smiles is None:
+            raise ValueError("suite='guacamol' needs train_smiles (GuacaMol's reference distribution is the training set)")
+        return guacamol_metrics(generated, train_smiles, metrics=metrics, cache=cache, device=device, progress=progress)
+    if test_scaffolds_smiles is not None:
+        raise ValueError("test_scaffolds_smiles belongs to suite='moses'")
+    metrics = MOLECULE_METRICS if metrics is None else tuple(metrics)
     for m in metrics:
         if m not in MOLECULE_METRICS:
             raise unknown_name("molecule metric", m, MOLECULE_METRICS)

@@ -31,8 +31,7 @@ from typing import Any
 import torch
 
 from ..errors import unknown_name
-from .base import pipeline_class
-from .budget import check_max_minutes
+from .base import check_max_minutes, pipeline_class
 
 __all__ = ["train_from_options", "training_lineage", "start_new_stage", "TrainSummary", "FAMILIES"]
 
