@@ -18,7 +18,8 @@ from .checkpoint import (
 from .distributed import DistInfo, gather_in_order, init_distributed, launch, shard_range
 from .ema import EMA
 from .batching import DataPosition, ResumableBatchSampler
-from .trainer import LR_SCHEDULES, StepInfo, TrainResult, fit, lr_lambda, move_to
+from .streams import move_to
+from .trainer import LR_SCHEDULES, StepInfo, TrainResult, fit, lr_lambda
 
 __all__ = [
     "SCHEMA_VERSION",

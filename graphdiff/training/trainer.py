@@ -1,3 +1,4 @@
+# Over 450 lines on purpose: the fit loop and its run-state object are one concept (batches: streams.py).
 """The fit loop: AdamW, gradient clipping, EMA, LR warmup/cosine, atomic checkpoints, exact resume.
 
 ``fit`` knows nothing about diffusion: it takes a model and a ``loss_fn(model, batch, generator)``
@@ -6,11 +7,15 @@ influences the trajectory is checkpointed (weights, EMA, optimiser, scheduler, s
 position, global torch/numpy/Python RNG states and the loss generator's state), so a run killed at
 any moment and resumed from its last checkpoint ends with the same parameters and loss curve as
 an uninterrupted run (CPU, same thread count).
+
+Shape: :func:`fit` checks its arguments, builds a :class:`_Run` (the state object: model,
+optimiser, scheduler, EMA, generator, data stream and the counters), resumes it from a checkpoint
+when there is one, then loops ``train_step`` / ``should_stop`` / ``checkpoint`` until ``steps``.
+Batches come from :mod:`graphdiff.training.streams`.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import math
 import random
@@ -29,7 +34,8 @@ from ..errors import CheckpointError, TrainingDivergedError, unknown_name
 from . import distributed as D
 from .checkpoint import capture_rng_state, checkpoint_exists, load_checkpoint, restore_rng_state, save_checkpoint
 from .ema import EMA
-from .batching import DataPosition, ResumableBatchSampler
+from .batching import DataPosition
+from .streams import IndexedStream, IterableStream, make_stream, move_to
 
 __all__ = ["fit", "TrainResult", "StepInfo", "LR_SCHEDULES", "lr_lambda", "move_to"]
 
@@ -87,161 +93,8 @@ def lr_lambda(schedule: str, *, steps: int, warmup_steps: int = 0) -> Callable[[
     return f
 
 
-def move_to(batch: Any, device: torch.device) -> Any:
-    """Move tensors inside ``batch`` (tensor, dataclass, object with ``.to``, dict, list, tuple)."""
-    if isinstance(batch, Tensor):
-        return batch.to(device, non_blocking=True)
-    if dataclasses.is_dataclass(batch) and not isinstance(batch, type):
-        if hasattr(batch, "to"):
-            return batch.to(device)
-        return dataclasses.replace(batch, **{f.name: move_to(getattr(batch, f.name), device) for f in dataclasses.fields(batch) if f.init})
-    if hasattr(batch, "to") and callable(batch.to) and not isinstance(batch, nn.Module):
-        return batch.to(device)
-    if isinstance(batch, Mapping):
-        return {k: move_to(v, device) for k, v in batch.items()}
-    if isinstance(batch, tuple):
-        items = [move_to(v, device) for v in batch]
-        return type(batch)(*items) if hasattr(batch, "_fields") else tuple(items)
-    if isinstance(batch, list):
-        return [move_to(v, device) for v in batch]
-    return batch
-
-
 # --------------------------------------------------------------------------------------------
-# data streams
-# --------------------------------------------------------------------------------------------
-
-
-def _batched_size(data: Any) -> int | None:
-    """Leading size ``N`` when ``data`` is a *batched container* indexed tensor-wise: a tensor ``(N, ...)``,
-    a tuple / dict of such tensors, or a dataclass (``TensorState``, ``GraphState``...) whose tensor
-    fields all have leading size ``N``; ``None`` otherwise."""
-    if isinstance(data, Tensor):
-        return int(data.shape[0])
-    if isinstance(data, tuple) and not hasattr(data, "_fields"):
-        tensors = list(data)
-    elif isinstance(data, Mapping):
-        tensors = list(data.values())
-    elif dataclasses.is_dataclass(data) and not isinstance(data, type):
-        tensors = [getattr(data, f.name) for f in dataclasses.fields(data) if isinstance(getattr(data, f.name), Tensor)]
-        if not tensors:
-            return None
-    else:
-        return None
-    if not tensors or not all(isinstance(t, Tensor) and t.dim() > 0 for t in tensors):
-        return None
-    sizes = {int(t.shape[0]) for t in tensors}
-    if len(sizes) != 1:
-        raise ValueError(f"the tensors of a batched dataset must share their first dimension, got sizes {sorted(sizes)}")
-    return sizes.pop()
-
-
-def _index_batched(data: Any, idx: Tensor) -> Any:
-    """``data[idx]`` for a batched container (see :func:`_batched_size`)."""
-    if isinstance(data, Tensor):
-        return data[idx]
-    if isinstance(data, tuple):
-        return tuple(t[idx] for t in data)
-    if isinstance(data, Mapping):
-        return {k: v[idx] for k, v in data.items()}
-    changes = {f.name: getattr(data, f.name)[idx] for f in dataclasses.fields(data)
-               if f.init and isinstance(getattr(data, f.name), Tensor)}
-    return dataclasses.replace(data, **changes)
-
-
-class _IndexedStream:
-    """Batches from indexable data via :class:`ResumableBatchSampler` (exactly resumable)."""
-
-    def __init__(self, data: Any, sampler: ResumableBatchSampler, collate_fn: Callable[[list[Any]], Any] | None) -> None:
-        self.data, self.sampler, self.collate_fn = data, sampler, collate_fn
-        self._it = iter(sampler)
-
-    def _fetch(self, idx: list[int]) -> Any:
-        data = self.data
-        if self.collate_fn is None:
-            if _batched_size(data) is not None:
-                return _index_batched(data, torch.as_tensor(idx, dtype=torch.long))
-            from torch.utils.data import default_collate
-
-            return default_collate([data[i] for i in idx])
-        return self.collate_fn([data[i] for i in idx])
-
-    def next(self) -> Any:
-        return self._fetch(next(self._it))
-
-    @property
-    def position(self) -> DataPosition:
-        return self.sampler.position
-
-
-class _IterableStream:
-    """Batches from any iterable (e.g. a ``DataLoader``), restarted each epoch; resume fast-forwards.
-
-    Resume is exact when the iterable's order per epoch is deterministic (call
-    ``sampler.set_epoch`` style hooks are honoured when present)."""
-
-    def __init__(self, data: Iterable[Any], position: DataPosition, collate_fn: Callable[[Any], Any] | None) -> None:
-        self.data, self.collate_fn = data, collate_fn
-        self.position = DataPosition(position.epoch, 0)
-        self._start_epoch(skip=position.batch)
-
-    def _start_epoch(self, skip: int = 0) -> None:
-        for obj in (self.data, getattr(self.data, "sampler", None), getattr(self.data, "batch_sampler", None)):
-            if obj is not None and hasattr(obj, "set_epoch"):
-                obj.set_epoch(self.position.epoch)
-        self._it = iter(self.data)
-        for _ in range(skip):
-            try:
-                next(self._it)
-            except StopIteration:  # the checkpoint was taken at the end of an epoch
-                self.position = DataPosition(self.position.epoch + 1, 0)
-                self._start_epoch()
-                return
-            self.position.batch += 1
-
-    def next(self) -> Any:
-        try:
-            batch = next(self._it)
-        except StopIteration:
-            if self.position.batch == 0:
-                raise ValueError("the data iterable yielded no batch") from None
-            self.position = DataPosition(self.position.epoch + 1, 0)
-            self._start_epoch()
-            batch = next(self._it)
-        self.position.batch += 1
-        return self.collate_fn(batch) if self.collate_fn is not None else batch
-
-
-def _make_stream(
-    data: Any, *, batch_size: int | None, seed: int, shuffle: bool, drop_last: bool, collate_fn: Any,
-    rank: int, world: int, position: DataPosition, lengths: Any = None, bucket_batches: int | None = None,
-) -> "_IndexedStream | _IterableStream":
-    batched_n = None if collate_fn is not None else _batched_size(data)
-    indexable = batched_n is not None or isinstance(data, Sequence) or (hasattr(data, "__getitem__") and hasattr(data, "__len__"))
-    from torch.utils.data import DataLoader
-
-    if isinstance(data, DataLoader) or not indexable:
-        if lengths is not None:
-            raise ValueError("lengths (size-grouped batches) applies to indexable data; a DataLoader/iterable brings its own batching")
-        if batch_size is not None:
-            raise ValueError("batch_size applies to indexable data (tensors, datasets); a DataLoader/iterable brings its own batching")
-        if world > 1:
-            warnings.warn("an iterable/DataLoader is not sharded by fit; every rank sees the batches its iterable yields", stacklevel=3)
-        return _IterableStream(data, position, collate_fn)
-    n = batched_n if batched_n is not None else len(data)
-    bs = n if batch_size is None else int(batch_size)
-    if lengths is not None and (batch_size is None or not shuffle):
-        raise ValueError("lengths (size-grouped batches) needs a batch_size and shuffle=True")
-    sampler = ResumableBatchSampler(
-        n, bs, seed=seed, shuffle=shuffle and batch_size is not None, drop_last=drop_last,
-        rank=rank, world_size=world, position=DataPosition(position.epoch, position.batch),
-        lengths=lengths, bucket_batches=bucket_batches,
-    )
-    return _IndexedStream(data, sampler, collate_fn)
-
-
-# --------------------------------------------------------------------------------------------
-# fit
+# loss results
 # --------------------------------------------------------------------------------------------
 
 
@@ -274,6 +127,188 @@ def _loss_of(out: Any) -> tuple[Tensor, dict[str, float]]:
         fields = vars(out).items() if hasattr(out, "__dict__") else []
         return out.loss, _scalar_logs(fields)
     raise TypeError(f"loss_fn must return a scalar tensor, a dict with key 'loss' or an object with a .loss tensor; got {type(out).__name__}")
+
+
+# --------------------------------------------------------------------------------------------
+# the state of a run
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Run:
+    """Everything a training run carries from one update to the next, and into its checkpoints.
+
+    The settings (``loss_fn`` ... ``model_kwargs``) are fixed for the run; ``step``, ``losses``,
+    ``lrs``, ``last_ckpt`` and ``stopped_by`` change as it goes."""
+
+    model: nn.Module
+    loss_fn: LossFn
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+    ema: EMA | None
+    generator: torch.Generator
+    device: torch.device
+    rank: int
+    world: int
+    seed: int
+    grad_clip: float | None
+    use_bf16: bool
+    ckpt_dir: Path | None
+    hyperparameters: dict[str, Any]
+    model_kwargs: dict[str, Any]
+    step: int = 0
+    position: DataPosition = field(default_factory=DataPosition)
+    losses: list[float] = field(default_factory=list)
+    lrs: list[float] = field(default_factory=list)
+    last_ckpt: Path | None = None
+    stopped_by: str | None = None
+    stream: "IndexedStream | IterableStream | None" = None
+    train_model: nn.Module | None = None
+    params: list[nn.Parameter] = field(default_factory=list)
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    # ------------------------------------------------------------------ resume
+    def resume(self) -> None:
+        """Continue from the checkpoint in ``ckpt_dir``: weights, EMA, optimiser, scheduler, step,
+        data position, curves and every RNG state (global, per rank, the loss generator)."""
+        ckpt_dir = self.ckpt_dir
+        assert ckpt_dir is not None
+        try:
+            info = load_checkpoint(ckpt_dir, model=self.model, ema=self.ema, optimizer=self.optimizer,
+                                   scheduler=self.scheduler, map_location=self.device)
+        except CheckpointError as exc:
+            hint = ""
+            if (ckpt_dir / "previous.json").is_file():
+                hint = (f" The checkpoint before it is {ckpt_dir / 'previous.json'}: copy it over last.json to resume"
+                        " from there, or pass resume=False to start afresh.")
+            raise CheckpointError(f"cannot resume from {ckpt_dir}: {exc}.{hint}") from exc
+        extra = info["extra"]
+        old_hp = extra.get("hyperparameters", {})
+        hp = self.hyperparameters
+        changed = sorted(k for k in hp if k in old_hp and old_hp[k] != hp[k])
+        if changed and self.main:
+            warnings.warn(
+                f"resuming from {info['path']} with changed settings {changed}: the run will not match an uninterrupted one",
+                stacklevel=3,
+            )
+        if self.ema is not None:
+            self.ema.to(self.device)
+        self.step = info["step"]
+        self.position = DataPosition(int(extra["data_position"]["epoch"]), int(extra["data_position"]["batch"]))
+        self.losses = [float(v) for v in extra["losses"].tolist()] if "losses" in extra else []
+        self.lrs = [float(v) for v in extra["lrs"].tolist()] if "lrs" in extra else []
+        if info["rng"] is None:
+            raise CheckpointError(f"checkpoint {info['path']} has no RNG state; cannot resume exactly")
+        restore_rng_state(info["rng"])
+        rank_rngs = extra.get("rank_rng_states")
+        if rank_rngs is not None and self.rank < len(rank_rngs):
+            restore_rng_state(rank_rngs[self.rank])
+        gen_states = extra.get("generator_states")
+        if gen_states is not None and self.rank < len(gen_states):
+            self.generator.set_state(gen_states[self.rank].to(torch.uint8).cpu())
+        self.last_ckpt = info["path"]
+        if self.main:
+            log.info("resumed from %s at step %d", info["path"], self.step)
+
+    # ------------------------------------------------------------------ one update
+    def train_step(self) -> StepInfo:
+        """Draw the next batch, take one optimiser step and record it; :class:`TrainingDivergedError`
+        (before the step is applied) on a non-finite loss or gradient norm."""
+        assert self.stream is not None and self.train_model is not None
+        batch = move_to(self.stream.next(), self.device)
+        self.optimizer.zero_grad(set_to_none=True)
+        with torch.autocast(device_type=self.device.type, dtype=torch.bfloat16, enabled=self.use_bf16):
+            loss, logs = _loss_of(self.loss_fn(self.train_model, batch, self.generator))
+        if loss.dim() != 0:
+            raise ValueError(f"loss_fn must return a scalar, got shape {tuple(loss.shape)}")
+        loss.backward()
+        max_norm = float(self.grad_clip) if self.grad_clip else float("inf")
+        grad_norm = torch.nn.utils.clip_grad_norm_(self.params, max_norm) if self.params else torch.zeros(())
+        stats = torch.stack([loss.detach().float(), grad_norm.detach().float().to(loss.device)])
+        stats = D.all_reduce_mean(stats)
+        loss_value, norm_value = float(stats[0]), float(stats[1])
+        if not (math.isfinite(loss_value) and math.isfinite(norm_value)):
+            raise self._diverged("loss" if not math.isfinite(loss_value) else "gradient norm", loss_value, norm_value)
+        current_lr = float(self.optimizer.param_groups[0]["lr"])
+        self.optimizer.step()
+        self.scheduler.step()
+        if self.ema is not None:
+            self.ema.update(self.model)
+        self.step += 1
+        self.losses.append(loss_value)
+        self.lrs.append(current_lr)
+        return StepInfo(self.step, loss_value, current_lr, norm_value, self.stream.position.epoch, logs)
+
+    def _diverged(self, what: str, loss_value: float, norm_value: float) -> TrainingDivergedError:
+        last = self.last_ckpt
+        where = f"; last good checkpoint: {last} (step {_step_of(last)})" if last else ""
+        err = TrainingDivergedError(
+            f"training diverged at step {self.step + 1}: {what} is {loss_value if what == 'loss' else norm_value}"
+            f"{where}. Lower the learning rate, enable grad_clip or check the data."
+        )
+        err.step = self.step + 1  # type: ignore[attr-defined]
+        err.checkpoint = last  # type: ignore[attr-defined]
+        return err
+
+    # ------------------------------------------------------------------ stop
+    def should_stop(self, info: StepInfo, steps: int, callback: Callable[[StepInfo], bool | None] | None,
+                    max_seconds: float | None, t0: float) -> bool:
+        """Whether the callback asked to stop or the time budget is spent (any rank stops all, so
+        the collectives stay in step); records why in ``stopped_by`` when ``steps`` is not reached."""
+        if callback is None and max_seconds is None:
+            return False
+        asked = callback is not None and bool(callback(info))
+        late = max_seconds is not None and time.perf_counter() - t0 > max_seconds
+        if self.world > 1:
+            flags = D.all_reduce_mean(torch.tensor([float(asked), float(late)], device=self.device))
+            asked, late = bool(flags[0].item() > 0), bool(flags[1].item() > 0)
+        stop = asked or late
+        if stop and self.step < steps:
+            self.stopped_by = "callback" if asked else "max_seconds"
+            if self.main and late:
+                log.info("stopping at step %d of %d: max_seconds=%g reached", self.step, steps, max_seconds)
+        return stop
+
+    # ------------------------------------------------------------------ checkpoint
+    def _gather_states(self) -> tuple[list[Tensor], list[Any] | None]:
+        """Every rank's loss-generator state and (with several ranks) global RNG states."""
+        state = self.generator.get_state()
+        if self.world == 1:
+            return [state], None
+        import torch.distributed as dist
+
+        out: list[Any] = [None] * self.world
+        dist.all_gather_object(out, (state, capture_rng_state()))
+        return [o[0] for o in out], [o[1] for o in out]
+
+    def checkpoint(self) -> None:
+        """Write an atomic checkpoint (rank 0; a collective: every rank must call it)."""
+        assert self.stream is not None and self.ckpt_dir is not None
+        gens, rank_rngs = self._gather_states()
+        if not self.main:
+            return
+        extra = {
+            "data_position": {"epoch": self.stream.position.epoch, "batch": self.stream.position.batch},
+            "losses": torch.tensor(self.losses, dtype=torch.float64),
+            "lrs": torch.tensor(self.lrs, dtype=torch.float64),
+            "generator_states": gens,
+            **({"rank_rng_states": rank_rngs} if rank_rngs is not None else {}),
+            "seed": self.seed,
+            "world_size": self.world,
+            "hyperparameters": self.hyperparameters,
+            "model_kwargs": self.model_kwargs,
+            "model_class": f"{type(self.model).__module__}.{type(self.model).__qualname__}",
+        }
+        self.last_ckpt = save_checkpoint(self.ckpt_dir, model=self.model, ema=self.ema, optimizer=self.optimizer,
+                                         scheduler=self.scheduler, step=self.step, extra=extra)
+
+
+# --------------------------------------------------------------------------------------------
+# fit
+# --------------------------------------------------------------------------------------------
 
 
 def fit(
@@ -349,16 +384,10 @@ def fit(
         TrainingDivergedError: a non-finite loss or gradient norm, naming the (1-based) update;
             the parameters and the last checkpoint are left as they were before that update.
     """
-    if steps < 0:
-        raise ValueError(f"steps must be >= 0, got {steps}")
-    if checkpoint_every <= 0:
-        raise ValueError(f"checkpoint_every must be positive, got {checkpoint_every}")
-    if max_seconds is not None and not (math.isfinite(max_seconds) and max_seconds > 0):
-        raise ValueError(f"max_seconds must be a positive number of seconds, got {max_seconds}")
-    device = torch.device(device)
+    _check_fit_args(steps, checkpoint_every, max_seconds)
     schedule_fn = lr_lambda(lr_schedule, steps=steps, warmup_steps=warmup_steps)
+    device = torch.device(device)
     rank, world = D.get_rank(), D.get_world_size()
-    main = rank == 0
     use_bf16 = bool(bf16) and device.type == "cuda"
     if bf16 and not use_bf16:
         warnings.warn("bf16 autocast is only used on CUDA; training in float32 on CPU", stacklevel=2)
@@ -370,8 +399,6 @@ def fit(
         generator = torch.Generator(device=device).manual_seed(seed + 1_000_003 * rank)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule_fn)
-    ema = EMA(model, decay=ema_decay, warmup=ema_warmup) if ema_decay is not None else None
-
     hp = {
         "steps": steps, "lr": lr, "weight_decay": weight_decay, "betas": list(betas), "eps": eps,
         "grad_clip": grad_clip, "ema_decay": ema_decay, "ema_warmup": ema_warmup, "seed": seed,
@@ -379,151 +406,60 @@ def fit(
         "shuffle": shuffle, "drop_last": drop_last, "bf16": bf16,
         "size_grouped": lengths is not None, "bucket_batches": bucket_batches, **dict(hyperparameters or {}),
     }
-    ckpt_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
-    step, position, losses, lrs = 0, DataPosition(), [], []
-    last_ckpt: Path | None = None
-    if ckpt_dir is not None and resume and checkpoint_exists(ckpt_dir):
-        try:
-            info = load_checkpoint(ckpt_dir, model=model, ema=ema, optimizer=optimizer, scheduler=scheduler, map_location=device)
-        except CheckpointError as exc:
-            hint = ""
-            if (ckpt_dir / "previous.json").is_file():
-                hint = (f" The checkpoint before it is {ckpt_dir / 'previous.json'}: copy it over last.json to resume"
-                        " from there, or pass resume=False to start afresh.")
-            raise CheckpointError(f"cannot resume from {ckpt_dir}: {exc}.{hint}") from exc
-        extra = info["extra"]
-        old_hp = extra.get("hyperparameters", {})
-        changed = sorted(k for k in hp if k in old_hp and old_hp[k] != hp[k])
-        if changed and main:
-            warnings.warn(
-                f"resuming from {info['path']} with changed settings {changed}: the run will not match an uninterrupted one",
-                stacklevel=2,
-            )
-        if ema is not None:
-            ema.to(device)
-        step = info["step"]
-        position = DataPosition(int(extra["data_position"]["epoch"]), int(extra["data_position"]["batch"]))
-        losses = [float(v) for v in extra["losses"].tolist()] if "losses" in extra else []
-        lrs = [float(v) for v in extra["lrs"].tolist()] if "lrs" in extra else []
-        if info["rng"] is None:
-            raise CheckpointError(f"checkpoint {info['path']} has no RNG state; cannot resume exactly")
-        restore_rng_state(info["rng"])
-        rank_rngs = extra.get("rank_rng_states")
-        if rank_rngs is not None and rank < len(rank_rngs):
-            restore_rng_state(rank_rngs[rank])
-        gen_states = extra.get("generator_states")
-        if gen_states is not None and rank < len(gen_states):
-            generator.set_state(gen_states[rank].to(torch.uint8).cpu())
-        last_ckpt = info["path"]
-        if main:
-            log.info("resumed from %s at step %d", info["path"], step)
-    start_step = step
-
-    stream = _make_stream(
-        data, batch_size=batch_size, seed=seed, shuffle=shuffle, drop_last=drop_last, collate_fn=collate_fn,
-        rank=rank, world=world, position=position, lengths=lengths, bucket_batches=bucket_batches,
+    run = _Run(
+        model=model, loss_fn=loss_fn, optimizer=optimizer, scheduler=scheduler,
+        ema=EMA(model, decay=ema_decay, warmup=ema_warmup) if ema_decay is not None else None,
+        generator=generator, device=device, rank=rank, world=world, seed=seed, grad_clip=grad_clip,
+        use_bf16=use_bf16, ckpt_dir=Path(checkpoint_dir) if checkpoint_dir is not None else None,
+        hyperparameters=hp, model_kwargs=dict(model_kwargs or {}),
     )
-    train_model = D.wrap_ddp(model, device)
-    params = [p for p in model.parameters() if p.requires_grad]
-
-    def gather_states() -> tuple[list[Tensor], list[Any] | None]:
-        """Every rank's loss-generator state and (with several ranks) global RNG states."""
-        state = generator.get_state()
-        if world == 1:
-            return [state], None
-        import torch.distributed as dist
-
-        out: list[Any] = [None] * world
-        dist.all_gather_object(out, (state, capture_rng_state()))
-        return [o[0] for o in out], [o[1] for o in out]
-
-    def checkpoint() -> Path | None:
-        gens, rank_rngs = gather_states()  # collective: every rank takes part
-        if not main:
-            return None
-        extra = {
-            "data_position": {"epoch": stream.position.epoch, "batch": stream.position.batch},
-            "losses": torch.tensor(losses, dtype=torch.float64),
-            "lrs": torch.tensor(lrs, dtype=torch.float64),
-            "generator_states": gens,
-            **({"rank_rng_states": rank_rngs} if rank_rngs is not None else {}),
-            "seed": seed,
-            "world_size": world,
-            "hyperparameters": hp,
-            "model_kwargs": dict(model_kwargs or {}),
-            "model_class": f"{type(model).__module__}.{type(model).__qualname__}",
-        }
-        return save_checkpoint(ckpt_dir, model=model, ema=ema, optimizer=optimizer, scheduler=scheduler, step=step, extra=extra)
+    if run.ckpt_dir is not None and resume and checkpoint_exists(run.ckpt_dir):
+        run.resume()
+    start_step = run.step
+    run.stream = make_stream(
+        data, batch_size=batch_size, seed=seed, shuffle=shuffle, drop_last=drop_last, collate_fn=collate_fn,
+        rank=rank, world=world, position=run.position, lengths=lengths, bucket_batches=bucket_batches,
+    )
+    run.train_model = D.wrap_ddp(model, device)
+    run.params = [p for p in model.parameters() if p.requires_grad]
 
     pbar = None
-    if progress and main:
+    if progress and run.main:
         from tqdm.auto import tqdm
 
-        pbar = tqdm(total=steps, initial=step, desc="fit", dynamic_ncols=True)
+        pbar = tqdm(total=steps, initial=run.step, desc="fit", dynamic_ncols=True)
     t0 = time.perf_counter()
-    stop = False
-    stopped_by: str | None = None
     try:
-        while step < steps and not stop:
-            batch = move_to(stream.next(), device)
-            optimizer.zero_grad(set_to_none=True)
-            with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=use_bf16):
-                loss, logs = _loss_of(loss_fn(train_model, batch, generator))
-            if loss.dim() != 0:
-                raise ValueError(f"loss_fn must return a scalar, got shape {tuple(loss.shape)}")
-            loss.backward()
-            max_norm = float(grad_clip) if grad_clip else float("inf")
-            grad_norm = torch.nn.utils.clip_grad_norm_(params, max_norm) if params else torch.zeros(())
-            stats = torch.stack([loss.detach().float(), grad_norm.detach().float().to(loss.device)])
-            stats = D.all_reduce_mean(stats)
-            loss_value, norm_value = float(stats[0]), float(stats[1])
-            if not (math.isfinite(loss_value) and math.isfinite(norm_value)):
-                what = "loss" if not math.isfinite(loss_value) else "gradient norm"
-                where = f"; last good checkpoint: {last_ckpt} (step {_step_of(last_ckpt)})" if last_ckpt else ""
-                err = TrainingDivergedError(
-                    f"training diverged at step {step + 1}: {what} is {loss_value if what == 'loss' else norm_value}"
-                    f"{where}. Lower the learning rate, enable grad_clip or check the data."
-                )
-                err.step = step + 1  # type: ignore[attr-defined]
-                err.checkpoint = last_ckpt  # type: ignore[attr-defined]
-                raise err
-            current_lr = float(optimizer.param_groups[0]["lr"])
-            optimizer.step()
-            scheduler.step()
-            if ema is not None:
-                ema.update(model)
-            step += 1
-            losses.append(loss_value)
-            lrs.append(current_lr)
+        while run.step < steps:
+            info = run.train_step()
             if pbar is not None:
                 pbar.update(1)
-                if step % max(1, min(log_every, 10)) == 0 or step == steps:
-                    pbar.set_postfix(loss=f"{loss_value:.4g}", refresh=False)
-            if main and log_every and step % log_every == 0:
-                log.info("step %d loss %.6g lr %.3g grad_norm %.3g", step, loss_value, current_lr, norm_value)
-            if callback is not None or max_seconds is not None:
-                asked = callback is not None and bool(
-                    callback(StepInfo(step, loss_value, current_lr, norm_value, stream.position.epoch, logs)))
-                late = max_seconds is not None and time.perf_counter() - t0 > max_seconds
-                if world > 1:  # any rank asking to stop stops all (keeps the collectives in step)
-                    flags = D.all_reduce_mean(torch.tensor([float(asked), float(late)], device=device))
-                    asked, late = bool(flags[0].item() > 0), bool(flags[1].item() > 0)
-                stop = asked or late
-                if stop and step < steps:
-                    stopped_by = "callback" if asked else "max_seconds"
-                    if main and late:
-                        log.info("stopping at step %d of %d: max_seconds=%g reached", step, steps, max_seconds)
-            if ckpt_dir is not None and (step % checkpoint_every == 0 or step == steps or stop):
-                saved = checkpoint()
-                last_ckpt = saved if saved is not None else last_ckpt
+                if info.step % max(1, min(log_every, 10)) == 0 or info.step == steps:
+                    pbar.set_postfix(loss=f"{info.loss:.4g}", refresh=False)
+            if run.main and log_every and info.step % log_every == 0:
+                log.info("step %d loss %.6g lr %.3g grad_norm %.3g", info.step, info.loss, info.lr, info.grad_norm)
+            stop = run.should_stop(info, steps, callback, max_seconds, t0)
+            if run.ckpt_dir is not None and (run.step % checkpoint_every == 0 or run.step == steps or stop):
+                run.checkpoint()
+            if stop:
+                break
     finally:
         if pbar is not None:
             pbar.close()
     D.barrier()
     return TrainResult(
-        losses=losses, wall_time=time.perf_counter() - t0, final_step=step, start_step=start_step,
-        checkpoint_dir=ckpt_dir, last_checkpoint=last_ckpt, ema=ema, lrs=lrs, stopped_by=stopped_by,
+        losses=run.losses, wall_time=time.perf_counter() - t0, final_step=run.step, start_step=start_step,
+        checkpoint_dir=run.ckpt_dir, last_checkpoint=run.last_ckpt, ema=run.ema, lrs=run.lrs, stopped_by=run.stopped_by,
     )
+
+
+def _check_fit_args(steps: int, checkpoint_every: int, max_seconds: float | None) -> None:
+    if steps < 0:
+        raise ValueError(f"steps must be >= 0, got {steps}")
+    if checkpoint_every <= 0:
+        raise ValueError(f"checkpoint_every must be positive, got {checkpoint_every}")
+    if max_seconds is not None and not (math.isfinite(max_seconds) and max_seconds > 0):
+        raise ValueError(f"max_seconds must be a positive number of seconds, got {max_seconds}")
 
 
 def _step_of(record: Path | None) -> int | None:
