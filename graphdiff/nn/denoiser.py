@@ -38,7 +38,9 @@ class GraphTransformerDenoiser(ConfigMixin, nn.Module):
         time_embedding: ``"sinusoidal"`` or ``"fourier"``; time_dim: its width.
         distance: add shortest-path one-hots ``0..K``; cycles: add cycle counts (DiGress);
         spectral: number of Laplacian eigenvalues to add (0 = off).
-        cond_dims: names and widths of global conditioning tensors passed as ``**cond``.
+        cond_dims: names and widths of continuous global conditions passed as ``**cond``;
+        cond_classes: names and class counts of label conditions. Any condition may be left
+            out (or NaN / label < 0 per graph): see :class:`~graphdiff.nn.layers.GlobalConditioning`.
 
     Inputs ``X`` ``(B, N)`` long / ``E`` ``(B, N, N)`` long are one-hot encoded; float
     ``(B, N, Cx)`` / ``(B, N, N, Ce)`` class probabilities are also accepted (the positional graph
@@ -64,6 +66,7 @@ class GraphTransformerDenoiser(ConfigMixin, nn.Module):
         cycles: bool = True,
         spectral: int = 0,
         cond_dims: Mapping[str, int] | None = None,
+        cond_classes: Mapping[str, int] | None = None,
     ) -> None:
         super().__init__()
         if num_node_classes < 1 or num_edge_classes < 2:
@@ -73,12 +76,13 @@ class GraphTransformerDenoiser(ConfigMixin, nn.Module):
             edge_hidden=edge_hidden, global_hidden=global_hidden, depth=depth, heads=heads, ff_mult=ff_mult,
             dropout=dropout, act=act, time_embedding=time_embedding, time_dim=time_dim, distance=distance,
             cycles=cycles, spectral=spectral, cond_dims=dict(cond_dims or {}),
+            cond_classes=dict(cond_classes or {}),
         )
         self.num_node_classes, self.num_edge_classes = num_node_classes, num_edge_classes
         self.features = StructuralFeatures(K=K, threshold=0.5, soft=False, distance=distance, cycles=cycles,
                                            spectral=spectral)
         self.conditioning = GlobalConditioning(time_embedding, time_dim, global_hidden, self.features.graph_dim,
-                                               cond_dims, act)
+                                               cond_dims, act, cond_classes)
         self.backbone = GraphTransformer(
             node_in=num_node_classes + self.features.node_dim,
             edge_in=num_edge_classes + self.features.edge_dim,

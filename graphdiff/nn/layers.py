@@ -160,38 +160,103 @@ def masked_edge_pool(e: Tensor, pair_mask: Tensor) -> Tensor:
 
 
 class GlobalConditioning(nn.Module):
-    """Global input vector: an MLP of the time embedding, concatenated with graph-level features
-    and the named conditioning tensors given in ``cond_dims`` (e.g. ``{"qed": 1}``).
+    """Global input vector: an MLP of the time embedding plus an embedding of the condition ``y``,
+    concatenated with graph-level features.
 
-    ``forward(t (B,), graph_features (B, Fg), cond: {name: (B,) or (B, d)}) -> (B, out_dim)``
-    with ``out_dim = time_hidden + Fg + sum(cond_dims.values())``. Missing or unknown names raise
-    ``ValueError``."""
+    The condition has named entries: continuous ones in ``cond_dims`` (``{"logp": 1, "qed": 1}``,
+    given as ``(B,)`` or ``(B, d)`` floats) and class labels in ``cond_classes`` (``{"label": 10}``,
+    given as ``(B,)`` integers in ``[0, K)``). **Any entry may be missing**: a name left out of
+    ``cond``, a row of NaN (continuous) or a label ``< 0`` marks it absent for that graph, and the
+    all-absent condition is the null condition of classifier-free guidance (Ho & Salimans 2022).
+    Each continuous entry enters as ``[m * y, m]`` with its present-mask ``m``; each label through
+    an embedding table whose extra row ``K`` is the learned null label. An MLP maps the
+    concatenation to the width of the time features and is *added* to them; its last layer starts
+    at zero, so a network with a newly added condition computes exactly what it did without one
+    (fine-tuning an unconditional model into a conditional one, ControlNet-style zero init).
+
+    ``forward(t (B,), graph_features (B, Fg), cond: {name: tensor}) -> (B, out_dim)`` with
+    ``out_dim = time_hidden + Fg``. Unknown names raise ``ValueError`` listing the valid ones."""
 
     def __init__(self, time_embedding_name: str, time_dim: int, time_hidden: int, graph_feature_dim: int,
-                 cond_dims: Mapping[str, int] | None = None, act: str = "silu") -> None:
+                 cond_dims: Mapping[str, int] | None = None, act: str = "silu",
+                 cond_classes: Mapping[str, int] | None = None) -> None:
         super().__init__()
         self.embed = time_embedding(time_embedding_name, time_dim)
         self.time_mlp = MLP(time_dim, time_hidden, time_hidden, 2, act)
         self.cond_dims = {str(k): int(v) for k, v in sorted((cond_dims or {}).items())}
+        self.cond_classes = {str(k): int(v) for k, v in sorted((cond_classes or {}).items())}
         for k, v in self.cond_dims.items():
             if v < 1:
                 raise ValueError(f"conditioning {k!r} must have dim >= 1, got {v}")
-        self.out_dim = time_hidden + graph_feature_dim + sum(self.cond_dims.values())
+        for k, v in self.cond_classes.items():
+            if v < 1:
+                raise ValueError(f"class conditioning {k!r} must have >= 1 classes, got {v}")
+        both = set(self.cond_dims) & set(self.cond_classes)
+        if both:
+            raise ValueError(f"conditioning names {sorted(both)} are both continuous and class labels")
+        self.out_dim = time_hidden + graph_feature_dim
+        if self.names:
+            label_dim = time_hidden
+            self.label_embeddings = nn.ModuleDict({k: nn.Embedding(v + 1, label_dim) for k, v in self.cond_classes.items()})
+            in_dim = sum(d + 1 for d in self.cond_dims.values()) + label_dim * len(self.cond_classes)
+            self.cond_mlp = MLP(in_dim, time_hidden, time_hidden, 2, act)
+            last = self.cond_mlp.net[-1]
+            assert isinstance(last, nn.Linear)
+            nn.init.zeros_(last.weight)
+            nn.init.zeros_(last.bias)
+
+    @property
+    def names(self) -> list[str]:
+        """Every conditioning name (continuous, then labels)."""
+        return list(self.cond_dims) + list(self.cond_classes)
+
+    def embed_condition(self, cond: Mapping[str, Tensor], batch_size: int, dtype: torch.dtype,
+                        device: torch.device) -> Tensor:
+        """``(B, time_hidden)`` embedding of the (possibly partial) condition."""
+        unknown = set(cond) - set(self.names)
+        if unknown:
+            raise unknown_name("conditioning", sorted(unknown)[0], self.names or ["<none: the network is unconditional>"])
+        B, parts = batch_size, []
+        for name, dim in self.cond_dims.items():
+            if name in cond and cond[name] is not None:
+                c = torch.as_tensor(cond[name], device=device).to(dtype)
+                if c.numel() == dim and c.dim() <= 1 and B != 1:
+                    c = c.reshape(1, dim).expand(B, dim)  # one value for the whole batch
+                if c.numel() != B * dim:
+                    raise ValueError(f"conditioning {name!r} must be (B,) or (B, {dim}) with B={B}, got {tuple(c.shape)}")
+                c = c.reshape(B, dim)
+                present = ~torch.isnan(c).any(-1, keepdim=True)
+                c = torch.where(present, c, torch.zeros((), dtype=dtype, device=device))
+            else:
+                c = torch.zeros(B, dim, dtype=dtype, device=device)
+                present = torch.zeros(B, 1, dtype=torch.bool, device=device)
+            parts += [c, present.to(dtype)]
+        for name, k in self.cond_classes.items():
+            if name in cond and cond[name] is not None:
+                lab = torch.as_tensor(cond[name], device=device)
+                if lab.is_floating_point():
+                    lab = torch.where(torch.isnan(lab), torch.full_like(lab, -1), lab)
+                lab = lab.long().reshape(-1)
+                if lab.numel() == 1 and B != 1:
+                    lab = lab.expand(B)
+                if lab.numel() != B:
+                    raise ValueError(f"label {name!r} must be (B,) with B={B}, got {tuple(lab.shape)}")
+                if bool((lab >= k).any()):
+                    raise ValueError(f"label {name!r} must lie in [0, {k}) (or < 0 for absent), got {int(lab.max())}")
+                lab = torch.where(lab < 0, torch.full_like(lab, k), lab)
+            else:
+                lab = torch.full((B,), k, dtype=torch.long, device=device)
+            parts.append(self.label_embeddings[name](lab).to(dtype))
+        return self.cond_mlp(torch.cat(parts, -1))
 
     def forward(self, t: Tensor, graph_features: Tensor, cond: Mapping[str, Tensor]) -> Tensor:
-        parts = [self.time_mlp(self.embed(t)).to(graph_features.dtype), graph_features]
-        unknown = set(cond) - set(self.cond_dims)
-        if unknown:
-            raise unknown_name("conditioning", sorted(unknown)[0], list(self.cond_dims) or ["<none: cond_dims is empty>"])
-        B = t.shape[0]
-        for name, dim in self.cond_dims.items():
-            if name not in cond:
-                raise ValueError(f"missing conditioning {name!r}; this network needs: {', '.join(self.cond_dims)}")
-            c = torch.as_tensor(cond[name], device=t.device).to(graph_features.dtype).reshape(B, -1)
-            if c.shape[1] != dim:
-                raise ValueError(f"conditioning {name!r} must be (B,) or (B, {dim}), got {tuple(cond[name].shape)}")
-            parts.append(c)
-        return torch.cat(parts, -1)
+        h = self.time_mlp(self.embed(t)).to(graph_features.dtype)
+        if self.names:
+            h = h + self.embed_condition(cond, t.shape[0], graph_features.dtype, t.device)
+        elif cond:
+            unknown = sorted(cond)
+            raise unknown_name("conditioning", unknown[0], ["<none: the network is unconditional>"])
+        return torch.cat([h, graph_features], -1)
 
 
 # ------------------------------------------------------------------------ transformer layer

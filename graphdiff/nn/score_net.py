@@ -48,7 +48,9 @@ class GraphScoreNetwork(ConfigMixin, nn.Module):
         channel_reduce: how edge channels become one positional adjacency: ``"sum"`` or ``"max"``.
         distance, cycles, spectral: extra structural features (see
             :class:`~graphdiff.nn.positional.StructuralFeatures`).
-        cond_dims: names and widths of global conditioning tensors passed as ``**cond``.
+        cond_dims: names and widths of continuous global conditions passed as ``**cond``;
+        cond_classes: names and class counts of label conditions. Any condition may be left
+            out (or NaN / label < 0 per graph): see :class:`~graphdiff.nn.layers.GlobalConditioning`.
     """
 
     def __init__(
@@ -73,6 +75,7 @@ class GraphScoreNetwork(ConfigMixin, nn.Module):
         cycles: bool = False,
         spectral: int = 0,
         cond_dims: Mapping[str, int] | None = None,
+        cond_classes: Mapping[str, int] | None = None,
     ) -> None:
         super().__init__()
         if num_node_features < 0 or num_edge_channels < 1:
@@ -85,13 +88,14 @@ class GraphScoreNetwork(ConfigMixin, nn.Module):
             dropout=dropout, act=act, time_embedding=time_embedding, time_dim=time_dim, threshold=threshold,
             soft_adjacency=soft_adjacency, channel_reduce=channel_reduce, distance=distance, cycles=cycles,
             spectral=spectral, cond_dims=dict(cond_dims or {}),
+            cond_classes=dict(cond_classes or {}),
         )
         self.num_node_features, self.num_edge_channels = num_node_features, num_edge_channels
         self.channel_reduce = channel_reduce
         self.features = StructuralFeatures(K=K, threshold=threshold, soft=soft_adjacency, distance=distance,
                                            cycles=cycles, spectral=spectral)
         self.conditioning = GlobalConditioning(time_embedding, time_dim, global_hidden, self.features.graph_dim,
-                                               cond_dims, act)
+                                               cond_dims, act, cond_classes)
         self.backbone = GraphTransformer(
             node_in=num_node_features + self.features.node_dim,
             edge_in=num_edge_channels + self.features.edge_dim,

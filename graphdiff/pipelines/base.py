@@ -367,6 +367,7 @@ class GraphDiffusionPipeline:
         progress: bool = True,
         group_by_size: bool = False,
         max_minutes: float | None = None,
+        condition: Tensor | None = None,
         **fit_kwargs: Any,
     ):
         """Train on a :class:`GraphState` of training graphs with the core trainer (AdamW, EMA,
@@ -379,17 +380,32 @@ class GraphDiffusionPipeline:
         ENZYMES here); every graph is still seen once per epoch, in a different order than
         without grouping. ``max_minutes`` is a wall-clock budget: training stops at the first
         update past it (checkpointed, and recorded in the card as ``stopped_by`` with the
-        ``planned_steps``); size ``steps`` to the budget so a cosine schedule completes."""
+        ``planned_steps``); size ``steps`` to the budget so a cosine schedule completes.
+
+        ``condition``: for a conditional model (``card["condition"]``), the standardised condition
+        ``Y`` ``(B, k)`` of each training graph (NaN = absent; see
+        :class:`graphdiff.guidance.ConditionSpec`), dropped per the card's condition dropout."""
         from ..training import fit as core_fit
 
         self.to(device)
         batch_size = max(1, min(batch_size, data.batch_size))  # small datasets: one batch per step
-        tensors = (data.X, data.A, data.node_mask)
+        tensors: tuple = (data.X, data.A, data.node_mask)
+        spec = None
+        if condition is not None:
+            from ..guidance.training import conditional_batches
+
+            spec, tensors = conditional_batches(self, data, condition)
+
         def loss_fn(model: nn.Module, batch: tuple, generator: torch.Generator | None) -> Any:
-            X, A, mask = batch
+            X, A, mask = batch[:3]
             n = max(int(mask.sum(-1).max()), 1)  # trim padding to the batch's largest graph
             state = GraphState(X[:, :n], A[:, :n, :n], mask[:, :n])
-            return self.loss(model, state, generator)
+            if spec is None:
+                return self.loss(model, state, generator)
+            from ..guidance.condition import drop_conditions
+
+            y = drop_conditions(batch[3], spec.dropout, spec.entry_dropout, generator)
+            return self.loss(model, state, generator, cond=spec.network_kwargs(y))
 
         t0 = time.perf_counter()
         if group_by_size:

@@ -218,16 +218,18 @@ class ContinuousGraphDiffusion(GraphDiffusionPipeline):
                    card=keep)
 
     # ------------------------------------------------------------------ model function
-    def _model_fn(self, network: nn.Module, node_mask: Tensor):
-        """``(flat x_t (B, D), t (B,)) -> flat network output (B, D)`` in :attr:`parametrization`."""
+    def _model_fn(self, network: nn.Module, node_mask: Tensor, cond: Mapping[str, Tensor] | None = None):
+        """``(flat x_t (B, D), t (B,)) -> flat network output (B, D)`` in :attr:`parametrization`;
+        ``cond``: the network's conditioning tensors (``{name: (B,)}``), if any."""
         process = self.process
         fmask = process.flat_mask(node_mask)
+        cond = dict(cond or {})
 
         def fn(x: Tensor, t: Tensor) -> Tensor:
             st = process.unpack(x, node_mask)
             if "X" not in process.components:  # no node features: an empty (B, N, 0) X
                 st = GraphState(x.new_zeros(node_mask.shape + (0,)), st.A, node_mask)
-            out = network(st, t)
+            out = network(st, t, **cond)
             parts = {"A": upcast(out.A)}
             if "X" in process.components:
                 parts["X"] = upcast(out.X)
@@ -240,12 +242,14 @@ class ContinuousGraphDiffusion(GraphDiffusionPipeline):
         return self.process.pack(enc)
 
     # ------------------------------------------------------------------ training
-    def loss(self, network: nn.Module, batch: GraphState, generator: torch.Generator | None = None) -> Tensor:
+    def loss(self, network: nn.Module, batch: GraphState, generator: torch.Generator | None = None,
+             cond: Mapping[str, Tensor] | None = None) -> Tensor:
         """Denoising score-matching loss (Song et al. 2021, Eq. 7) of one batch of dataset graphs
-        (encoded here), mean over real entries (padding and the adjacency diagonal excluded)."""
+        (encoded here), mean over real entries (padding and the adjacency diagonal excluded).
+        ``cond``: conditioning tensors of a conditional network (``{name: (B,)}``)."""
         enc = self.encoding.encode(batch)
         flat, fmask = self._pack(enc)
-        out = dsm_loss(self._model_fn(network, enc.node_mask), self.process, flat, parametrization=self.parametrization,
+        out = dsm_loss(self._model_fn(network, enc.node_mask, cond), self.process, flat, parametrization=self.parametrization,
                        weighting=self.weighting, generator=generator, mask=fmask)
         return out.loss
 

@@ -204,11 +204,13 @@ class DiscreteGraphDiffusion(GraphDiffusionPipeline):
 
     # ------------------------------------------------------------------ model function
     @staticmethod
-    def _denoiser(network: nn.Module) -> Callable[[GraphState, Tensor], tuple[Tensor, Tensor]]:
-        """``(noisy categorical G_t, t (B,)) -> (node logits (B, N, Sx), edge logits (B, N, N, Se))``."""
+    def _denoiser(network: nn.Module, cond: Mapping[str, Tensor] | None = None) -> Callable[[GraphState, Tensor], tuple[Tensor, Tensor]]:
+        """``(noisy categorical G_t, t (B,)) -> (node logits (B, N, Sx), edge logits (B, N, N, Se))``;
+        ``cond``: the network's conditioning tensors (``{name: (B,)}``), if any."""
+        cond = dict(cond or {})
 
         def fn(state: GraphState, t: Tensor) -> tuple[Tensor, Tensor]:
-            out = network(state, t)
+            out = network(state, t, **cond)
             return upcast(out.X), upcast(out.A)
 
         return fn
@@ -218,10 +220,12 @@ class DiscreteGraphDiffusion(GraphDiffusionPipeline):
         return to_categorical(state, node_classes=self.num_node_classes, edge_classes=self.num_edge_classes)
 
     # ------------------------------------------------------------------ training
-    def loss(self, network: nn.Module, batch: GraphState, generator: torch.Generator | None = None) -> dict[str, Tensor]:
+    def loss(self, network: nn.Module, batch: GraphState, generator: torch.Generator | None = None,
+             cond: Mapping[str, Tensor] | None = None) -> dict[str, Tensor]:
         """``CE_X + edge_weight * CE_A`` of the ``x0`` prediction at ``t ~ U(0, 1)`` (DiGress eq. 5),
-        averaged over real nodes and real upper-triangle pairs; also returns the two terms."""
-        out = ctmc_denoising_loss(self.process, self._denoiser(network), self.categorical(batch),
+        averaged over real nodes and real upper-triangle pairs; also returns the two terms.
+        ``cond``: conditioning tensors of a conditional network (``{name: (B,)}``)."""
+        out = ctmc_denoising_loss(self.process, self._denoiser(network, cond), self.categorical(batch),
                                   edge_weight=self.edge_weight, generator=generator)
         return {"loss": out.loss, **{f"ce_{k}": v.detach() for k, v in out.terms.items()}}
 

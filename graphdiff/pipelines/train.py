@@ -8,7 +8,13 @@ Options (all keys but one data source optional)::
     family: discrete            # discrete (CTMC) or continuous (SDE)
     init_from: zinc250k         # optional: start from a pretrained model (bundled name or save_pretrained
                                 # folder) instead of fresh weights: train on, or fine-tune on your own data;
-                                # its network, process and atom types are kept (no network / process keys)
+                                # its network, process and atom types are kept (no network / process keys),
+                                # except that a `condition` block adds a conditioning input (zero-initialised)
+    condition:                  # optional: a conditional model (classifier-free guidance), molecules only
+      properties: [logp, qed, mw]   # RDKit properties (graphdiff.data.properties.PROPERTIES)
+      columns: [my_prop]        # and / or numeric columns of `file` (default: the smiles_file CSV)
+      dropout: 0.1              # probability of training on the null condition
+      entry_dropout: 0.1        # probability of dropping each other entry (any subset can be given)
     max_train: 20000            # optional: train on the first k training items
     network: {...}              # keyword arguments of the family's network
     process: {...}              # keyword arguments of the family's process
@@ -28,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from ..errors import unknown_name
@@ -37,7 +44,7 @@ __all__ = ["train_from_options", "training_lineage", "start_new_stage", "TrainSu
 
 FAMILIES = {"continuous": "ContinuousGraphDiffusion", "discrete": "DiscreteGraphDiffusion"}
 _KNOWN = {"dataset", "smiles_file", "graphs_file", "family", "max_train", "network", "process", "train", "sampling",
-          "out", "device", "vocabulary", "max_atoms", "summary", "progress", "init_from"}
+          "out", "device", "vocabulary", "max_atoms", "summary", "progress", "init_from", "condition"}
 _TRAIN_KEYS = {"steps", "batch_size", "lr", "ema_decay", "seed", "checkpoint_every", "warmup_steps", "lr_schedule",
                "grad_clip", "weight_decay", "log_every", "group_by_size", "bucket_batches", "max_minutes"}
 
@@ -66,6 +73,13 @@ class TrainSummary:
 
 def _prepare(options: dict[str, Any]):
     """Data (train GraphState, vocabulary, dataset name) and the pipeline described by ``options``."""
+    pipe, state, _ = _prepare_conditional(options)
+    return pipe, state
+
+
+def _prepare_conditional(options: dict[str, Any]):
+    """:func:`_prepare` plus the standardised training condition ``Y`` ``(B, k)`` of a ``condition``
+    block (``None`` without one)."""
     unknown = set(options) - _KNOWN
     if unknown:
         raise ValueError(f"unknown option(s) {sorted(unknown)}; valid options: {sorted(_KNOWN)}")
@@ -77,6 +91,7 @@ def _prepare(options: dict[str, Any]):
         raise ValueError("give exactly one data source: dataset, smiles_file or graphs_file")
     max_train = options.get("max_train")
     vocabulary = None
+    kept_smiles: list[str] | None = None  # the training molecules in state order (for conditions)
     from ..data import load, molecules
 
     init = _initial_model(options, family)
@@ -89,7 +104,10 @@ def _prepare(options: dict[str, Any]):
                 raise ValueError(f"init_from {options['init_from']!r} has atom types {_atoms(init.vocabulary)}, "
                                  f"dataset {name!r} has {_atoms(vocabulary)}: the model cannot encode this data")
             idx = None if max_train is None else range(min(int(max_train), len(ds.smiles("train"))))
-            state = ds.to_state("train", indices=idx) if idx is not None else ds.to_state("train")
+            enc = ds.encode("train", indices=idx)
+            state = enc.state
+            all_smiles = ds.smiles("train")
+            kept_smiles = [all_smiles[(idx[i] if idx is not None else i)] for i in enc.indices]
         else:
             graphs = ds.split("train")[: max_train or None]
             from ..states import GraphState
@@ -107,7 +125,9 @@ def _prepare(options: dict[str, Any]):
                 raise ValueError(f"init_from {options['init_from']!r} has atom types {_atoms(init.vocabulary)}; "
                                  f"smiles_file needs a molecule model (and no different `vocabulary:`)")
             vocabulary = init.vocabulary  # encode the SMILES with the model's atom types
-        state = molecules.smiles_to_state(smiles, vocabulary, max_atoms=options.get("max_atoms")).state
+        enc = molecules.smiles_to_state(smiles, vocabulary, max_atoms=options.get("max_atoms"))
+        state = enc.state
+        kept_smiles = [smiles[i] for i in enc.indices]
     else:
         import json
 
@@ -142,7 +162,29 @@ def _prepare(options: dict[str, Any]):
         pipe.card["sampling"] = dict(options["sampling"])
     if options.get("summary"):
         pipe.card["summary"] = options["summary"]
-    return pipe, state
+    y = None
+    if options.get("condition"):
+        y = _add_condition(pipe, dict(options["condition"]), state, kept_smiles, options)
+    return pipe, state, y
+
+
+def _add_condition(pipe: Any, cond: dict[str, Any], state: Any, smiles: list[str] | None, options: dict[str, Any]):
+    """Make ``pipe`` conditional on the ``condition`` block; the standardised ``Y`` of ``state``."""
+    from ..guidance import ConditionalNodeCounts, ConditionSpec
+    from ..guidance.training import make_conditional, training_condition_values
+
+    if cond.get("columns") and not cond.get("file") and options.get("smiles_file"):
+        cond["file"] = options["smiles_file"]
+    names, kinds, values = training_condition_values(cond, smiles, progress=bool(options.get("progress", True)))
+    spec = ConditionSpec.from_data(names, values, kinds=kinds, dropout=float(cond.get("dropout", 0.1)),
+                                   entry_dropout=float(cond.get("entry_dropout", 0.1)))
+    sizes = state.node_mask.sum(-1)
+    spec.extra["node_counts"] = ConditionalNodeCounts.fit(values, sizes).to_dict()  # p(N | y)
+    n_missing = int(np.isnan(values).any(1).sum())
+    if n_missing:
+        spec.extra["train_rows_with_missing_entries"] = n_missing
+    make_conditional(pipe, spec)
+    return spec.standardise(values)
 
 
 def start_new_stage(pipe: Any, source: str) -> None:
@@ -221,10 +263,10 @@ def _worker(rank: int, options: dict[str, Any], nproc: int = 1) -> TrainSummary 
         torch.set_num_threads(threads)
     kw = _train_kwargs(options)
     torch.manual_seed(int(kw.get("seed", 0)))  # the same initial weights on every rank and every run
-    pipe, state = _prepare(options)
+    pipe, state, y = _prepare_conditional(options)
     out = Path(options.get("out", "runs/model"))
     result = pipe.fit(state, device=options.get("device", "cpu"), checkpoint_dir=out / "checkpoints",
-                      progress=rank == 0 and bool(options.get("progress", True)), **kw)
+                      progress=rank == 0 and bool(options.get("progress", True)), condition=y, **kw)
     if rank != 0:
         return None
     model_dir = pipe.save_pretrained(out / "model")

@@ -71,6 +71,7 @@ def test_one_hot_input_equals_class_ids():
 
 def test_gradients_and_cond():
     net = make(cond_dims={"y": 2})
+    torch.nn.init.normal_(net.conditioning.cond_mlp.net[-1].weight)  # it starts at zero (no effect)
     s = categorical_state()
     t = torch.rand(4, dtype=D)
     y = torch.randn(4, 2, dtype=D)
@@ -85,13 +86,14 @@ def test_gradients_and_cond():
 
 
 def test_config_round_trip():
-    net = make(spectral=2, cond_dims={"y": 1})
+    net = make(spectral=2, cond_dims={"y": 1}, cond_classes={"c": 3})
     net2 = GraphTransformerDenoiser.from_config(json.loads(json.dumps(net.config))).double()
     net2.load_state_dict(net.state_dict())
     s = categorical_state()
     t = torch.rand(4, dtype=D)
     y = torch.rand(4, dtype=D)
     torch.testing.assert_close(net2(s, t, y=y).A, net(s, t, y=y).A)
+    assert net2.config["cond_classes"] == {"c": 3}
 
 
 def test_default_small_config_parameter_count():

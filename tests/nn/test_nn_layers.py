@@ -83,13 +83,56 @@ def test_global_conditioning_checks_names():
     gc = GlobalConditioning("sinusoidal", 16, 8, 3, {"qed": 1, "logp": 2})
     t = torch.rand(4)
     out = gc(t, torch.zeros(4, 3), {"qed": torch.rand(4), "logp": torch.rand(4, 2)})
-    assert out.shape == (4, gc.out_dim) and gc.out_dim == 8 + 3 + 3
-    with pytest.raises(ValueError, match="missing conditioning 'qed'"):
-        gc(t, torch.zeros(4, 3), {"logp": torch.rand(4, 2)})
+    assert out.shape == (4, gc.out_dim) and gc.out_dim == 8 + 3
     with pytest.raises(ValueError, match="unknown conditioning"):
         gc(t, torch.zeros(4, 3), {"qed": torch.rand(4), "logp": torch.rand(4, 2), "sas": torch.rand(4)})
     with pytest.raises(ValueError):
         gc(t, torch.zeros(4, 3), {"qed": torch.rand(4, 2), "logp": torch.rand(4, 2)})
+    with pytest.raises(ValueError, match=r"must lie in \[0, 3\)"):
+        GlobalConditioning("sinusoidal", 16, 8, 3, cond_classes={"c": 3})(t, torch.zeros(4, 3), {"c": torch.full((4,), 3)})
+    with pytest.raises(ValueError, match="unknown conditioning"):
+        GlobalConditioning("sinusoidal", 16, 8, 3)(t, torch.zeros(4, 3), {"qed": torch.rand(4)})
+
+
+def _trained_like(gc: GlobalConditioning) -> GlobalConditioning:
+    torch.manual_seed(3)
+    for p in gc.parameters():  # the zero-initialised last layer would hide every difference
+        torch.nn.init.normal_(p, std=0.5)
+    return gc
+
+
+def test_global_conditioning_missing_entries_are_the_null_condition():
+    gc = _trained_like(GlobalConditioning("sinusoidal", 16, 8, 3, {"qed": 1, "logp": 2}, cond_classes={"c": 4}))
+    t, g = torch.rand(5), torch.randn(5, 3)
+    q, lp, c = torch.rand(5), torch.randn(5, 2), torch.randint(0, 4, (5,))
+    null = gc(t, g, {})
+    # absent by omission, by NaN rows and by label -1 are the same null condition
+    torch.testing.assert_close(gc(t, g, {"qed": torch.full((5,), float("nan")), "c": torch.full((5,), -1)}), null)
+    full = gc(t, g, {"qed": q, "logp": lp, "c": c})
+    assert not torch.allclose(full, null)
+    # per-graph missing entries: rows with NaN equal the rows computed without that entry
+    q_part = q.clone()
+    q_part[::2] = float("nan")
+    mixed = gc(t, g, {"qed": q_part, "logp": lp, "c": c})
+    no_q = gc(t, g, {"logp": lp, "c": c})
+    torch.testing.assert_close(mixed[::2], no_q[::2])
+    torch.testing.assert_close(mixed[1::2], full[1::2])
+    # a missing entry is not the same as the value 0
+    assert not torch.allclose(gc(t, g, {"qed": torch.zeros(5)}), null)
+    # one value for the whole batch
+    torch.testing.assert_close(gc(t, g, {"qed": torch.tensor(0.3)}), gc(t, g, {"qed": torch.full((5,), 0.3)}))
+
+
+def test_global_conditioning_starts_as_the_unconditional_network():
+    torch.manual_seed(0)
+    plain = GlobalConditioning("sinusoidal", 16, 8, 3)
+    cond = GlobalConditioning("sinusoidal", 16, 8, 3, {"qed": 1}, cond_classes={"c": 2})
+    missing, unexpected = cond.load_state_dict(plain.state_dict(), strict=False)
+    assert not unexpected and missing and all(k.startswith(("cond_mlp.", "label_embeddings.")) for k in missing)
+    t, g = torch.rand(4), torch.randn(4, 3)
+    want = plain(t, g, {})
+    for c in ({}, {"qed": torch.randn(4)}, {"qed": torch.randn(4), "c": torch.tensor([0, 1, 1, 0])}):
+        torch.testing.assert_close(cond(t, g, c), want)
 
 
 def test_batch_time():

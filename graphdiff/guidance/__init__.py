@@ -1,0 +1,11 @@
+"""Steering a diffusion model: conditions, guidance and constrained (inpainting) sampling.
+
+* :mod:`.condition`: :class:`ConditionSpec`, the named condition a model was trained with
+  (standardisation stats and ranges, stored in the card), and condition dropout for training;
+* :mod:`.node_counts`: :class:`ConditionalNodeCounts`, the graph size law ``p(N | y)``.
+"""
+
+from .condition import ConditionSpec, drop_conditions
+from .node_counts import ConditionalNodeCounts
+
+__all__ = ["ConditionSpec", "drop_conditions", "ConditionalNodeCounts"]

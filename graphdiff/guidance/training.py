@@ -1,0 +1,104 @@
+"""Training a conditional model: turning a pipeline's network into a conditional one (fine-tuning
+an unconditional model: the new conditioning input starts at zero, so the model starts as the
+unconditional one) and the condition values of training molecules."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from ..errors import unknown_name
+from .condition import ConditionSpec
+
+__all__ = ["condition_spec", "make_conditional", "conditional_batches", "training_condition_values", "CONDITION_KEYS"]
+
+#: keys of the ``condition:`` block of a training config
+CONDITION_KEYS = ("properties", "columns", "file", "smiles_column", "dropout", "entry_dropout")
+
+
+def condition_spec(pipe: Any) -> ConditionSpec | None:
+    """The :class:`ConditionSpec` of a pipeline (``card["condition"]``), or ``None`` if unconditional."""
+    d = pipe.card.get("condition")
+    return None if not d else ConditionSpec.from_dict(d)
+
+
+def make_conditional(pipe: Any, spec: ConditionSpec) -> None:
+    """Give ``pipe``'s network the conditioning input of ``spec`` (in place) and record ``spec`` in
+    its card. The existing weights are kept; the new input's weights are fresh, with the last layer
+    of its MLP at zero (:class:`graphdiff.nn.layers.GlobalConditioning`), so the network computes
+    exactly what it did before until it is trained. A network that already has this condition is
+    left as is; one with a different condition raises ``ValueError``."""
+    net = pipe.network
+    cfg = dict(getattr(net, "config", {}))
+    have = (dict(cfg.get("cond_dims") or {}), dict(cfg.get("cond_classes") or {}))
+    want = (spec.cond_dims(), spec.cond_classes())
+    if have == want:
+        pipe.card["condition"] = spec.to_dict()
+        return
+    if have != ({}, {}):
+        raise ValueError(f"the model is already conditioned on {sorted(have[0]) + sorted(have[1])}; "
+                         f"cannot re-condition it on {spec.names}")
+    cfg.update(cond_dims=want[0], cond_classes=want[1])
+    new = type(net).from_config(cfg)
+    param = next(net.parameters())
+    new.to(device=param.device, dtype=param.dtype)
+    missing, unexpected = new.load_state_dict(net.state_dict(), strict=False)
+    bad = [k for k in missing if not k.startswith(("conditioning.cond_mlp.", "conditioning.label_embeddings."))]
+    if unexpected or bad:  # pragma: no cover - only if the network layout changes
+        raise RuntimeError(f"cannot carry the weights over: missing {bad}, unexpected {list(unexpected)}")
+    pipe.network = new
+    pipe.card["condition"] = spec.to_dict()
+
+
+def conditional_batches(pipe: Any, data: Any, condition: Tensor) -> tuple[ConditionSpec, tuple]:
+    """Check a training condition ``Y`` ``(B, k)`` against the pipeline's spec; the trainer's tensors."""
+    spec = condition_spec(pipe)
+    if spec is None:
+        raise ValueError("fit(condition=...) needs a conditional model: graphdiff.guidance.make_conditional(pipe, spec) "
+                         "first (or the `condition:` block of a training config)")
+    y = torch.as_tensor(condition, dtype=torch.float32)
+    if y.dim() == 1:
+        y = y[:, None]
+    if y.shape != (data.batch_size, len(spec.entries)):
+        raise ValueError(f"condition must be (B, {len(spec.entries)}) = one row per training graph "
+                         f"({spec.names}); got {tuple(y.shape)} for B={data.batch_size}")
+    return spec, (data.X, data.A, data.node_mask, y)
+
+
+def training_condition_values(options: Mapping[str, Any], smiles: Sequence[str] | None, *,
+                              progress: bool = False) -> tuple[list[str], list[str], np.ndarray]:
+    """The raw training condition of a ``condition:`` config block for the molecules ``smiles``
+    (in order): ``(names, kinds, values (n, k))``. ``properties`` are computed with RDKit
+    (:mod:`graphdiff.data.properties`); ``columns`` are read from ``file`` (a CSV whose
+    ``smiles_column`` rows must be the training SMILES, in order)."""
+    from ..data.properties import PROPERTIES, compute_properties, read_property_columns
+
+    bad = set(options) - set(CONDITION_KEYS)
+    if bad:
+        raise ValueError(f"unknown condition option(s) {sorted(bad)}; valid: {', '.join(CONDITION_KEYS)}")
+    props = list(options.get("properties") or [])
+    cols = list(options.get("columns") or [])
+    if not props and not cols:
+        raise ValueError(f"the condition block needs `properties` (any of {', '.join(PROPERTIES)}) and/or `columns`")
+    for p in props:
+        if p not in PROPERTIES:
+            raise unknown_name("property", p, PROPERTIES)
+    if smiles is None:
+        raise ValueError("a property condition needs molecules (a molecule dataset or smiles_file)")
+    parts, kinds = [], []
+    if props:
+        parts.append(compute_properties(smiles, props, progress=progress))
+        kinds += ["property"] * len(props)
+    if cols:
+        if not options.get("file"):
+            raise ValueError("condition `columns` need `file`: a CSV with a SMILES column and those columns")
+        file_smiles, vals = read_property_columns(options["file"], cols, smiles_column=options.get("smiles_column", "smiles"))
+        if len(file_smiles) != len(smiles) or any(a.strip() != b.strip() for a, b in zip(file_smiles, smiles)):
+            raise ValueError(f"{options['file']}: its SMILES must be the training molecules in order "
+                             f"({len(file_smiles)} rows for {len(smiles)} molecules)")
+        parts.append(vals)
+        kinds += ["column"] * len(cols)
+    return props + cols, kinds, np.concatenate(parts, axis=1)

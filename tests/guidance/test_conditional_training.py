@@ -1,0 +1,58 @@
+"""Conditional training from options: RDKit properties / CSV columns, condition dropout, and
+fine-tuning an unconditional model into a conditional one (zero-initialised input)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from graphdiff.data.molecules import smiles_to_state
+from graphdiff.pipelines import load_pretrained, train_from_options
+
+pytest.importorskip("rdkit")
+
+SMILES = ["CCO", "CC(=O)N", "C1CC1", "OCC#N", "CCCCO", "c1ccncc1", "CC(C)O", "NCC(=O)O"]
+
+
+def test_fine_tuning_adds_a_condition_that_starts_as_the_unconditional_model(tmp_path):
+    f = tmp_path / "mols.csv"
+    f.write_text("smiles,gap\n" + "\n".join(f"{s},{0.1 * i}" for i, s in enumerate(SMILES)) + "\n")
+    opts = {"smiles_file": str(f), "init_from": "qm9_ctmc", "out": str(tmp_path / "r"), "progress": False,
+            "condition": {"properties": ["logp", "mw"], "columns": ["gap"], "dropout": 0.2},
+            "train": {"steps": 1, "batch_size": 4, "lr": 0.0, "warmup_steps": 0}}
+    s = train_from_options(opts)
+    tuned, base = load_pretrained(str(s.model_dir)), load_pretrained("qm9_ctmc")
+    cond = tuned.card["condition"]
+    assert [e["name"] for e in cond["entries"]] == ["logp", "mw", "gap"]
+    assert [e["kind"] for e in cond["entries"]] == ["property", "property", "column"] and cond["dropout"] == 0.2
+    assert cond["entries"][1]["low"] == pytest.approx(42.08, abs=0.01)  # cyclopropane, the lightest
+    assert "node_counts" in cond and tuned.network.config["cond_dims"] == {"gap": 1, "logp": 1, "mw": 1}
+    # lr 0: the old weights are kept and the new input is still zero, so any condition gives the old output
+    st = smiles_to_state(SMILES[:4], base.vocabulary).state
+    t = torch.full((4,), 0.4)
+    with torch.no_grad():
+        want = base.network(st, t)
+        got = tuned.network(st, t, logp=torch.randn(4), mw=torch.randn(4), gap=torch.randn(4))
+    torch.testing.assert_close(got.X, want.X)
+    torch.testing.assert_close(got.A, want.A)
+
+    # trained with a learning rate, the condition changes the prediction
+    opts.update(out=str(tmp_path / "r2"), train={"steps": 3, "batch_size": 4, "lr": 1e-2, "warmup_steps": 0})
+    moved = load_pretrained(str(train_from_options(opts).model_dir))
+    with torch.no_grad():
+        a = moved.network(st, t, logp=torch.zeros(4), mw=torch.zeros(4), gap=torch.zeros(4)).X
+        b = moved.network(st, t, logp=torch.full((4,), 2.0), mw=torch.zeros(4), gap=torch.zeros(4)).X
+    assert not torch.allclose(a, b)
+
+
+def test_condition_block_errors(tmp_path):
+    f = tmp_path / "m.smi"
+    f.write_text("\n".join(SMILES) + "\n")
+    base = {"smiles_file": str(f), "init_from": "qm9_ctmc", "out": str(tmp_path / "r"), "progress": False,
+            "train": {"steps": 1, "batch_size": 4}}
+    with pytest.raises(ValueError, match="unknown property .tpsa.; valid choices: logp, mw, qed, sa"):
+        train_from_options({**base, "condition": {"properties": ["tpsa"]}})
+    with pytest.raises(ValueError, match="unknown condition option"):
+        train_from_options({**base, "condition": {"properties": ["qed"], "drop": 0.1}})
+    with pytest.raises(ValueError, match="needs `properties`"):
+        train_from_options({**base, "condition": {"dropout": 0.1}})
