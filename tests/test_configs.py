@@ -1,6 +1,7 @@
-"""Every YAML recipe in ``configs/`` is one ``graphdiff train`` accepts: known keys, valid training
-options, and a network and process that build -- checked by one training step on a tiny stand-in
-for the config's data (the GPU recipes are otherwise unrun, so a typo would only show on the GPU)."""
+"""Every YAML recipe in ``configs/`` and every training stage in ``benchmarks/stages/`` is one
+``graphdiff train`` accepts: known keys, valid training options, and a network and process that
+build -- checked by one training step on a tiny stand-in for the config's data (the GPU recipes are
+otherwise unrun, so a typo would only show on the GPU)."""
 
 from __future__ import annotations
 
@@ -13,15 +14,26 @@ import pytest
 from graphdiff.cli import load_config
 from graphdiff.pipelines import load_pretrained, train_from_options
 
-CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.yaml"))
+ROOT = Path(__file__).resolve().parents[1]
+RECIPES = sorted((ROOT / "configs").glob("*.yaml"))
+STAGES = sorted((ROOT / "benchmarks" / "stages").glob("*.yaml"))
+CONFIGS = RECIPES + STAGES
 MOLECULES = {"qm9", "zinc250k", "moses"}
 
 
 def test_there_are_configs():
-    assert len(CONFIGS) >= 10
+    assert len(RECIPES) >= 10 and len(STAGES) >= 11
 
 
-@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)
+def test_recipes_are_not_lab_stages():
+    """``configs/`` holds recipes to start from (fine-tuning a bundled model by name is one); a run
+    that continues another run's output (``init_from: runs/...``) is a stage of an experiment and
+    lives under ``benchmarks/stages/``."""
+    staged = [p.name for p in RECIPES if str(load_config(p).get("init_from") or "").startswith("runs/")]
+    assert not staged, f"move these stages to benchmarks/stages/: {staged}"
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: f"{p.parent.name}/{p.stem}")
 def test_config_trains_one_step_on_a_stand_in(path: Path, tmp_path: Path):
     cfg = load_config(path)
     assert cfg.get("family") in ("discrete", "continuous"), "say the family explicitly"
