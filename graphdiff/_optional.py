@@ -15,6 +15,7 @@ _EXTRA = {
     "matplotlib": "viz",
     "torchdiffeq": "all",
     "sklearn": "all",
+    "sktime": "timeseries",
 }
 
 
