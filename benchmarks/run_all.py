@@ -2,9 +2,12 @@
 
     python benchmarks/run_all.py            # all benchmarks, then collect
     python benchmarks/run_all.py --collect  # only rebuild BENCHMARKS.md from benchmarks/results/*.md
+    python benchmarks/run_all.py --check    # exit 1 when BENCHMARKS.md is not what --collect writes
 
 Each benchmark script writes its own markdown block (date, commit, machine, command, protocol) to
-``benchmarks/results/``; BENCHMARKS.md is those blocks in a fixed order.
+``benchmarks/results/``: those files are the one source of every number. BENCHMARKS.md is a generated
+one-page view of them: the headline tables (:data:`HEADLINES`, copied from the files) and an index
+that links every file. ``tests/test_benchmarks_page.py`` keeps it in sync.
 """
 
 from __future__ import annotations
@@ -13,12 +16,13 @@ import argparse
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 
-# (script, arguments) in the order they appear in BENCHMARKS.md
+# (script, arguments) of a full run
 BENCHMARKS: list[tuple[str, list[str]]] = [
     ("samplers_gmm.py", []),
     ("metrics_speed_graphs.py", ["--n", "1000", "--nodes", "20"]),
@@ -42,8 +46,80 @@ ORDER = ["samplers_gmm", "metrics_speed_graphs", "metrics_speed_molecules", "mol
          "continuous", "discrete", "molecules_", "sampling_speed", "throughput_memory", "reliability"]
 
 
-def collect() -> Path:
-    files = sorted((HERE / "results").glob("*.md"))
+@dataclass(frozen=True)
+class Headline:
+    """One headline table of BENCHMARKS.md: table number ``table`` (0-based, in file order) of
+    ``benchmarks/results/<stem>.md``, keeping only ``columns`` (all when empty)."""
+
+    title: str
+    stem: str
+    table: int = 0
+    columns: tuple[str, ...] = ()
+
+
+_CARD_COLUMNS = ("metric", "value", "protocol", "n_gen", "n_ref")
+_MMD_COLUMNS = ("sampler", "steps", "NFE", "seeds", "degree", "clustering", "orbit")
+
+#: the tables on the summary page, in order (the bundled models first)
+HEADLINES: list[Headline] = [
+    Headline("QM9, discrete CTMC: the bundled `qm9_ctmc`, 10,000 samples, 49 network calls", "discrete_qm9", 0, _CARD_COLUMNS),
+    Headline("QM9, continuous SDE: the bundled `qm9_sde`, 10,000 samples, 50 NFE", "molecules_qm9_continuous_samplers", 0),
+    Headline("ZINC250k, discrete CTMC: the bundled `zinc250k_ctmc`, 10,000 samples, 97 network calls", "discrete_zinc250k", 2,
+             _CARD_COLUMNS),
+    Headline("community-small, continuous SDE: the bundled `community_small_sde` (GDSS protocol, MMD²)",
+             "continuous_community_small", 0, _MMD_COLUMNS),
+    Headline("ego-small, continuous SDE: the bundled `ego_small_sde` (GDSS protocol, MMD²)", "continuous_ego_small", 0, _MMD_COLUMNS),
+    Headline("Sampling speed of the bundled QM9 models (2 torch threads)", "sampling_speed_2threads", 0),
+]
+
+
+def _tables(text: str) -> list[list[list[str]]]:
+    """The markdown tables of ``text``: each a list of rows (header first, separator dropped) of cells."""
+    tables: list[list[list[str]]] = []
+    current: list[list[str]] | None = None
+    for line in text.splitlines():
+        if line.startswith("|"):
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            if current is None:
+                current = []
+                tables.append(current)
+            if not all(set(c) <= set("-: ") and c for c in cells):
+                current.append(cells)
+        else:
+            current = None
+    return tables
+
+
+def _title(text: str, stem: str) -> str:
+    for line in text.splitlines():
+        if line.startswith("#"):
+            return line.lstrip("#").strip().replace("|", "\\|")
+    return stem
+
+
+def headline_table(h: Headline, results: Path | None = None) -> list[str]:
+    """The markdown lines of headline ``h``; ValueError naming the file when it has no such table
+    or lacks a column (a benchmark rewrote its file: update :data:`HEADLINES`)."""
+    path = (results or HERE / "results") / f"{h.stem}.md"
+    tables = _tables(path.read_text())
+    if h.table >= len(tables):
+        raise ValueError(f"{path} has {len(tables)} tables; HEADLINES asks for table {h.table}")
+    header, *rows = tables[h.table]
+    keep = list(range(len(header)))
+    if h.columns:
+        missing = [c for c in h.columns if c not in header]
+        if missing:
+            raise ValueError(f"table {h.table} of {path} has no column(s) {missing}; its columns are {header}")
+        keep = [header.index(c) for c in h.columns]
+    out = ["| " + " | ".join(header[k] for k in keep) + " |", "|" + "---|" * len(keep)]
+    out += ["| " + " | ".join(row[k] if k < len(row) else "" for k in keep) + " |" for row in rows]
+    return out
+
+
+def render(results: Path | None = None) -> str:
+    """The text of BENCHMARKS.md, generated from ``benchmarks/results/*.md``."""
+    results = results or HERE / "results"
+    files = sorted(results.glob("*.md"))
 
     def rank(p: Path) -> tuple[int, str]:
         for i, key in enumerate(ORDER):
@@ -52,29 +128,44 @@ def collect() -> Path:
         return len(ORDER), p.stem
 
     parts = [
-        "# graphdiff benchmarks\n",
-        "Every block below was written by a script in `benchmarks/` and states its date, commit, machine, "
-        "command and protocol. Rebuild this file with `python benchmarks/run_all.py --collect` after "
-        "re-running a benchmark. Numbers measured on the shared 2-core development machine under load "
-        "are upper bounds for times.\n",
+        "# graphdiff benchmarks",
+        "",
+        "A one-page summary, generated by `python benchmarks/run_all.py --collect` from the result files in",
+        "[`benchmarks/results/`](benchmarks/results/): edit those (or re-run their scripts), not this page. Every",
+        "file states its date, commit, machine, exact command and protocol (counts, kernel, steps / NFE, threads,",
+        "machine load); the evaluation protocols and the published numbers we compare with are described in",
+        "[`docs/protocols.md`](docs/protocols.md). Times measured on the shared 2-core development machine under",
+        "load are upper bounds.",
+        "",
+        "## Headline tables",
     ]
+    for h in HEADLINES:
+        parts += ["", f"### {h.title}", "", f"From [`{h.stem}.md`](benchmarks/results/{h.stem}.md), which has the protocol and command.", ""]
+        parts += headline_table(h, results)
+    parts += ["", "## Every result file", "", "| file | what it measures |", "|---|---|"]
     for p in sorted(files, key=rank):
-        text = p.read_text().strip()
-        if not text.startswith("#"):
-            text = f"## {p.stem}\n\n{text}"
-        elif text.startswith("# "):  # a block with its own title: demote its headings one level
-            text = "\n".join(("#" + line) if line.startswith("#") else line for line in text.splitlines())
-        parts.append(text + "\n")
+        parts.append(f"| [`{p.stem}`](benchmarks/results/{p.name}) | {_title(p.read_text(), p.stem)} |")
+    return "\n".join(parts) + "\n"
+
+
+def collect() -> Path:
     out = ROOT / "BENCHMARKS.md"
-    out.write_text("\n".join(parts))
+    out.write_text(render())
     return out
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--collect", action="store_true", help="only rebuild BENCHMARKS.md")
+    ap.add_argument("--check", action="store_true", help="exit 1 when BENCHMARKS.md differs from what --collect writes")
     args = ap.parse_args()
-    if not args.collect:
+    if args.check:
+        if (ROOT / "BENCHMARKS.md").read_text() != render():
+            print("error: BENCHMARKS.md is out of date; run python benchmarks/run_all.py --collect", file=sys.stderr)
+            return 1
+        print("BENCHMARKS.md is up to date")
+        return 0
+    if not args.collect:  # run every benchmark first
         env = dict(os.environ)
         for script, extra in BENCHMARKS:
             path = HERE / script
