@@ -38,7 +38,7 @@ import torch
 from graphdiff.cli import parse_key_values
 from graphdiff.data import load
 from graphdiff.metrics import data_reference, graph_metrics
-from graphdiff.pipelines.base import sample_by_size
+from graphdiff.pipelines.bucketing import sample_by_size
 from graphdiff.pipelines.continuous import CONTINUOUS_SAMPLERS, ContinuousGraphDiffusion
 from graphdiff.states import GraphState
 from graphdiff.pipelines.train import start_new_stage

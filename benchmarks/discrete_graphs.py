@@ -31,7 +31,7 @@ from typing import Any
 import torch
 
 from graphdiff.cli import parse_key_values
-from graphdiff.pipelines.base import sample_by_size
+from graphdiff.pipelines.bucketing import sample_by_size
 from graphdiff.pipelines.discrete import DISCRETE_SAMPLERS, DiscreteGraphDiffusion
 from graphdiff.states import GraphState
 

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import ROOT  # noqa: E402
 from _common import git_commit as _commit  # noqa: E402
 
-from graphdiff.pipelines.base import PRECISIONS  # noqa: E402
+from graphdiff.pipelines.precision import PRECISIONS  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -207,7 +207,7 @@ def sample(
 ) -> None:
     """Sample molecules or graphs from a pretrained model and write them to a file."""
     from .pipelines import load_pretrained
-    from .pipelines.base import PRECISIONS
+    from .pipelines.precision import PRECISIONS
 
     if precision not in PRECISIONS:
         _fail(f"unknown precision {precision!r}; valid: {', '.join(PRECISIONS)}")

@@ -4,16 +4,16 @@ molecules), with ``fit``, ``sample``, ``save_pretrained`` and ``from_pretrained`
 A family (continuous SDE, discrete CTMC) subclasses :class:`GraphDiffusionPipeline` and implements
 four small methods: ``loss`` (one training batch), ``sample_batch`` (one batch of states for a given
 node mask), ``process_config`` (JSON of its process) and ``_build`` (network + process from a card).
-Everything else — batching, seeds, node counts, molecule decoding, checkpoints — lives here once.
+Everything else — batching, seeds, node counts, molecule decoding, checkpoints — lives here once,
+with its parts in their own modules: :mod:`.results` (what sampling returns), :mod:`.precision`
+(autocast), :mod:`.bucketing` (size-bucketed sampling), :mod:`.nfe` (network-call budgets),
+:mod:`.shards` (sampling over processes) and :mod:`.budget` (training budgets).
 """
 
 from __future__ import annotations
 
 import importlib
-import json
-import math
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Mapping, Sequence
 
@@ -22,25 +22,13 @@ from torch import Tensor, nn
 
 from ..errors import CheckpointError, unknown_name
 from ..states import GraphState, NodeCountDistribution
+from .bucketing import progress_bar, sample_by_size
+from .budget import check_max_minutes
+from .nfe import count_steps_for_nfe
+from .precision import PRECISIONS, autocast, upcast  # noqa: F401  (upcast: kept importable from here)
+from .results import GraphSamples, MoleculeSamples
 
 __all__ = ["GraphDiffusionPipeline", "GraphSamples", "MoleculeSamples", "register_pipeline", "pipeline_class", "PRECISIONS"]
-
-#: Network precision while sampling: ``"float32"`` (exact, the default) or ``"bfloat16"`` (the
-#: network runs under ``torch.autocast``; the sampler's state, positional features and the
-#: posterior / solver arithmetic stay in float32). bfloat16 was 1.5-1.8x faster on this project's
-#: AVX512-BF16 CPU for the bundled QM9 models with validity unchanged (BENCHMARKS.md, sampling
-#: speed); GPUs gain too; on CPUs without bf16 instructions it is emulated and slower.
-PRECISIONS = ("float32", "bfloat16")
-
-
-def upcast(t: Tensor) -> Tensor:
-    """A network output in float32 when autocast made it bfloat16 / float16 (samplers and losses
-    do their arithmetic in at least float32); other dtypes pass through."""
-    return t.float() if t.dtype in (torch.bfloat16, torch.float16) else t
-
-
-def _autocast(device: torch.device, precision: str):
-    return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=precision == "bfloat16")
 
 # card["pipeline"] -> "module:Class"; families register themselves here
 _PIPELINES: dict[str, str] = {
@@ -59,83 +47,6 @@ def pipeline_class(name: str) -> type["GraphDiffusionPipeline"]:
         raise unknown_name("pipeline", name, list(_PIPELINES))
     mod, cls = _PIPELINES[name].split(":")
     return getattr(importlib.import_module(mod), cls)
-
-
-# ----------------------------------------------------------------------------- results
-@dataclass
-class GraphSamples:
-    """Generated graphs: the dense :class:`GraphState` plus timings. ``nfe`` counts every network
-    call of the run (summed over batches and processes); ``nfe_per_graph`` the calls each graph went
-    through (its batch's count; the most over batches, which all make the same number except with
-    the adaptive ``rk45``)."""
-
-    state: GraphState
-    nfe: int = 0
-    seconds: float = 0.0
-    info: dict[str, Any] = field(default_factory=dict)
-    nfe_per_graph: int = 0
-
-    def __len__(self) -> int:
-        return self.state.batch_size
-
-    @property
-    def graphs(self) -> list:
-        """The samples as networkx graphs (nodes 0..n-1)."""
-        return self.state.to_networkx()
-
-    def summary(self) -> str:
-        n = len(self)
-        per = 1000 * self.seconds / max(n, 1)
-        return f"{n} graphs, {self._calls()}, {self.seconds:.1f} s ({per:.2f} ms per graph)"
-
-    def _calls(self) -> str:
-        if not self.nfe_per_graph:  # made by hand, without the per-graph count
-            return f"{self.nfe} network calls"
-        if self.nfe_per_graph != self.nfe:
-            return f"{self.nfe_per_graph} network calls per graph ({self.nfe} in all, over batches)"
-        return f"{self.nfe} network calls per graph"
-
-    def save(self, path: str | Path) -> Path:
-        """Write a JSON list of networkx node-link dicts (``.json``)."""
-        import networkx as nx
-
-        p = Path(path)
-        data = [nx.node_link_data(g, edges="links") for g in self.graphs]
-        p.write_text(json.dumps(data))
-        return p
-
-
-@dataclass
-class MoleculeSamples(GraphSamples):
-    """Generated molecules. ``molecules[i]`` is an RDKit ``Mol`` or ``None`` (invalid, reported in
-    :attr:`report`); :attr:`smiles` holds canonical SMILES (``None`` for invalid ones)."""
-
-    molecules: list = field(default_factory=list)
-    smiles: list = field(default_factory=list)
-    report: Any = None
-
-    def __getitem__(self, i: int) -> Any:
-        return self.molecules[i]
-
-    def __iter__(self):
-        return iter(self.molecules)
-
-    @property
-    def valid_smiles(self) -> list[str]:
-        return [s for s in self.smiles if s is not None]
-
-    def summary(self) -> str:
-        n = len(self)
-        valid = len(self.valid_smiles)
-        per = 1000 * self.seconds / max(n, 1)
-        return (f"{n} molecules, {valid} valid ({100 * valid / max(n, 1):.1f}%), {self._calls()}, "
-                f"{self.seconds:.1f} s ({per:.2f} ms per molecule)")
-
-    def save(self, path: str | Path) -> Path:
-        """Write one SMILES per line; invalid samples are written as ``INVALID`` so line i is sample i."""
-        p = Path(path)
-        p.write_text("\n".join(s if s is not None else "INVALID" for s in self.smiles) + "\n")
-        return p
 
 
 # ----------------------------------------------------------------------------- pipeline
@@ -265,8 +176,8 @@ class GraphDiffusionPipeline:
         self.network.eval()
         t0 = time.perf_counter()
         gdev = torch.Generator(device=self.device).manual_seed(seed + 1)
-        bar = _progress(n, progress, f"sampling ({sampler}, {steps} steps)")
-        with torch.no_grad(), _autocast(self.device, precision):
+        bar = progress_bar(n, progress, f"sampling ({sampler}, {steps} steps)")
+        with torch.no_grad(), autocast(self.device, precision):
             calls: list[int] = []
             state, total_calls = sample_by_size(
                 lambda mask: self.sample_batch(mask.to(self.device), steps=steps, sampler=sampler, generator=gdev, options=options),
@@ -292,30 +203,7 @@ class GraphDiffusionPipeline:
             raise ValueError(f"nfe must be >= 1, got {nfe}")
         sampler = sampler or self.card.get("sampling", {}).get("sampler") or self.default_sampler
         options = {**self.sampler_options(sampler), **dict(sampler_options or {})}
-        mask = torch.ones(1, 1, dtype=torch.bool, device=self.device)
-        was_training = self.network.training
-        self.network.eval()
-
-        def calls(steps: int) -> int:
-            g = torch.Generator(device=self.device).manual_seed(0)
-            return int(self.sample_batch(mask, steps=steps, sampler=sampler, generator=g, options=options)[1])
-
-        try:
-            with torch.no_grad():
-                c1, c2, c3 = calls(1), calls(2), calls(3)
-                per_step, offset = c3 - c2, c2 - 2 * (c3 - c2)
-                if per_step <= 0:
-                    raise ValueError(f"sampler {sampler!r} chooses its own number of steps; nfe cannot set it "
-                                     f"(give steps, or pick another sampler)")
-                if nfe < c1:
-                    raise ValueError(f"nfe={nfe} is below one step of sampler {sampler!r} ({c1} network calls)")
-                steps = max(1, (nfe - offset) // per_step)
-                if c2 - c1 != per_step:  # not linear in steps (none of ours): count the calls down from the estimate
-                    while steps > 1 and calls(steps) > nfe:
-                        steps -= 1
-        finally:
-            self.network.train(was_training)
-        return int(steps)
+        return count_steps_for_nfe(self, nfe, sampler=sampler, options=options)
 
     def _wrap(self, state: GraphState, *, nfe: int, seconds: float, info: dict, nfe_per_graph: int = 0) -> GraphSamples:
         if self.vocabulary is None:
@@ -329,27 +217,11 @@ class GraphDiffusionPipeline:
         return MoleculeSamples(state, nfe=nfe, seconds=seconds, info=info, molecules=mols, smiles=smiles, report=report,
                                nfe_per_graph=nfe_per_graph)
 
-    def _sample_distributed(self, sizes: Tensor, *, steps: int, sampler: str, seed: int, batch_size: int, nproc: int,
-                            precision: str = "float32", sampler_options: Mapping[str, Any] | None = None,
-                            sort_sizes: bool = False, progress: bool = False) -> GraphSamples:
-        """Shard graphs of the given ``sizes`` (drawn from ``seed`` or the caller's ``num_nodes``) over
-        ``nproc`` CPU processes (gloo); each rank samples its contiguous share with its own seed
-        stream, and the results are gathered in rank order, so a run is reproducible for a given
-        ``(seed, nproc)``. ``sampler_options`` are the card's options already merged with the caller's.
-        ``progress`` shows rank 0's bar (the shares are equal, so it tracks the whole run)."""
-        from ..training.distributed import launch
+    def _sample_distributed(self, sizes: Tensor, **kwargs: Any) -> GraphSamples:
+        """Shard the graphs over CPU processes (:func:`graphdiff.pipelines.shards.sample_distributed`)."""
+        from .shards import sample_distributed
 
-        chunks = torch.tensor_split(torch.arange(sizes.numel()), nproc)
-        t0 = time.perf_counter()
-        parts = launch(_sample_shard, nproc, self.to_card(), {k: v.cpu() for k, v in self.network.state_dict().items()},
-                       sizes, [c.tolist() for c in chunks], steps, sampler, seed, batch_size, precision,
-                       dict(sampler_options or {}), sort_sizes, progress)
-        states = [GraphState(*p[0]) for p in parts if p[0][2].shape[0] > 0]
-        state = GraphState.cat(states)
-        return self._wrap(state, nfe=sum(p[1] for p in parts), nfe_per_graph=max(p[2] for p in parts),
-                          seconds=time.perf_counter() - t0,
-                          info={"steps": steps, "sampler": sampler, "seed": seed, "precision": precision, "nproc": nproc,
-                                "options": dict(sampler_options or {}), **({"sort_sizes": True} if sort_sizes else {})})
+        return sample_distributed(self, sizes, **kwargs)
 
     # ------------------------------------------------------------------ training
     def fit(
@@ -485,61 +357,3 @@ class GraphDiffusionPipeline:
         return pipe.to(device)
 
 
-def sample_by_size(sample_batch: Any, sizes: Tensor, batch_size: int, *, sort_sizes: bool = False,
-                   bar: Any = None, batch_calls: list[int] | None = None) -> tuple[GraphState, int]:
-    """Graphs of the given ``sizes``, ``batch_size`` at a time, from ``sample_batch(node_mask) ->
-    (GraphState, nfe)`` (each batch padded to its largest graph, results moved to the CPU). With
-    ``sort_sizes`` the sizes are taken in increasing order, so each batch is padded only to similar
-    sizes, and the graphs come back in the order of ``sizes``. Returns ``(state, total nfe)``;
-    ``bar`` (a tqdm bar) is advanced per batch; ``batch_calls``, a list, gets each batch's nfe (the
-    network calls each of its graphs went through)."""
-    order = torch.sort(sizes, stable=True).indices if sort_sizes else None
-    run = sizes if order is None else sizes[order]
-    states, nfe = [], 0
-    for start in range(0, run.numel(), batch_size):
-        sz = run[start:start + batch_size]
-        st, k = sample_batch(torch.arange(max(int(sz.max()), 1))[None, :] < sz[:, None])
-        states.append(st.to("cpu"))
-        nfe += k
-        if batch_calls is not None:
-            batch_calls.append(int(k))
-        if bar is not None:
-            bar.update(len(sz))
-    if not states:
-        return GraphState(torch.zeros(0, 0, dtype=torch.long), torch.zeros(0, 0, 0, dtype=torch.long),
-                          torch.zeros(0, 0, dtype=torch.bool)), 0
-    state = GraphState.cat(states)
-    return (state if order is None else state[torch.argsort(order)]), nfe  # back to the order of sizes
-
-
-def check_max_minutes(value: Any, name: str = "max_minutes") -> float:
-    """``value`` as a float if it is a positive, finite number of minutes (a training budget);
-    otherwise a ValueError naming ``name``."""
-    if not (isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < math.inf):
-        raise ValueError(f"{name} must be a positive number of minutes, got {value!r}")
-    return float(value)
-
-
-def _progress(total: int, enabled: bool, desc: str):
-    if not enabled:
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=desc, unit="graph")
-
-
-def _sample_shard(rank: int, card: dict, state_dict: dict, sizes: Tensor, chunks: list, steps: int, sampler: str,
-                  seed: int, batch_size: int, precision: str = "float32", sampler_options: dict | None = None,
-                  sort_sizes: bool = False, progress: bool = False) -> tuple:
-    """Worker of :meth:`GraphDiffusionPipeline._sample_distributed` (one rank's share, own seed stream)."""
-    torch.set_num_threads(1)
-    pipe = pipeline_class(card["pipeline"])._build(card)
-    pipe.network.load_state_dict(state_dict)
-    idx = chunks[rank]
-    if not idx:
-        return (torch.zeros(0, 0, dtype=torch.long), torch.zeros(0, 0, 0, dtype=torch.long), torch.zeros(0, 0, dtype=torch.bool)), 0, 0
-    out = pipe.sample(len(idx), steps=steps, sampler=sampler, seed=seed + 7919 * (rank + 1), batch_size=batch_size,
-                      num_nodes=sizes[idx], precision=precision, sampler_options=sampler_options, sort_sizes=sort_sizes,
-                      progress=progress and rank == 0)
-    st = out.state
-    return (st.X, st.A, st.node_mask), out.nfe, out.nfe_per_graph

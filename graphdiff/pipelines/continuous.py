@@ -46,7 +46,8 @@ from ..processes.base import LinearSDE
 from ..samplers import SAMPLERS, sample
 from ..data.transforms import NODE_FEATURES, GraphEncoding
 from ..states import GraphState, NodeCountDistribution, pair_mask
-from .base import GraphDiffusionPipeline, upcast
+from .base import GraphDiffusionPipeline
+from .precision import upcast
 
 __all__ = [
     "ContinuousGraphDiffusion", "SDE_TYPES", "CONTINUOUS_SAMPLERS",

@@ -45,7 +45,8 @@ from ..samplers.ctmc import (
 )
 from ..data.transforms import to_categorical
 from ..states import GraphState, NodeCountDistribution
-from .base import GraphDiffusionPipeline, upcast
+from .base import GraphDiffusionPipeline
+from .precision import upcast
 
 __all__ = ["DiscreteGraphDiffusion", "DISCRETE_SAMPLERS", "RATE_FAMILIES", "DEFAULT_TIME_POWER", "make_graph_ctmc"]
 

@@ -118,7 +118,7 @@ def generate_molecules(
     fragment); ``report.n_valid_without_correction`` counts samples that were valid before any
     correction and each result in ``report.results`` says whether it was ``corrected``.
     ``precision="bfloat16"`` runs the network in bfloat16: faster on CPUs with bf16 instructions
-    and on GPUs (see :data:`graphdiff.pipelines.base.PRECISIONS`). ``sampler_options`` override
+    and on GPUs (see :data:`graphdiff.pipelines.precision.PRECISIONS`). ``sampler_options`` override
     the card's options of the sampler, e.g. ``{"temperature": 0.8}`` for a continuous model
     (higher validity, lower diversity: see the model's card and BENCHMARKS.md). ``nfe`` sets a
     budget of network calls per molecule instead of ``steps`` (a predictor-corrector step makes

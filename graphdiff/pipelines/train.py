@@ -38,7 +38,8 @@ import numpy as np
 import torch
 
 from ..errors import unknown_name
-from .base import check_max_minutes, pipeline_class
+from .base import pipeline_class
+from .budget import check_max_minutes
 
 __all__ = ["train_from_options", "training_lineage", "start_new_stage", "TrainSummary", "FAMILIES"]
 

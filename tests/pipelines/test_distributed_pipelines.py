@@ -92,7 +92,7 @@ def test_sharded_sampling_keeps_the_callers_sizes_and_refuses_nproc_below_one(tm
 
 def test_rank_zero_of_sharded_sampling_shows_the_progress_bar(capsys):
     """``graphdiff sample --nproc 2`` shows a bar: rank 0 draws it for its share, the other ranks stay quiet."""
-    from graphdiff.pipelines.base import _sample_shard
+    from graphdiff.pipelines.shards import _sample_shard
 
     pipe = DiscreteGraphDiffusion.create(train_state=GraphState.from_networkx(_graphs()), network=dict(TINY))
     sizes = torch.tensor([4, 5, 6, 4])

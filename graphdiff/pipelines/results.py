@@ -1,0 +1,89 @@
+"""What sampling returns: :class:`GraphSamples` (dense graphs, network calls, timings) and
+:class:`MoleculeSamples` (plus the decoded molecules and their SMILES)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..states import GraphState
+
+__all__ = ["GraphSamples", "MoleculeSamples"]
+
+
+@dataclass
+class GraphSamples:
+    """Generated graphs: the dense :class:`GraphState` plus timings. ``nfe`` counts every network
+    call of the run (summed over batches and processes); ``nfe_per_graph`` the calls each graph went
+    through (its batch's count; the most over batches, which all make the same number except with
+    the adaptive ``rk45``)."""
+
+    state: GraphState
+    nfe: int = 0
+    seconds: float = 0.0
+    info: dict[str, Any] = field(default_factory=dict)
+    nfe_per_graph: int = 0
+
+    def __len__(self) -> int:
+        return self.state.batch_size
+
+    @property
+    def graphs(self) -> list:
+        """The samples as networkx graphs (nodes 0..n-1)."""
+        return self.state.to_networkx()
+
+    def summary(self) -> str:
+        n = len(self)
+        per = 1000 * self.seconds / max(n, 1)
+        return f"{n} graphs, {self._calls()}, {self.seconds:.1f} s ({per:.2f} ms per graph)"
+
+    def _calls(self) -> str:
+        if not self.nfe_per_graph:  # made by hand, without the per-graph count
+            return f"{self.nfe} network calls"
+        if self.nfe_per_graph != self.nfe:
+            return f"{self.nfe_per_graph} network calls per graph ({self.nfe} in all, over batches)"
+        return f"{self.nfe} network calls per graph"
+
+    def save(self, path: str | Path) -> Path:
+        """Write a JSON list of networkx node-link dicts (``.json``)."""
+        import networkx as nx
+
+        p = Path(path)
+        data = [nx.node_link_data(g, edges="links") for g in self.graphs]
+        p.write_text(json.dumps(data))
+        return p
+
+
+@dataclass
+class MoleculeSamples(GraphSamples):
+    """Generated molecules. ``molecules[i]`` is an RDKit ``Mol`` or ``None`` (invalid, reported in
+    :attr:`report`); :attr:`smiles` holds canonical SMILES (``None`` for invalid ones)."""
+
+    molecules: list = field(default_factory=list)
+    smiles: list = field(default_factory=list)
+    report: Any = None
+
+    def __getitem__(self, i: int) -> Any:
+        return self.molecules[i]
+
+    def __iter__(self):
+        return iter(self.molecules)
+
+    @property
+    def valid_smiles(self) -> list[str]:
+        return [s for s in self.smiles if s is not None]
+
+    def summary(self) -> str:
+        n = len(self)
+        valid = len(self.valid_smiles)
+        per = 1000 * self.seconds / max(n, 1)
+        return (f"{n} molecules, {valid} valid ({100 * valid / max(n, 1):.1f}%), {self._calls()}, "
+                f"{self.seconds:.1f} s ({per:.2f} ms per molecule)")
+
+    def save(self, path: str | Path) -> Path:
+        """Write one SMILES per line; invalid samples are written as ``INVALID`` so line i is sample i."""
+        p = Path(path)
+        p.write_text("\n".join(s if s is not None else "INVALID" for s in self.smiles) + "\n")
+        return p
