@@ -1,4 +1,4 @@
-"""Evaluation metrics that reproduce the reference implementations (see ``PROTOCOLS.md``).
+"""Evaluation metrics that reproduce the reference implementations (see ``docs/protocols.md``).
 
 * :func:`graph_metrics` (``graphdiff.metrics.graph``): MMD of graph statistics, validity, V.U.N.;
   :func:`data_reference`: what a perfect generator scores (test-sized subsets of the training graphs).

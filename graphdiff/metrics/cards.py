@@ -2,7 +2,7 @@
 
 A :class:`MetricCard` records the value together with the protocol preset, the kernel and its
 bandwidth, the sample sizes, and how many inputs were empty, invalid or dropped, so that a table
-of results can state exactly which definition it used (see ``PROTOCOLS.md``). Shared by the graph
+of results can state exactly which definition it used (see ``docs/protocols.md``). Shared by the graph
 metrics (``graphdiff.metrics.graph``) and the molecule metrics (``graphdiff.metrics.molecules``).
 """
 

@@ -1,4 +1,4 @@
-"""Molecule metrics with the MOSES / GDSS definitions (see ``PROTOCOLS.md``).
+"""Molecule metrics with the MOSES / GDSS definitions (see ``docs/protocols.md``).
 
 All set-level metrics work on RDKit canonical SMILES (``Chem.MolToSmiles(Chem.MolFromSmiles(s))``,
 MOSES ``canonic_smiles``):

@@ -235,9 +235,8 @@ class DiscreteGraphDiffusion(GraphDiffusionPipeline):
     def time_power(self) -> float:
         """Warp ``p`` of the sampling time grid, ``t_i = (1 - i/n)^p`` (``card["sampling"]["time_power"]``,
         default :data:`DEFAULT_TIME_POWER` = 2, DeFoG's polydec distortion; see
-        :func:`graphdiff.samplers.ctmc.warped_time_grid`). On the earlier 0.21M bundled QM9 model at 50 ancestral
-        steps (2,000 samples) ``p = 2`` raised validity without correction from 97.30% to 98.95% and
-        lowered FCD from 0.78 to 0.66; ``p = 1`` is the plain uniform grid."""
+        :func:`graphdiff.samplers.ctmc.warped_time_grid`); ``p = 1`` is the plain uniform grid. Measured
+        effect on QM9: ``benchmarks/results/discrete_qm9_time_power*.md``."""
         return float(self.card.get("sampling", {}).get("time_power", DEFAULT_TIME_POWER))
 
     @time_power.setter

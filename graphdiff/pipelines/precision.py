@@ -10,9 +10,9 @@ __all__ = ["PRECISIONS", "upcast", "autocast"]
 
 #: Network precision while sampling: ``"float32"`` (exact, the default) or ``"bfloat16"`` (the
 #: network runs under ``torch.autocast``; the sampler's state, positional features and the
-#: posterior / solver arithmetic stay in float32). bfloat16 was 1.5-1.8x faster on this project's
-#: AVX512-BF16 CPU for the bundled QM9 models with validity unchanged (BENCHMARKS.md, sampling
-#: speed); GPUs gain too; on CPUs without bf16 instructions it is emulated and slower.
+#: posterior / solver arithmetic stay in float32). It pays on CPUs with bf16 instructions and on
+#: GPUs (measured: ``benchmarks/results/sampling_speed*.md``); on CPUs without them it is emulated
+#: and slower.
 PRECISIONS = ("float32", "bfloat16")
 
 

@@ -6,9 +6,9 @@ Representation (GDSS / DiGress convention, hydrogen-suppressed and kekulized):
   *(element, formal charge)* pair, so ``"N+"`` and ``"N"`` are different node types. Storing the charge
   in the node type (rather than as a second feature) keeps ``X`` a single ``(B, N)`` long tensor and
   makes graph -> molecule exact: with implicit hydrogens, element + charge + bonds fix every atom's
-  hydrogen count, so decoding reproduces the canonical SMILES outside stereochemistry (measured with
-  ``benchmarks/molecule_roundtrip.py``: QM9 133,885 / 133,885; ZINC250k 249,454 / 249,455, the exception
-  being ``O=[PH2]...``, whose two explicit H on a 3-valent P the implicit-H rule cannot know).
+  hydrogen count, so decoding reproduces the canonical SMILES outside stereochemistry, except for
+  explicit hydrogens the implicit-H rule cannot know (e.g. ``O=[PH2]...``); the measured round-trip
+  rates on QM9 and ZINC250k are in ``benchmarks/results/molecule_roundtrip.md``.
   ``AtomVocabulary.qm9(charges=False)`` gives GDSS's charge-free 4-type vocabulary instead; there a
   charged atom is stored as its neutral element and charges can only come back through the GDSS
   +1 rule at decoding.
