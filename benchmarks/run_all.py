@@ -40,6 +40,8 @@ BENCHMARKS: list[tuple[str, list[str]]] = [
     ("sampling_speed.py", ["--threads", "2", "--out", str(HERE / "results" / "sampling_speed_2threads.md")]),
     ("throughput_memory.py", []),
     ("reliability.py", []),
+    ("cspd_timeseries.py", []),
+    ("lsgm_digits.py", ["--weights", str(ROOT / "notebooks" / "data" / "lsgm_digits")]),
 ]
 
 ORDER = ["samplers_gmm", "metrics_speed_graphs", "metrics_speed_molecules", "molecule_roundtrip",
