@@ -234,9 +234,14 @@ def node_cycle_counts(adj: Tensor, node_mask: Tensor, k: int) -> Tensor:
     if not 3 <= k <= 6:
         raise ValueError(f"node_cycle_counts supports 3 <= k <= 6, got {k}")
     A = ((adj > 0) & pair_mask(node_mask)).to(torch.float64)
+    # Every einsum term (and each partial sum inside it) counts maps of at most k - 1 pattern vertices
+    # into neighbourhoods, so it is at most dmax^(k-1); below 2^24 float32 holds it exactly and is
+    # ~3x faster than float64 (always so for molecules). Terms are combined in float64.
+    dmax = float(A.sum(-1).max()) if A.numel() else 0.0
+    work = A.to(torch.float32) if dmax ** (k - 1) < 2.0 ** 24 else A
     total = torch.zeros(A.shape[:2], dtype=torch.float64, device=A.device)
     for coef, nv, edges in _closed_walk_patterns(k):
-        total = total + coef * _rooted_homomorphisms(A, nv, edges)
+        total = total + coef * _rooted_homomorphisms(work, nv, edges).to(torch.float64)
     return (total / 2) * node_mask
 
 

@@ -226,3 +226,13 @@ def test_feature_widths_match_outputs():
         assert out.node.shape[-1] == f.node_dim and out.edge.shape[-1] == f.edge_dim and out.graph.shape[-1] == f.graph_dim
     with pytest.raises(ValueError):
         StructuralFeatures(K=-1)
+
+
+@pytest.mark.parametrize("n", [10, 30])
+def test_node_cycle_counts_exact_on_both_precision_paths(n):
+    # K_n: 6-cycles through a node = C(n-1, 5) * 5! / 2; n = 10 runs the float32 path (dmax^5 < 2^24),
+    # n = 30 (dmax = 29) the float64 one; both must give the exact integer
+    s = graphs(nx.complete_graph(n))
+    got = node_cycle_counts(s.A, s.node_mask, 6)[0]
+    assert got.dtype == torch.float64
+    assert got.tolist() == [math.comb(n - 1, 5) * 60] * n
