@@ -7,15 +7,88 @@ This is the only code in graphdiff that parses configuration files (YAML, passed
 from __future__ import annotations
 
 import json
+import os
 import sys
+import traceback
 from pathlib import Path
 from typing import Any, Optional
 
 import typer
+from typer.core import TyperGroup
 
 from .errors import GraphdiffError
 
+_PKG = str(Path(__file__).resolve().parent)
+
+
+def user_error(exc: BaseException) -> bool:
+    """A failure whose message was written for the user: a :class:`GraphdiffError`, or a
+    ``ValueError`` / ``TypeError`` / ``FileNotFoundError`` / ``KeyError`` raised by a ``raise``
+    statement in graphdiff, or an ``OSError`` / ``UnicodeDecodeError`` reading or writing a file
+    (its message names the file). Anything else is an internal error."""
+    if isinstance(exc, (GraphdiffError, UnicodeError)):
+        return True
+    if isinstance(exc, OSError) and getattr(exc, "filename", None):
+        return True
+    if isinstance(exc, (ValueError, TypeError, FileNotFoundError, KeyError, NotImplementedError)):
+        tb = traceback.extract_tb(exc.__traceback__)
+        last = tb[-1] if tb else None
+        return bool(last and str(Path(last.filename).resolve()).startswith(_PKG)
+                    and (last.line or "").lstrip().startswith("raise"))
+    return False
+
+
+def _message(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    if isinstance(exc, UnicodeDecodeError):
+        return f"cannot read the file as UTF-8 text ({exc.reason} at byte {exc.start}); is it a text file?"
+    if isinstance(exc, OSError) and getattr(exc, "filename", None):
+        return f"{exc.strerror or text}: {exc.filename}"
+    return text
+
+
+class _Group(TyperGroup):
+    """Every failure of every command ends as one ``error:`` line on stderr and exit code 2 (usage
+    errors too), never a traceback; ``GRAPHDIFF_DEBUG=1`` re-raises to show it."""
+
+    def main(self, args: Any = None, prog_name: Any = None, complete_var: Any = None, standalone_mode: bool = True,
+             **extra: Any) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        from typer import _click
+
+        try:
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except _click.exceptions.ClickException as exc:
+            hint = ""
+            ctx = getattr(exc, "ctx", None)
+            if isinstance(exc, _click.exceptions.UsageError) and ctx is not None:
+                hint = f" (see `{ctx.command_path} --help`)"
+            typer.secho(f"error: {' '.join(exc.format_message().split())}{hint}", fg=typer.colors.RED, err=True)
+            sys.exit(2)
+        except typer.Exit as exc:
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            typer.secho("error: aborted", fg=typer.colors.RED, err=True)
+            sys.exit(2)
+        except KeyboardInterrupt:
+            typer.secho("error: interrupted", fg=typer.colors.RED, err=True)
+            sys.exit(130)
+        except Exception as exc:  # noqa: BLE001 - the point: no traceback reaches the user
+            if os.environ.get("GRAPHDIFF_DEBUG"):
+                raise
+            if user_error(exc):
+                msg = _message(exc)
+            else:
+                msg = (f"internal error ({type(exc).__name__}: {_message(exc)}); rerun with GRAPHDIFF_DEBUG=1 for the "
+                       "traceback and please report it")
+            typer.secho(f"error: {msg}", fg=typer.colors.RED, err=True)
+            sys.exit(2)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
 app = typer.Typer(
+    cls=_Group,
     name="graphdiff",
     help=(
         "Diffusion models for graphs and molecules.\n\n"
@@ -122,8 +195,24 @@ def _read_graphs(path: Path, trust_pickle: bool) -> list:
     import networkx as nx
 
     if path.suffix == ".json":
-        items = json.loads(path.read_text())
-        return [nx.node_link_graph(d, edges="links") for d in items]
+        try:
+            items = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            _fail(f"{path} is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}); expected a list of "
+                  "networkx node-link dicts")
+        if not isinstance(items, list):
+            _fail(f"{path} must hold a JSON list of networkx node-link dicts, got a {type(items).__name__}")
+        graphs = []
+        for i, d in enumerate(items):
+            try:
+                g = nx.node_link_graph(d, edges="links")
+            except Exception as exc:  # noqa: BLE001 - networkx's KeyError / TypeError say little
+                _fail(f"{path}: item {i} is not a networkx node-link dict ({type(exc).__name__}: {exc})")
+            if g.is_directed() or g.is_multigraph():
+                _fail(f"{path}: item {i} is a {'directed' if g.is_directed() else 'multi'}graph; the graph metrics "
+                      "compare simple undirected graphs (convert with nx.Graph(g) if that is what you mean)")
+            graphs.append(g)
+        return graphs
     if path.suffix in (".pkl", ".pickle"):
         if not trust_pickle:
             _fail(f"{path} is a pickle; unpickling runs code. Pass --trust-pickle if you made this file yourself.")
@@ -156,10 +245,29 @@ def evaluate(
 
     if not generated.exists():
         _fail(f"file not found: {generated}")
+    if generated.is_dir():
+        _fail(f"{generated} is a folder; give the file of generated samples")
     try:
         card = get_card(dataset)
     except ValueError as exc:
         _fail(str(exc))
+    if root is not None and not root.is_dir():
+        _fail(f"data root {root} does not exist (or is not a folder); give the folder that holds the data, "
+              "or leave --root out for $GRAPHDIFF_DATA / the user cache")
+    if card.kind != "molecules":  # check the names before any metric is computed
+        from .metrics.graph import PROTOCOLS
+        from .metrics.vun import VALIDITY
+
+        if protocol not in PROTOCOLS:
+            _fail(f"unknown protocol {protocol!r}; valid: {', '.join(PROTOCOLS)}")
+        if validity is not None and validity not in VALIDITY:
+            _fail(f"unknown validity {validity!r}; valid: {', '.join(VALIDITY)}")
+    if json_out is not None:
+        from .outputs import check_writable_dir
+
+        if json_out.is_dir():
+            _fail(f"--json {json_out} is a folder; give a file name")
+        check_writable_dir(json_out.parent)
     # read the user's file first: its errors are the cheapest to report
     samples = _read_smiles(generated) if card.kind == "molecules" else _read_graphs(generated, trust_pickle)
     try:
@@ -184,7 +292,6 @@ def evaluate(
             typer.echo(vun.to_markdown() if hasattr(vun, "to_markdown") else str(vun))
     typer.echo(result.to_markdown())
     if json_out is not None:
-        json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(result.to_dict(), indent=2, default=str))
         typer.echo(f"wrote {json_out}")
 
@@ -192,48 +299,51 @@ def evaluate(
 # --------------------------------------------------------------------------- sample / train
 @app.command()
 def sample(
-    model: str = typer.Option("qm9", "--model", "-m", help="Pretrained model name (see `graphdiff models`) or a folder written by save_pretrained."),
-    n: int = typer.Option(100, "-n", help="Number of samples."),
-    steps: Optional[int] = typer.Option(None, help="Sampling steps (default: the model card's)."),
+    model: str = typer.Option("qm9", "--model", "-m", help="Pretrained model name (see `graphdiff models`) or a folder written by save_pretrained. A bundled name always means the bundled model: write a local folder of the same name as a path (./qm9)."),
+    n: int = typer.Option(100, "-n", help="Number of samples (>= 1)."),
+    steps: Optional[int] = typer.Option(None, help="Sampling steps, >= 1 (default: the model card's)."),
     nfe: Optional[int] = typer.Option(None, help="Instead of --steps: a budget of network calls per sample (a predictor-corrector step makes several)."),
     sampler: Optional[str] = typer.Option(None, help="Sampler name (default: the model card's)."),
-    seed: int = typer.Option(0, help="Random seed."),
+    seed: int = typer.Option(0, help="Random seed (>= 0). Chunk i is sampled with a seed derived from (seed, i), so a seed gives other samples than pipe.sample(n, seed=seed) in one piece, and than graphdiff sample before chunked writing."),
     device: str = typer.Option("cpu", help="cpu or cuda."),
-    out: Path = typer.Option(Path("samples.smi"), "--out", "-o", help="Output: .smi for molecules, .json for graphs."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output file, format by suffix: .smi, .csv (SMILES, validity flags, logP, QED, weight) or .sdf for molecule models; .json, .graphml or .pt (PyG) for graph models. Default samples.smi / samples.json."),
+    chunk_size: int = typer.Option(1000, "--chunk-size", min=1, help="Samples per chunk: each finished chunk is saved at once (atomically) in <out>.parts/, so a killed run loses at most one chunk."),
+    resume: bool = typer.Option(False, "--resume", help="Continue a killed run into the same --out with the same settings: only the missing chunks are sampled, and the file is the one the uninterrupted run would have written."),
     nproc: int = typer.Option(1, min=1, help="Shard sampling over this many processes (results gathered in order)."),
     precision: str = typer.Option("float32", help="Network precision: float32 (exact) or bfloat16 (faster on CPUs with bf16 instructions and on GPUs)."),
     option: Optional[list[str]] = typer.Option(None, "--option", help="Sampler option KEY=VALUE (repeatable; VALUE read as JSON, else text), e.g. --option temperature=0.8."),
     sort_sizes: bool = typer.Option(False, "--sort-sizes", help="Sample in order of graph size, so each batch is padded only to similar sizes (much faster on wide size ranges; the output keeps draw order, but the samples differ from an unsorted run)."),
 ) -> None:
-    """Sample molecules or graphs from a pretrained model and write them to a file."""
+    """Sample molecules or graphs from a pretrained model into a file, chunk by chunk (flat memory; --resume continues a killed run)."""
     from .pipelines import load_pretrained
     from .pipelines.precision import PRECISIONS
+    from .pipelines.streaming import sample_to_file
 
     if precision not in PRECISIONS:
         _fail(f"unknown precision {precision!r}; valid: {', '.join(PRECISIONS)}")
+    if n < 1:
+        _fail(f"-n must be >= 1, got {n}")
+    if steps is not None and steps < 1:
+        _fail(f"--steps must be >= 1, got {steps} (leave it out for the model card's default)")
+    if seed < 0:
+        _fail(f"--seed must be >= 0, got {seed}")
     try:
         options = parse_key_values(option or [])
     except ValueError as exc:
         _fail(f"--option {exc}")
+    pipe = load_pretrained(model, device=device)
+    if out is None:
+        out = Path("samples.smi" if pipe.vocabulary is not None else "samples.json")
     try:
-        pipe = load_pretrained(model, device=device)
-    except (ValueError, FileNotFoundError) as exc:
-        _fail(str(exc))
-    try:
-        result = pipe.sample(n, steps=steps, sampler=sampler, seed=seed, progress=True, nproc=nproc, precision=precision,
-                             sampler_options=options, sort_sizes=sort_sizes, nfe=nfe)
-    except ValueError as exc:
-        if nfe is None:
-            raise
-        _fail(str(exc))
+        result = sample_to_file(pipe, n, out, chunk_size=chunk_size, resume=resume, seed=seed, steps=steps, sampler=sampler,
+                                nfe=nfe, nproc=nproc, precision=precision, sampler_options=options, sort_sizes=sort_sizes,
+                                progress=True)
     except TypeError as exc:  # an option the sampler does not take
         if not options:
             raise
         _fail(f"{exc} (from --option {', '.join(options)})")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    result.save(out)
     typer.echo(result.summary())
-    typer.echo(f"wrote {out}")
+    typer.echo(f"wrote {result.path}")
 
 
 @app.command()

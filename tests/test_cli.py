@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 
 import networkx as nx
+import pytest
 from typer.testing import CliRunner
 
 from graphdiff.cli import app
@@ -161,3 +163,75 @@ def test_train_max_minutes_stops_saves_and_records_the_stop(tmp_path):
     assert training["stopped_by"] == "max_seconds" and training["max_minutes"] == 0.005
     res = runner.invoke(app, ["train", "--config", str(cfg), "--max-minutes", "0", "--nproc", "2"])
     assert res.exit_code != 0 and "max_minutes must be a positive number" in res.output  # refused before spawning
+
+
+# --------------------------------------------------------------------------- failures: one line, exit 2
+def _one_error_line(res) -> str:
+    """The CLI failed the way every failure must: exit 2, one ``error:`` line, no traceback."""
+    assert res.exit_code == 2, (res.exit_code, res.output)
+    assert res.exception is None or isinstance(res.exception, SystemExit), repr(res.exception)
+    assert "Traceback" not in res.output and "internal error" not in res.output, res.output
+    lines = [ln for ln in res.output.splitlines() if ln.strip() and not ln.startswith("sampling")]
+    assert len(lines) == 1 and lines[0].startswith("error: "), res.output
+    return lines[0]
+
+
+@pytest.mark.parametrize("args, match", [
+    (["sample", "-n", "0"], "-n must be >= 1"),
+    (["sample", "-n", "-1"], "-n must be >= 1"),
+    (["sample", "-n", "abc"], "Invalid value for '-n'"),
+    (["sample", "--sampler", "bogus", "-n", "2"], "unknown sampler 'bogus'"),
+    (["sample", "--steps", "0", "-n", "2"], "--steps must be >= 1"),
+    (["sample", "--nfe", "0", "-n", "2"], "nfe must be >= 1"),
+    (["sample", "--option", "snr=-1", "-n", "2"], "snr must be > 0"),
+    (["sample", "--option", "corrector_steps=-1", "-n", "2"], "corrector_steps must be >= 0"),
+    (["sample", "--device", "cuda", "-n", "2"], "CUDA is not available"),
+    (["sample", "-m", "no_such_model", "-n", "2"], "unknown pretrained model"),
+    (["sample", "-n", "2", "-o", "/proc/x/out.smi"], "cannot write to /proc/x"),
+    (["sample", "-n", "2", "-o", "{tmp}/x.json"], r"molecule model writes \.smi, \.csv, \.sdf"),
+    (["sample", "-m", "community_small", "-n", "2", "-o", "{tmp}/x.smi"], r"graph model"),
+    (["evaluate", "{tmp}", "--dataset", "qm9"], "is a folder"),
+    (["evaluate", "{tmp}/latin1.smi", "--dataset", "qm9"], "UTF-8"),
+    (["evaluate", "{tmp}/trunc.json", "--dataset", "community_small"], "not valid JSON"),
+    (["evaluate", "{tmp}/ok.smi", "--dataset", "qm9", "--root", "{tmp}/nonexistent"], "does not exist"),
+    (["evaluate", "{tmp}/ok.json", "--dataset", "community_small", "--protocol", "foo"], "protocol"),
+    (["evaluate", "{tmp}/ok.json", "--dataset", "community_small", "--validity", "foo"], "validity"),
+    (["train", "--config", "{tmp}/nope.yaml"], "config file not found"),
+    (["nosuchverb"], "No such command"),
+])
+def test_cli_failures_are_one_error_line(tmp_path, args, match):
+    (tmp_path / "latin1.smi").write_bytes("CCO caf\xe9\n".encode("latin-1"))
+    (tmp_path / "trunc.json").write_text('[{"directed": false, "nodes": [')
+    (tmp_path / "ok.smi").write_text("CCO\n")
+    (tmp_path / "ok.json").write_text(json.dumps([nx.node_link_data(nx.cycle_graph(5), edges="links")]))
+    res = runner.invoke(app, [a.replace("{tmp}", str(tmp_path)) for a in args])
+    line = _one_error_line(res)
+    assert re.search(match, line), line
+    assert not (tmp_path / "nonexistent").exists()
+
+
+def test_sample_writes_by_suffix_and_resumes(tmp_path):
+    out = tmp_path / "m.sdf"
+    res = runner.invoke(app, ["sample", "-n", "5", "--steps", "1", "--chunk-size", "2", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    assert out.read_text().count("$$$$") == 5 and "wrote" in res.output
+    parts = tmp_path / "m.sdf.parts"
+    parts.mkdir()
+    (parts / "manifest.json").write_text("{}")
+    line = _one_error_line(runner.invoke(app, ["sample", "-n", "5", "--steps", "1", "-o", str(out)]))
+    assert "--resume" in line
+
+
+def test_a_bundled_name_wins_over_a_local_folder_of_that_name(tmp_path, monkeypatch):
+    """``qm9`` is always the bundled model; the local folder is loaded when written as a path."""
+    from graphdiff.pipelines import load_pretrained
+    from graphdiff.pipelines.pretrained import PRETRAINED_DIR, resolve
+
+    load_pretrained("community_small").save_pretrained(tmp_path / "qm9")
+    monkeypatch.chdir(tmp_path)
+    assert resolve("qm9").parent == PRETRAINED_DIR and load_pretrained("qm9").vocabulary is not None
+    assert resolve("./qm9").resolve() == (tmp_path / "qm9").resolve() and load_pretrained("./qm9").vocabulary is None
+    load_pretrained("community_small").save_pretrained(tmp_path / "mine")
+    assert resolve("mine").resolve() == (tmp_path / "mine").resolve()  # a bare name that is not bundled is a folder
+    with pytest.raises(ValueError, match=r"unknown pretrained model .*'./nothere'"):
+        resolve("./nothere")

@@ -109,7 +109,9 @@ class GraphDiffusionPipeline:
 
     # ------------------------------------------------------------------ devices
     def to(self, device: str | torch.device) -> "GraphDiffusionPipeline":
-        self.device = torch.device(device)
+        from .checks import check_device
+
+        self.device = check_device(device)
         self.network.to(self.device)
         return self
 

@@ -18,7 +18,7 @@ from torch import Tensor
 
 from ..errors import CheckpointError
 
-__all__ = ["check_card_against_weights", "check_count", "check_sample_args", "check_sampler_options"]
+__all__ = ["check_device", "check_card_against_weights", "check_count", "check_sample_args", "check_sampler_options"]
 
 
 def check_card_against_weights(card: Mapping[str, Any], state_dict: Mapping[str, Tensor], where: str | Path) -> None:
@@ -56,6 +56,22 @@ def check_card_against_weights(card: Mapping[str, Any], state_dict: Mapping[str,
             parts.append(f"{len(extra)} unexpected tensor(s) in the weights, e.g. {extra[0]}")
         raise CheckpointError(f"{where}: config.json does not match the weight file ({'; '.join(parts)}); "
                               "the card was edited or belongs to other weights")
+
+
+def check_device(device: Any) -> torch.device:
+    """``device`` as a ``torch.device`` if this PyTorch can use it; a ValueError otherwise (e.g.
+    ``"cuda"`` on a CPU-only build, instead of torch's AssertionError deep in the first call)."""
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(f"unknown device {device!r}; use cpu, cuda or cuda:N") from exc
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"device {device!r}: CUDA is not available (torch {torch.__version__}, "
+                             f"{'a CPU-only build' if torch.version.cuda is None else 'no GPU visible'}); use cpu")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise ValueError(f"device {device!r}: only {torch.cuda.device_count()} CUDA device(s) visible")
+    return dev
 
 
 def check_count(value: Any, name: str, *, minimum: int = 1) -> int:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -73,17 +74,30 @@ def measured(card: Mapping[str, Any]) -> str:
     return "not measured"
 
 
+def _looks_like_path(name: str) -> bool:
+    return name.startswith((".", "~")) or "/" in name or (os.sep != "/" and os.sep in name) or Path(name).is_absolute()
+
+
 def resolve(name: str) -> Path:
-    """Path of a bundled model by name or alias, or of a folder written by ``save_pretrained``."""
+    """Path of a bundled model by name or alias, or of a folder written by ``save_pretrained``.
+
+    The rule for a name that could be both: **a bundled name or alias always means the bundled
+    model**, even when a folder of that name exists in the working directory; write the folder as a
+    path (``./qm9``, ``runs/qm9``, an absolute path) to load it. Anything with a path separator, or
+    starting with ``.`` or ``~``, is a path and never a bundled name. A bare name that is not
+    bundled is a folder if one exists."""
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"a model is a bundled name or a folder, got {name!r}")
+    models = _installed()
+    if not _looks_like_path(name):
+        if name in models:
+            return models[name]
+        for candidate in ALIASES.get(name, ()):
+            if candidate in models:
+                return models[candidate]
     p = Path(name).expanduser()
     if p.is_dir():
         return p
-    models = _installed()
-    if name in models:
-        return models[name]
-    for candidate in ALIASES.get(name, ()):
-        if candidate in models:
-            return models[candidate]
     valid = list(models) + [a for a, c in ALIASES.items() if any(x in models for x in c)]
     if not valid:
         raise FileNotFoundError(f"no pretrained model {name!r}: this installation bundles no models, and {name!r} is not a folder")

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,13 +46,11 @@ class GraphSamples:
         return f"{self.nfe} network calls per graph"
 
     def save(self, path: str | Path) -> Path:
-        """Write a JSON list of networkx node-link dicts (``.json``)."""
-        import networkx as nx
+        """Write the samples in the format of the file's suffix (:mod:`graphdiff.outputs`: ``.json``,
+        ``.graphml``, ``.pt`` for graphs; ``.smi``, ``.csv``, ``.sdf`` for molecules); atomic."""
+        from ..outputs import write_samples
 
-        p = Path(path)
-        data = [nx.node_link_data(g, edges="links") for g in self.graphs]
-        p.write_text(json.dumps(data))
-        return p
+        return write_samples(self, path)
 
 
 @dataclass
@@ -81,9 +78,3 @@ class MoleculeSamples(GraphSamples):
         per = 1000 * self.seconds / max(n, 1)
         return (f"{n} molecules, {valid} valid ({100 * valid / max(n, 1):.1f}%), {self._calls()}, "
                 f"{self.seconds:.1f} s ({per:.2f} ms per molecule)")
-
-    def save(self, path: str | Path) -> Path:
-        """Write one SMILES per line; invalid samples are written as ``INVALID`` so line i is sample i."""
-        p = Path(path)
-        p.write_text("\n".join(s if s is not None else "INVALID" for s in self.smiles) + "\n")
-        return p
