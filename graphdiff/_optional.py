@@ -16,6 +16,8 @@ _EXTRA = {
     "torchdiffeq": "all",
     "sklearn": "all",
     "sktime": "timeseries",
+    "pesq": "speech",
+    "pystoi": "speech",
 }
 
 
