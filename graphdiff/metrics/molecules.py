@@ -340,7 +340,7 @@ def molecule_metrics(
 
 
 def _fcd_card(valid: list[str], ref: MoleculeReference, *, n_total: int, n_invalid: int, device: str | None, ref_note: str) -> MetricCard:
-    from .fcd import CHEMNET_ID, GaussianStats, chemnet_activations, frechet_distance
+    from .fcd import CHEMNET_ID, GaussianStats, chemnet_moments, frechet_distance
 
     common = dict(
         name="fcd", protocol="moses", estimator="Frechet distance of ChemNet activations",
@@ -348,8 +348,8 @@ def _fcd_card(valid: list[str], ref: MoleculeReference, *, n_total: int, n_inval
     )  # fmt: skip
     if len(valid) < 2 or ref.n_used < 2:
         return MetricCard(value=float("nan"), notes=f"needs >= 2 valid molecules on each side; {ref_note}", **common)
-    acts, truncated = chemnet_activations(valid, device=device)
-    g = GaussianStats.from_activations(acts)
+    moments, truncated = chemnet_moments(valid, device=device)
+    g = GaussianStats.from_moments(moments)
     value = frechet_distance(g.mu, g.sigma, ref.fcd_mu, ref.fcd_sigma)
     notes = f"{len(valid)} valid generated (duplicates kept) vs {ref_note}; {CHEMNET_ID}, 350 positions"
     if truncated or ref.fcd_truncated:

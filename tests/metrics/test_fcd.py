@@ -162,3 +162,15 @@ def test_fcd_equals_fcd_package_on_qm9(shared_data) -> None:
     b = canonicalize_smiles(df.SMILES1.iloc[-300:])
     want = _fcd_package(a, b)
     assert fcd(a, b) == pytest.approx(want, rel=1e-4)
+
+
+def test_chemnet_moments_stream_equals_batch_fit() -> None:
+    from graphdiff.metrics.fcd import chemnet_activations, chemnet_moments
+
+    acts, _ = chemnet_activations(SMILES, batch_size=2)  # float32 ChemNet output depends on the batch size
+    whole = GaussianStats.from_activations(acts)
+    moments, truncated = chemnet_moments(SMILES, chunk=4, batch_size=2)
+    streamed = GaussianStats.from_moments(moments)
+    assert truncated == 0 and streamed.n == whole.n == len(SMILES)
+    np.testing.assert_allclose(streamed.mu, whole.mu, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(streamed.sigma, whole.sigma, rtol=1e-7, atol=1e-12)
