@@ -119,7 +119,7 @@ def check_sample_args(*, n: Any, steps: Any, nfe: Any, batch_size: Any, nproc: A
 #: sampler options that must be whole numbers >= 0 / finite numbers > 0 / finite numbers >= 0
 _COUNT_OPTIONS = ("corrector_steps",)
 _POSITIVE_OPTIONS = ("snr", "temperature")
-_NONNEGATIVE_OPTIONS = ("s_noise", "guidance")
+_NONNEGATIVE_OPTIONS = ("s_noise", "target_guidance", "guidance_scale")
 #: the largest ``s_noise`` (a multiplier of the sampler's noise; 1 is the exact reverse process)
 MAX_S_NOISE = 10.0
 
@@ -127,7 +127,7 @@ MAX_S_NOISE = 10.0
 def check_sampler_options(options: Mapping[str, Any]) -> None:
     """Refuse out-of-range values of the sampler options every sampler shares the meaning of:
     ``corrector_steps`` a whole number >= 0, ``snr`` / ``temperature`` finite and > 0, ``s_noise``
-    in [0, 10], ``guidance`` finite and >= 0 (``corrector_steps=-1``, ``snr=-1``
+    in [0, 10], ``target_guidance`` / ``guidance_scale`` finite and >= 0 (``corrector_steps=-1``, ``snr=-1``
     and ``s_noise=1e9`` used to be accepted)."""
     for key, value in options.items():
         if key in _COUNT_OPTIONS:

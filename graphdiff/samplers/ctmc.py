@@ -19,12 +19,18 @@ x0 prediction made consistent with ``x_{t_1}`` (the exact posterior at ``s = 0``
 ``temperature = T`` divides every x0 logit by ``T`` before use (``p(x0 | x_t)^(1/T)``,
 renormalised): ``T < 1`` makes the predictions more confident, trading diversity for validity.
 
-``guidance = omega`` (default 0) adds DeFoG's target-guidance jumps towards the predicted clean
+``target_guidance = omega`` (default 0) adds DeFoG's target-guidance jumps towards the predicted clean
 value to every predictor step (:func:`~graphdiff.processes.ctmc.guidance_rate`; Qin et al. 2025,
 Sec. 4.2): over a step ``t -> s`` a coordinate moves to ``y`` with the extra probability
 ``omega (alpha_s - alpha_t) g_t(x, y)`` (tau-leaping: the rate ``omega beta(t) alpha(t) g_t``).
 It biases the samples by ``O(omega)`` and is an empirical knob (DeFoG tunes it per dataset);
-correctors are left unguided so they still target ``q_s``.
+correctors are left unguided so they still target ``q_s``. (This option was called ``guidance``
+before classifier-free guidance arrived; the old name raises an error saying so.)
+
+Classifier-free guidance (``uncond_denoiser``, ``guidance_scale = w``: 0 unconditional, 1
+conditional) mixes the conditional and unconditional reverse rates geometrically, and predictor
+guidance (``log_tilt``, ``tilt_scale``) reweights them with a property predictor; see
+:mod:`graphdiff.guidance.ctmc`. Each costs one extra network call per prediction (counted in ``nfe``).
 """
 
 from __future__ import annotations
@@ -36,7 +42,8 @@ import torch
 from torch import Tensor
 
 from ..errors import unknown_name
-from ..processes.ctmc.base import _categorical, guidance_rate, reverse_rate, x0_probs_from_logits
+from ..guidance.ctmc import CTMCGuide, guided_rates, guided_transition, main_probs
+from ..processes.ctmc.base import _categorical, guidance_rate, x0_probs_from_logits
 
 __all__ = [
     "CTMCSampleOutput",
@@ -117,15 +124,30 @@ def _grid(process: Any, steps: int | None, times: Tensor | None, device: torch.d
     return times
 
 
-def _predict(process: Any, denoiser: Denoiser, state: Any, t: float, B: int, device: torch.device) -> list[Tensor]:
+def _predict(process: Any, denoiser: Denoiser, state: Any, t: float, B: int, device: torch.device,
+             guide: CTMCGuide | None = None) -> list:
+    """x0 probabilities per component (plain tensors, or :class:`~graphdiff.guidance.ctmc.GuidedX0`
+    when ``guide`` steers them)."""
     tv = torch.full((B,), float(t), device=device)
-    logits = process.split_output(denoiser(state, tv))
-    return [x0_probs_from_logits(p, lg) for p, lg in zip(process.components, logits)]
+
+    def probs(out: Any) -> list[Tensor]:
+        return [x0_probs_from_logits(p, lg) for p, lg in zip(process.components, process.split_output(out))]
+
+    p = probs(denoiser(state, tv))
+    return p if guide is None else guide.wrap(process, state, tv, p, probs)
 
 
-def _final(comp: Any, x: Tensor, p0: Tensor, t: float, final: str, generator: torch.Generator | None) -> Tensor:
+def _guide(guidance: float | None, guidance_scale: float, uncond_denoiser: Denoiser | None,
+           log_tilt: Callable | None, tilt_scale: float) -> CTMCGuide:
+    if guidance is not None:
+        raise ValueError("the CTMC sampler option `guidance` (DeFoG's target guidance) is now called "
+                         "`target_guidance`; classifier-free guidance is `guidance_scale` (with `uncond_denoiser`)")
+    return CTMCGuide(uncond_denoiser, guidance_scale, log_tilt, tilt_scale)
+
+
+def _final(comp: Any, x: Tensor, p0: Any, t: float, final: str, generator: torch.Generator | None) -> Tensor:
     """Clean values from ``p(x0 | x_t)`` made consistent with ``x_t`` (posterior at s = 0)."""
-    post = comp.posterior(x, p0, 0.0, t)
+    post = guided_transition(comp, x, p0, 0.0, t)
     return post.argmax(-1) if final == "argmax" else _categorical(post, generator)
 
 
@@ -171,7 +193,7 @@ def _tempered(denoiser: Denoiser, temperature: float) -> Denoiser:
 def _check_guidance(guidance: float) -> float:
     g = float(guidance)
     if not 0 <= g < float("inf"):
-        raise ValueError(f"guidance must be a finite number >= 0, got {guidance!r}")
+        raise ValueError(f"target_guidance must be a finite number >= 0, got {guidance!r}")
     return g
 
 
@@ -179,24 +201,26 @@ def _alpha(comp: Any, t: float) -> float:
     return float(comp.schedule.alpha(torch.tensor(float(t), dtype=torch.float64)))
 
 
-def _ancestral_step(comp: Any, x: Tensor, p0: Tensor, s: float, t: float, guidance: float, generator: torch.Generator | None) -> Tensor:
-    """``x_s ~ p(x_s | x_t)`` (exact posterior), plus the target-guidance jumps when ``guidance > 0``:
-    their probabilities are added off ``x`` and taken from staying (clamped at 0, renormalised)."""
-    post = comp.posterior(x, p0, s, t)
+def _ancestral_step(comp: Any, x: Tensor, p0: Any, s: float, t: float, guidance: float, generator: torch.Generator | None) -> Tensor:
+    """``x_s ~ p(x_s | x_t)`` (exact posterior, or its guided form), plus the target-guidance jumps
+    when ``guidance > 0``: their probabilities are added off ``x`` and taken from staying (clamped
+    at 0, renormalised)."""
+    post = guided_transition(comp, x, p0, s, t)
     if guidance > 0:
-        jump = (guidance * (_alpha(comp, s) - _alpha(comp, t))) * guidance_rate(comp, x, p0, t).to(post.dtype)
+        jump = (guidance * (_alpha(comp, s) - _alpha(comp, t))) * guidance_rate(comp, x, main_probs(p0), t).to(post.dtype)
         stay = torch.nn.functional.one_hot(x, post.shape[-1]).to(post.dtype)
         post = (post + jump - stay * jump.sum(-1, keepdim=True)).clamp_min(0)
     return _categorical(post, generator)
 
 
-def _leap_rates(comp: Any, x: Tensor, p0: Tensor, t: float, guidance: float) -> Tensor:
-    """Model reverse rates at ``t``, plus ``omega beta(t) alpha(t) g_t`` when ``guidance > 0``."""
-    rates = reverse_rate(comp, x, p0, t)
+def _leap_rates(comp: Any, x: Tensor, p0: Any, t: float, guidance: float) -> Tensor:
+    """Model reverse rates at ``t`` (guided when ``p0`` is), plus ``omega beta(t) alpha(t) g_t`` when
+    ``guidance > 0``."""
+    rates = guided_rates(comp, x, p0, t)
     if guidance > 0:
         tt = torch.tensor(float(t), dtype=torch.float64)
         scale = guidance * float(comp.schedule.rate(tt) * comp.schedule.alpha(tt))
-        rates = rates + scale * guidance_rate(comp, x, p0, t).to(rates.dtype)
+        rates = rates + scale * guidance_rate(comp, x, main_probs(p0), t).to(rates.dtype)
     return rates
 
 
@@ -217,6 +241,7 @@ def _run(
     generator: torch.Generator | None,
     callback: Callable[[CTMCStepInfo], None] | None,
     return_trajectory: bool,
+    guide: CTMCGuide | None = None,
 ) -> CTMCSampleOutput:
     parts, masks = process.split(x)
     B = parts[0].shape[0]
@@ -227,8 +252,8 @@ def _run(
     n = times.numel() - 1
     for i in range(n):
         t, s = float(times[i]), float(times[i + 1])
-        probs = _predict(process, denoiser, state, t, B, device)
-        nfe += 1
+        probs = _predict(process, denoiser, state, t, B, device, guide)
+        nfe += 1 if guide is None else guide.calls
         if i == n - 1 and final != "none":
             new = [_final(c, xc, pc, t, final, generator) for c, xc, pc in zip(process.components, parts, probs)]
         else:
@@ -239,7 +264,7 @@ def _run(
         if traj is not None:
             traj.append(state)
         if callback is not None:
-            callback(CTMCStepInfo(i=i, t=t, s=s, state=state, x0_probs=probs))
+            callback(CTMCStepInfo(i=i, t=t, s=s, state=state, x0_probs=[main_probs(p) for p in probs]))
     return CTMCSampleOutput(samples=state, nfe=nfe, trajectory=traj, times=times.tolist())
 
 
@@ -254,7 +279,12 @@ def sample_ctmc_ancestral(
     times: Tensor | None = None,
     time_power: float = 1.0,
     temperature: float = 1.0,
-    guidance: float = 0.0,
+    target_guidance: float = 0.0,
+    guidance_scale: float = 1.0,
+    uncond_denoiser: Denoiser | None = None,
+    log_tilt: Callable[[Any, Tensor], list[Tensor]] | None = None,
+    tilt_scale: float = 0.0,
+    guidance: float | None = None,
     final: str = "sample",
     generator: torch.Generator | None = None,
     callback: Callable[[CTMCStepInfo], None] | None = None,
@@ -266,8 +296,11 @@ def sample_ctmc_ancestral(
     one denoiser call per step. Exact for any step count when coordinates are independent given
     ``x_t`` under the data (the factorised posterior is then exact)."""
     _check(final)
-    omega = _check_guidance(guidance)
+    guide = _guide(guidance, guidance_scale, uncond_denoiser, log_tilt, tilt_scale)
+    omega = _check_guidance(target_guidance)
     denoiser = _tempered(denoiser, temperature)
+    if guide.cfg:
+        guide.uncond_denoiser = _tempered(guide.uncond_denoiser, temperature)
     device = process.split(x)[0][0].device
     times = _grid(process, steps, times, device, time_power)
 
@@ -275,7 +308,7 @@ def sample_ctmc_ancestral(
         out = [_ancestral_step(c, xc, pc, s, t, omega, generator) for c, xc, pc in zip(process.components, parts, probs)]
         return out, 0
 
-    return _run(process, denoiser, x, times, step, final, generator, callback, return_trajectory)
+    return _run(process, denoiser, x, times, step, final, generator, callback, return_trajectory, guide)
 
 
 @torch.no_grad()
@@ -288,7 +321,12 @@ def sample_ctmc_tau_leaping(
     times: Tensor | None = None,
     time_power: float = 1.0,
     temperature: float = 1.0,
-    guidance: float = 0.0,
+    target_guidance: float = 0.0,
+    guidance_scale: float = 1.0,
+    uncond_denoiser: Denoiser | None = None,
+    log_tilt: Callable[[Any, Tensor], list[Tensor]] | None = None,
+    tilt_scale: float = 0.0,
+    guidance: float | None = None,
     jump: str = "poisson",
     final: str = "sample",
     generator: torch.Generator | None = None,
@@ -300,8 +338,11 @@ def sample_ctmc_tau_leaping(
     parallel, at most one per coordinate (``jump="poisson"`` rejects multiple Poisson jumps;
     ``"exponential"`` uses the first-jump form, see :func:`_leap`)."""
     _check(final, jump)
-    omega = _check_guidance(guidance)
+    guide = _guide(guidance, guidance_scale, uncond_denoiser, log_tilt, tilt_scale)
+    omega = _check_guidance(target_guidance)
     denoiser = _tempered(denoiser, temperature)
+    if guide.cfg:
+        guide.uncond_denoiser = _tempered(guide.uncond_denoiser, temperature)
     device = process.split(x)[0][0].device
     times = _grid(process, steps, times, device, time_power)
 
@@ -309,7 +350,7 @@ def sample_ctmc_tau_leaping(
         out = [_leap(_leap_rates(c, xc, pc, t, omega), xc, t - s, jump, generator) for c, xc, pc in zip(process.components, parts, probs)]
         return out, 0
 
-    return _run(process, denoiser, x, times, step, final, generator, callback, return_trajectory)
+    return _run(process, denoiser, x, times, step, final, generator, callback, return_trajectory, guide)
 
 
 @torch.no_grad()
@@ -322,7 +363,12 @@ def sample_ctmc_predictor_corrector(
     times: Tensor | None = None,
     time_power: float = 1.0,
     temperature: float = 1.0,
-    guidance: float = 0.0,
+    target_guidance: float = 0.0,
+    guidance_scale: float = 1.0,
+    uncond_denoiser: Denoiser | None = None,
+    log_tilt: Callable[[Any, Tensor], list[Tensor]] | None = None,
+    tilt_scale: float = 0.0,
+    guidance: float | None = None,
     predictor: str = "tau_leaping",
     corrector_steps: int = 1,
     corrector_step_size: float = 1.0,
@@ -338,8 +384,11 @@ def sample_ctmc_predictor_corrector(
     stationary law), each of length ``corrector_step_size * (t - s)``. Each corrector step costs
     one extra denoiser call."""
     _check(final, jump)
-    omega = _check_guidance(guidance)
+    guide = _guide(guidance, guidance_scale, uncond_denoiser, log_tilt, tilt_scale)
+    omega = _check_guidance(target_guidance)
     denoiser = _tempered(denoiser, temperature)
+    if guide.cfg:
+        guide.uncond_denoiser = _tempered(guide.uncond_denoiser, temperature)
     if predictor not in ("tau_leaping", "ancestral"):
         raise unknown_name("predictor", predictor, ["tau_leaping", "ancestral"])
     device = process.split(x)[0][0].device
@@ -357,15 +406,15 @@ def sample_ctmc_predictor_corrector(
         h = corrector_step_size * (t - s)
         for _ in range(corrector_steps):
             cur = process.join(new, state)
-            p_s = _predict(process, denoiser, cur, s, B, device)
-            extra += 1
+            p_s = _predict(process, denoiser, cur, s, B, device, guide)
+            extra += guide.calls
             new = [
-                torch.where(m, _leap(reverse_rate(c, xc, pc, s) + c.forward_rates(xc, s), xc, h, jump, generator), xc)
+                torch.where(m, _leap(guided_rates(c, xc, pc, s) + c.forward_rates(xc, s), xc, h, jump, generator), xc)
                 for c, xc, pc, m in zip(comps, new, p_s, masks)
             ]
         return new, extra
 
-    return _run(process, denoiser, x, times, step, final, generator, callback, return_trajectory)
+    return _run(process, denoiser, x, times, step, final, generator, callback, return_trajectory, guide)
 
 
 CTMC_SAMPLERS: dict[str, Callable[..., CTMCSampleOutput]] = {

@@ -104,7 +104,7 @@ def _pipeline_samples(cont: Any, disc: Any) -> dict[str, Any]:
         s = cont.sample(3, steps=steps or None, sampler=name, seed=2, sampler_options=opts)
         out[f"continuous/{name}"] = {**_state_json(s.state), "nfe": s.nfe}
     for name, opts in (("ancestral", {}), ("tau_leaping", {"jump": "exponential"}), ("pc", {"corrector_steps": 2}),
-                       ("ancestral", {"guidance": 0.1, "temperature": 0.8})):
+                       ("ancestral", {"target_guidance": 0.1, "temperature": 0.8})):
         s = disc.sample(3, steps=4, sampler=name, seed=2, sampler_options=opts)
         key = f"discrete/{name}" + ("" if not opts else "/" + ",".join(f"{k}={v}" for k, v in sorted(opts.items())))
         out[key] = {**_state_json(s.state), "nfe": s.nfe}

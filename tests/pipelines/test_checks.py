@@ -75,4 +75,4 @@ def test_check_count_and_options():
     for bad in (0, 2.5, float("inf"), "3", None, True):
         with pytest.raises(ValueError):
             check_count(bad, "x")
-    check_sampler_options({"snr": 0.2, "corrector_steps": 0, "s_noise": 1.0, "guidance": 0.05, "predictor": "ancestral"})
+    check_sampler_options({"snr": 0.2, "corrector_steps": 0, "s_noise": 1.0, "target_guidance": 0.05, "predictor": "ancestral"})

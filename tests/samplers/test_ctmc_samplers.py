@@ -259,19 +259,19 @@ def test_temperature_is_validated_and_reaches_graph_denoisers():
 
 
 @pytest.mark.parametrize("sampler", list(CTMC_SAMPLERS))
-def test_guidance_under_absorbing_noise_keeps_an_independent_law(sampler):
+def test_target_guidance_under_absorbing_noise_keeps_an_independent_law(sampler):
     """Under absorbing noise a masked coordinate's guided jump goes to y with probability
     proportional to p(x0 = y | x_t), the same law as its unguided unmasking, so for independent
     coordinates target guidance only unmasks earlier: the samples keep the data law."""
     proc = PROCS["absorbing"]()
     support, probs = independent_law()
     kw = {"steps": 20} if sampler == "ancestral" else {"steps": 60}
-    _, tv = run(CTMC_SAMPLERS[sampler], proc, support, probs, guidance=2.0, **kw)
+    _, tv = run(CTMC_SAMPLERS[sampler], proc, support, probs, target_guidance=2.0, **kw)
     assert tv < TOL, tv
 
 
 @pytest.mark.parametrize("sampler", list(CTMC_SAMPLERS))
-def test_guidance_pushes_towards_the_predicted_clean_value(sampler):
+def test_target_guidance_pushes_towards_the_predicted_clean_value(sampler):
     """A denoiser that always predicts class 2 under uniform noise: with guidance, more coordinates
     sit at 2 half-way through sampling (the guided jumps add to the reverse process's own)."""
     proc = PROCS["uniform"]()
@@ -289,17 +289,19 @@ def test_guidance_pushes_towards_the_predicted_clean_value(sampler):
         CTMC_SAMPLERS[sampler](proc, den, x, steps=20, generator=torch.Generator().manual_seed(1), callback=cb, **kw)
         return (seen["x"] == 2).double().mean().item()
 
-    plain, guided = share_at_2_midway(), share_at_2_midway(guidance=3.0)
+    plain, guided = share_at_2_midway(), share_at_2_midway(target_guidance=3.0)
     assert guided > plain + 0.05, (plain, guided)
 
 
-def test_guidance_zero_is_the_default_and_is_validated():
+def test_target_guidance_zero_is_the_default_and_is_validated():
     proc = PROCS["marginal"]()
     support, probs = correlated_law()
     for fn in CTMC_SAMPLERS.values():
         plain, _ = run(fn, proc, support, probs, steps=10)
-        zero, _ = run(fn, proc, support, probs, steps=10, guidance=0.0)
+        zero, _ = run(fn, proc, support, probs, steps=10, target_guidance=0.0)
         assert torch.equal(plain.samples, zero.samples)  # draw for draw
         for bad in (-0.1, float("nan"), float("inf")):
-            with pytest.raises(ValueError, match="guidance"):
-                run(fn, proc, support, probs, steps=3, guidance=bad)
+            with pytest.raises(ValueError, match="target_guidance"):
+                run(fn, proc, support, probs, steps=3, target_guidance=bad)
+        with pytest.raises(ValueError, match="`guidance` .* is now called `target_guidance`"):
+            run(fn, proc, support, probs, steps=3, guidance=0.1)
