@@ -30,7 +30,7 @@ test: $(STAMP)
 	MPLBACKEND=Agg $(BIN)/python -m pytest -q -p no:cacheprovider --nbmake tests $(NOTEBOOKS)
 
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -q -x tests
+	$(BIN)/python -m pytest -q -x -m "not slow" tests
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py

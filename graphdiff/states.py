@@ -1,3 +1,4 @@
+# Over 450 lines on purpose: the state classes, their masks and their lossless PyG / networkx conversions are one contract.
 """Batched states that diffusion processes act on.
 
 * :class:`TensorState` — any ``(B, ...)`` tensor with an optional mask of shape ``(B, ...)``

@@ -152,6 +152,7 @@ def test_reference_stats_cache_roundtrip(tmp_path, monkeypatch) -> None:
 
 
 @pytest.mark.data
+@pytest.mark.slow
 def test_fcd_equals_fcd_package_on_qm9(shared_data) -> None:
     import pandas as pd
 

@@ -121,6 +121,7 @@ print(json.dumps({"ours": ours, "eden": eden, "nnz": int(feat.nnz), "sum": float
 """
 
 
+@pytest.mark.slow
 def test_deterministic_across_processes() -> None:
     out = []
     for seed in ("1", "2"):

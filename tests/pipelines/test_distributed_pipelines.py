@@ -30,6 +30,7 @@ def _options(tmp_path, out: str) -> dict:
             "out": str(tmp_path / out)}
 
 
+@pytest.mark.slow
 def test_two_process_training_is_reproducible_and_starts_from_the_seeded_init(tmp_path):
     """``graphdiff train --nproc 2``: DDP over gloo. Diffusion losses draw per-rank noise, so a
     2-process run is not the 1-process run (that equality, for a deterministic loss, is tested in
@@ -50,6 +51,7 @@ def test_two_process_training_is_reproducible_and_starts_from_the_seeded_init(tm
     assert len(out) == 3
 
 
+@pytest.mark.slow
 def test_sharded_sampling_gathers_every_shard_in_order():
     pipe = DiscreteGraphDiffusion.create(train_state=GraphState.from_networkx(_graphs()), network=dict(TINY))
     seed, n = 3, 7
@@ -75,6 +77,7 @@ def test_sharded_sampling_gathers_every_shard_in_order():
     assert torch.equal(dist_sorted.state.A, ref.A[:, :N, :N]) and torch.equal(dist_sorted.state.X, ref.X[:, :N])
 
 
+@pytest.mark.slow
 def test_sharded_sampling_keeps_the_callers_sizes_and_refuses_nproc_below_one(tmp_path):
     """``num_nodes`` with ``nproc=2``: each rank samples its share of the given sizes (before, the
     sharded path drew its own sizes and ignored ``num_nodes``). ``nproc=0`` is refused, not run as 1."""

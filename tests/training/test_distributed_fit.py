@@ -18,6 +18,7 @@ import _train_problem as P
 STEPS = 8
 
 
+@pytest.mark.slow
 def test_two_process_gloo_matches_single_process(tmp_path: Path) -> None:
     torch_threads = torch.get_num_threads()
     torch.set_num_threads(1)

@@ -37,6 +37,7 @@ def _last_step(d: Path) -> int:
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX SIGKILL")
+@pytest.mark.slow
 def test_sigkill_mid_run_then_resume_matches_uninterrupted(tmp_path: Path) -> None:
     ckpt, out = tmp_path / "ckpt", tmp_path / "final.safetensors"
     proc = subprocess.Popen([sys.executable, str(SCRIPT), str(ckpt), str(out), "--slow", "0.05"], env=_env(),
