@@ -235,3 +235,59 @@ def test_a_bundled_name_wins_over_a_local_folder_of_that_name(tmp_path, monkeypa
     assert resolve("mine").resolve() == (tmp_path / "mine").resolve()  # a bare name that is not bundled is a folder
     with pytest.raises(ValueError, match=r"unknown pretrained model .*'./nothere'"):
         resolve("./nothere")
+
+
+def _offline(monkeypatch, tmp_path):
+    """An empty default data folder and no network: every dataset file is missing."""
+    import urllib.error
+
+    import graphdiff.data.files as files
+
+    def no_network(*args, **kwargs):
+        raise urllib.error.URLError("offline (test)")
+
+    monkeypatch.setattr(files.urllib.request, "urlopen", no_network)
+    monkeypatch.setenv("GRAPHDIFF_DATA", str(tmp_path / "empty"))
+
+
+def test_evaluate_without_reference_data_falls_back(tmp_path, monkeypatch):
+    _offline(monkeypatch, tmp_path)
+    f = tmp_path / "gen.smi"
+    f.write_text("CCO\nOCC\nc1ccccc1\nnot_a_smiles\n")
+    out = tmp_path / "m.json"
+    res = runner.invoke(app, ["evaluate", str(f), "--dataset", "qm9", "--json", str(out)])
+    assert res.exit_code == 0, res.output
+    notes = [line for line in res.output.splitlines() if line.startswith("note:")]
+    assert len(notes) == 1 and "validity and uniqueness only" in notes[0] and "curl -fL" in notes[0]
+    values = json.loads(out.read_text())["values"]
+    assert values == {"validity": 0.75, "uniqueness": pytest.approx(2 / 3)}
+    g = tmp_path / "gen.json"
+    g.write_text(json.dumps([nx.node_link_data(nx.path_graph(5), edges="links")] * 2))
+    res = runner.invoke(app, ["evaluate", str(g), "--dataset", "community_small", "--validity", "tree"])
+    assert res.exit_code == 0, res.output
+    assert re.search(r"valid\s+1\.0000", res.output) and re.search(r"unique\s+0\.5000", res.output)
+    # a data root the user named is not second-guessed: missing files there stay an error
+    (tmp_path / "named").mkdir()
+    res = runner.invoke(app, ["evaluate", str(f), "--dataset", "qm9", "--root", str(tmp_path / "named")])
+    assert res.exit_code == 2 and "error:" in res.output and "curl -fL" in res.output
+
+
+def test_evaluate_suite_names_are_checked(tmp_path):
+    f = tmp_path / "gen.smi"
+    f.write_text("CCO\n")
+    res = runner.invoke(app, ["evaluate", str(f), "--dataset", "qm9", "--suite", "mose"])
+    assert res.exit_code == 2 and "valid: gdss, moses, guacamol" in res.output
+    g = tmp_path / "gen.json"
+    g.write_text("[]")
+    res = runner.invoke(app, ["evaluate", str(g), "--dataset", "community_small", "--suite", "moses"])
+    assert res.exit_code == 2 and "molecule datasets" in res.output
+
+
+def test_small_sample_warnings():
+    from graphdiff.cli import _small_sample_warnings
+    from graphdiff.metrics.molecules import molecule_metrics
+
+    res = molecule_metrics(["CCO", "CCN", "c1ccccc1"], test_smiles=["CCO", "CCC", "CCN"], metrics=("validity", "fcd"), cache=False)
+    lines = _small_sample_warnings(res, "gdss", "zinc250k")
+    assert len(lines) == 1 and "fcd from 3 samples" in lines[0] and "10,000" in lines[0] and "1.48" in lines[0]
+    assert _small_sample_warnings(res, "moses", "qm9")[0].count("30,000") == 1

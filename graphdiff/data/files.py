@@ -146,16 +146,15 @@ def read_verified(f: DataFile, root: str | os.PathLike | None = None, *, downloa
 
 
 def _missing_message(f: DataFile, target: Path, reason: str) -> str:
-    if f.url and f.url_serves == "content":
-        where = (f"download it from {f.url} and gzip it; any gzip of content with sha256 {f.content_sha256} "
-                 "is accepted")
+    """What is missing, where to put it, one command that fetches it (sha256 and origin are in the
+    dataset card, ``graphdiff datasets --json``)."""
+    if f.url is None:
+        how = "no public URL is known" + (f"; origin: {f.origin}" if f.origin else "")
+    elif f.url_serves == "content":
+        how = f"fetch: mkdir -p {target.parent} && curl -fL {f.url} | gzip -n > {target}"
     else:
-        where = f"download it from {f.url}" if f.url else "no public URL is known"
-    return (
-        f"dataset file {f.name!r} is missing: {reason}. Put the file with sha256 {f.sha256} at {target} "
-        f"({where}{'; origin: ' + f.origin if f.origin else ''}), or point GRAPHDIFF_DATA / root= at a folder "
-        f"that holds {f.path}."
-    )
+        how = f"fetch: curl -fL --create-dirs -o {target} {f.url}"
+    return f"dataset file {f.path} is missing ({reason}); put it at {target} ({how}) or set GRAPHDIFF_DATA to a folder holding it."
 
 
 def fetch(
@@ -192,7 +191,7 @@ def fetch(
             with os.fdopen(fd, "wb") as out, urllib.request.urlopen(f.url, timeout=timeout) as resp:
                 shutil.copyfileobj(resp, out, _CHUNK)
         except (urllib.error.URLError, OSError, ValueError) as exc:
-            raise DataNotFoundError(_missing_message(f, target, f"download from {f.url} failed ({exc})")) from exc
+            raise DataNotFoundError(_missing_message(f, target, f"download failed: {exc}")) from exc
         if f.url_serves == "content":
             got = sha256_file(tmp)
             if got != f.content_sha256:
