@@ -60,6 +60,8 @@ class _Group(TyperGroup):
         try:
             rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except _click.exceptions.ClickException as exc:
+            if not exc.format_message().strip():  # no arguments at all: the help was shown
+                sys.exit(0)
             hint = ""
             ctx = getattr(exc, "ctx", None)
             if isinstance(exc, _click.exceptions.UsageError) and ctx is not None:
@@ -192,27 +194,11 @@ def _read_smiles(path: Path) -> list[str]:
 
 
 def _read_graphs(path: Path, trust_pickle: bool) -> list:
-    import networkx as nx
 
     if path.suffix == ".json":
-        try:
-            items = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            _fail(f"{path} is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}); expected a list of "
-                  "networkx node-link dicts")
-        if not isinstance(items, list):
-            _fail(f"{path} must hold a JSON list of networkx node-link dicts, got a {type(items).__name__}")
-        graphs = []
-        for i, d in enumerate(items):
-            try:
-                g = nx.node_link_graph(d, edges="links")
-            except Exception as exc:  # noqa: BLE001 - networkx's KeyError / TypeError say little
-                _fail(f"{path}: item {i} is not a networkx node-link dict ({type(exc).__name__}: {exc})")
-            if g.is_directed() or g.is_multigraph():
-                _fail(f"{path}: item {i} is a {'directed' if g.is_directed() else 'multi'}graph; the graph metrics "
-                      "compare simple undirected graphs (convert with nx.Graph(g) if that is what you mean)")
-            graphs.append(g)
-        return graphs
+        from .data.custom import read_graphs_file
+
+        return read_graphs_file(path)
     if path.suffix in (".pkl", ".pickle"):
         if not trust_pickle:
             _fail(f"{path} is a pickle; unpickling runs code. Pass --trust-pickle if you made this file yourself.")

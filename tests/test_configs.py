@@ -41,7 +41,7 @@ def test_config_trains_one_step_on_a_stand_in(path: Path, tmp_path: Path):
     if cfg.get("init_from"):
         # stages trained on from an earlier run: start from a fresh tiny model of the same family instead
         init = tmp_path / "init"
-        stand_in = {"family": cfg["family"], "out": str(init), "train": {"steps": 0}, "progress": False,
+        stand_in = {"family": cfg["family"], "out": str(init), "train": {"steps": 1, "batch_size": 2}, "progress": False,
                     "network": {"hidden": 16, "edge_hidden": 8, "global_hidden": 8, "depth": 1, "heads": 2, "K": 4}}
         stand_in.update(_data(dataset, tmp_path))
         train_from_options(stand_in)

@@ -24,7 +24,7 @@ from ._graphs import clean_graph
 from .dataset import GraphDataset, MoleculeDataset
 from .synthetic import split_graphs
 
-__all__ = ["from_smiles_file", "from_smiles", "from_networkx", "from_pyg", "read_smiles_file"]
+__all__ = ["from_smiles_file", "from_smiles", "from_networkx", "from_pyg", "read_smiles_file", "read_graphs_file"]
 
 _SMILES_NAMES = ("smiles", "smiles1", "smi", "canonical_smiles", "isomeric_smiles")
 
@@ -73,6 +73,41 @@ def _read_smiles(path: Path, smiles_column: str | int | None) -> list[str]:
                 out.append(tok[0])
             return out
     raise ValueError(f"unsupported SMILES file type {path.name!r}; use .csv, .tsv, .smi or .txt (optionally .gz)")
+
+
+def read_graphs_file(path: str | os.PathLike) -> list[nx.Graph]:
+    """Graphs from a JSON list of networkx node-link dicts (what ``graphdiff sample -o x.json``
+    writes). Raises ``FileNotFoundError`` / ``ValueError`` naming the file and the first bad item:
+    not JSON, not a list, an item that is not a node-link dict, a directed graph or a multigraph
+    (the metrics and models take simple undirected graphs)."""
+    import json
+
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"graphs file not found: {p}" + (" (it is a folder)" if p.is_dir() else ""))
+    try:
+        items = json.loads(p.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{p} is not UTF-8 text ({exc.reason} at byte {exc.start}); expected a JSON list of networkx "
+                         "node-link dicts") from exc
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{p} is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}); expected a list "
+                         "of networkx node-link dicts") from exc
+    if not isinstance(items, list):
+        raise ValueError(f"{p} must hold a JSON list of networkx node-link dicts, got a {type(items).__name__}")
+    graphs = []
+    for i, d in enumerate(items):
+        try:
+            if not isinstance(d, dict):
+                raise TypeError(f"a {type(d).__name__}")
+            g = nx.node_link_graph(d, edges="links")
+        except Exception as exc:  # noqa: BLE001 - networkx's KeyError / TypeError say little
+            raise ValueError(f"{p}: item {i} is not a networkx node-link dict ({type(exc).__name__}: {exc})") from exc
+        if g.is_directed() or g.is_multigraph():
+            raise ValueError(f"{p}: item {i} is a {'directed' if g.is_directed() else 'multi'}graph; graphdiff takes simple "
+                             "undirected graphs (convert with nx.Graph(g) if that is what you mean)")
+        graphs.append(g)
+    return graphs
 
 
 def read_smiles_file(path: str | os.PathLike, *, smiles_column: str | int | None = None) -> list[str]:

@@ -65,6 +65,10 @@ def check_device(device: Any) -> torch.device:
         dev = torch.device(device)
     except (RuntimeError, TypeError) as exc:
         raise ValueError(f"unknown device {device!r}; use cpu, cuda or cuda:N") from exc
+    if dev.type not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"device {device!r}: graphdiff runs on cpu, cuda or mps")
+    if dev.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"device {device!r}: MPS is not available here; use cpu")
     if dev.type == "cuda":
         if not torch.cuda.is_available():
             raise ValueError(f"device {device!r}: CUDA is not available (torch {torch.__version__}, "
@@ -143,3 +147,64 @@ def check_sampler_options(options: Mapping[str, Any]) -> None:
             raise ValueError(f"sampler option {key} must be >= 0, got {value!r}")
         if key == "s_noise" and value > MAX_S_NOISE:
             raise ValueError(f"sampler option s_noise must be in [0, {MAX_S_NOISE:g}] (1 is the exact reverse process), got {value!r}")
+
+
+def _finite(value: Any, name: str, *, low: float = 0.0, low_open: bool = False, high: float | None = None) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(float(value)):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    v = float(value)
+    if v < low or (low_open and v == low) or (high is not None and v > high):
+        rng = f"{'>' if low_open else '>='} {low:g}" + (f" and <= {high:g}" if high is not None else "")
+        raise ValueError(f"{name} must be {rng}, got {value!r}")
+    return v
+
+
+def check_training_options(options: Mapping[str, Any], *, nproc: int = 1) -> None:
+    """Validate every block of a training config before any data is read or any step is taken
+    (a model used to train, save and then fail every ``sample`` for a bad ``sampling:`` block;
+    ``batch_size: 0`` became 1, ``steps: 20.7`` ran 21 and ``steps: 0`` saved an untrained model).
+    The sampler name and options are checked later, on the built model, by a dry run."""
+    from ..outputs import check_writable_dir
+
+    check_count(nproc, "nproc")
+    for block in ("train", "sampling", "network", "process", "condition"):
+        if options.get(block) is not None and not isinstance(options[block], Mapping):
+            raise ValueError(f"config block {block!r} must be a mapping of option: value, got {type(options[block]).__name__}")
+    train = dict(options.get("train") or {})
+    check_count(train.get("steps", 1000), "train.steps")
+    if "batch_size" in train:
+        check_count(train["batch_size"], "train.batch_size")
+        if nproc > 1 and int(train["batch_size"]) % nproc:
+            raise ValueError(f"train.batch_size {train['batch_size']} is the global batch and must divide evenly over "
+                             f"--nproc {nproc} processes")
+    for key in ("checkpoint_every", "log_every"):
+        if key in train:
+            check_count(train[key], f"train.{key}")
+    for key in ("seed", "warmup_steps"):
+        if key in train:
+            check_count(train[key], f"train.{key}", minimum=0)
+    if "lr" in train:
+        _finite(train["lr"], "train.lr")
+    if "weight_decay" in train:
+        _finite(train["weight_decay"], "train.weight_decay")
+    if "ema_decay" in train and train["ema_decay"] is not None:
+        _finite(train["ema_decay"], "train.ema_decay", high=1.0)
+    if train.get("grad_clip") is not None:
+        _finite(train["grad_clip"], "train.grad_clip", low_open=True)
+    sampling = dict(options.get("sampling") or {})
+    if sampling.get("steps") is not None:
+        check_count(sampling["steps"], "sampling.steps")
+    if sampling.get("sampler") is not None and not isinstance(sampling["sampler"], str):
+        raise ValueError(f"sampling.sampler must be a sampler name, got {sampling['sampler']!r}")
+    for name, opts in dict(sampling.get("options") or {}).items():
+        if not isinstance(opts, Mapping):
+            raise ValueError(f"sampling.options.{name} must be a mapping of option: value, got {opts!r}")
+        check_sampler_options(opts)
+    if options.get("device") is not None:
+        check_device(options["device"])
+    if options.get("max_train") is not None:
+        check_count(options["max_train"], "max_train")
+    out = options.get("out", "runs/model")
+    if not isinstance(out, (str, Path)) or not str(out):
+        raise ValueError(f"out must be a folder path, got {out!r}")
+    check_writable_dir(Path(out))

@@ -114,7 +114,7 @@ def _load_chunk(path: Path, size: int) -> tuple[GraphState, dict] | None:
     return state, meta
 
 
-def _dry_run(pipe: Any, *, steps: int | None, sampler: str, options: Mapping[str, Any]) -> None:
+def dry_run(pipe: Any, *, steps: int | None, sampler: str, options: Mapping[str, Any]) -> None:
     """One step of the sampler on a one-node graph (a fraction of a second), so an unknown sampler
     or option is refused before anything is written."""
     mask = torch.ones(1, 1, dtype=torch.bool, device=pipe.device)
@@ -169,7 +169,7 @@ def sample_to_file(
         steps = check_count(steps, "steps")
     options = dict(sampler_options or {})
     check_sampler_options({**pipe.sampler_options(sampler), **options})
-    _dry_run(pipe, steps=steps, sampler=sampler, options=options)  # a bad sampler name or option fails here
+    dry_run(pipe, steps=steps, sampler=sampler, options=options)  # a bad sampler name or option fails here
     manifest = {"format": _FORMAT, "n": n, "chunk_size": chunk_size, "seed": seed, "steps": steps, "sampler": sampler,
                 "precision": precision, "options": options, "sort_sizes": bool(sort_sizes), "model": _model_id(pipe),
                 "output": out.name}

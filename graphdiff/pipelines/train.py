@@ -130,17 +130,14 @@ def _prepare_conditional(options: dict[str, Any]):
         state = enc.state
         kept_smiles = [smiles[i] for i in enc.indices]
     else:
-        import json
-
-        import networkx as nx
-
+        from ..data.custom import read_graphs_file
         from ..states import GraphState
 
         path = Path(options["graphs_file"])
         if not path.exists():
             raise FileNotFoundError(f"graphs_file not found: {path}")
         name = path.stem
-        graphs = [nx.node_link_graph(d, edges="links") for d in json.loads(path.read_text())][: max_train or None]
+        graphs = read_graphs_file(path)[: max_train or None]
         state = GraphState.from_networkx(graphs)
     if init is not None:
         if vocabulary is None and init.vocabulary is not None:
@@ -157,8 +154,11 @@ def _prepare_conditional(options: dict[str, Any]):
         pipe.node_counts = NodeCountDistribution.fit(state)  # sample sizes like the data trained on
     else:
         cls = pipeline_class(FAMILIES[family])
-        pipe = cls.create(train_state=state, vocabulary=vocabulary, dataset=name,
-                          network=dict(options.get("network") or {}), process=dict(options.get("process") or {}))
+        try:
+            pipe = cls.create(train_state=state, vocabulary=vocabulary, dataset=name,
+                              network=dict(options.get("network") or {}), process=dict(options.get("process") or {}))
+        except RuntimeError as exc:  # torch refusing the sizes, e.g. a negative width
+            raise ValueError(f"the network / process options cannot build a model: {exc}") from exc
     if options.get("sampling"):
         pipe.card["sampling"] = dict(options["sampling"])
     if options.get("summary"):
@@ -265,6 +265,11 @@ def _worker(rank: int, options: dict[str, Any], nproc: int = 1) -> TrainSummary 
     kw = _train_kwargs(options)
     torch.manual_seed(int(kw.get("seed", 0)))  # the same initial weights on every rank and every run
     pipe, state, y = _prepare_conditional(options)
+    if options.get("sampling"):  # the sampling block must work on this model before a step is taken
+        from .streaming import dry_run
+
+        sampling = pipe.card.get("sampling", {})
+        dry_run(pipe, steps=sampling.get("steps"), sampler=sampling.get("sampler") or pipe.default_sampler, options={})
     out = Path(options.get("out", "runs/model"))
     result = pipe.fit(state, device=options.get("device", "cpu"), checkpoint_dir=out / "checkpoints",
                       progress=rank == 0 and bool(options.get("progress", True)), condition=y, **kw)
@@ -280,9 +285,10 @@ def train_from_options(options: dict[str, Any], *, nproc: int = 1) -> TrainSumma
     """Train the model described by ``options`` (see module docstring); with ``nproc > 1`` the same
     run uses DistributedDataParallel over ``nproc`` CPU processes (gloo; global batch = sum of the
     per-rank batches). Resumes from ``out/checkpoints`` when present."""
-    if nproc < 1:
-        raise ValueError(f"nproc must be >= 1, got {nproc}")
-    _train_kwargs(options)  # validate before spawning
+    from .checks import check_training_options
+
+    check_training_options(options, nproc=nproc)  # every block, before data, spawning or a step
+    _train_kwargs(options)
     if nproc == 1:
         res = _worker(0, options)
         assert res is not None

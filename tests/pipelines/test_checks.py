@@ -76,3 +76,49 @@ def test_check_count_and_options():
         with pytest.raises(ValueError):
             check_count(bad, "x")
     check_sampler_options({"snr": 0.2, "corrector_steps": 0, "s_noise": 1.0, "target_guidance": 0.05, "predictor": "ancestral"})
+
+
+def _train_opts(tmp_path, **over):
+    import networkx as nx
+
+    f = tmp_path / "toy.json"
+    f.write_text(json.dumps([nx.node_link_data(g, edges="links") for g in [nx.cycle_graph(4), nx.path_graph(5)] * 2]))
+    opts = {"graphs_file": str(f), "family": "discrete", "out": str(tmp_path / "run"), "progress": False,
+            "network": dict(hidden=8, edge_hidden=8, global_hidden=8, depth=1, heads=2, time_dim=8, K=2),
+            "train": {"steps": 1, "batch_size": 2}}
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(opts.get(k), dict):
+            opts[k] = {**opts[k], **v}
+        else:
+            opts[k] = v
+    return opts
+
+
+@pytest.mark.parametrize("over, match", [
+    ({"sampling": {"sampler": "bogus"}}, "unknown sampler 'bogus'"),
+    ({"sampling": {"steps": 0}}, "sampling.steps"),
+    ({"sampling": {"options": {"pc": {"snr": -1}}}}, "snr"),
+    ({"sampling": ["steps", 3]}, "'sampling' must be a mapping"),
+    ({"train": {"batch_size": 0}}, "train.batch_size"),
+    ({"train": {"steps": 20.7}}, "train.steps"),
+    ({"train": {"steps": 0}}, "train.steps"),
+    ({"train": {"lr": float("nan")}}, "train.lr"),
+    ({"network": {"hidden": -5}}, "cannot build a model"),
+    ({"out": "/proc/x/run"}, "cannot write to /proc/x"),
+    ({"device": "cuda:7"}, "device"),
+])
+def test_training_config_is_refused_before_the_first_step(tmp_path, over, match):
+    from graphdiff.pipelines import train_from_options
+
+    with pytest.raises(ValueError, match=match):
+        train_from_options(_train_opts(tmp_path, **over))
+    assert not (tmp_path / "run" / "checkpoints").exists() and not (tmp_path / "run" / "model").exists()
+
+
+def test_nproc_must_divide_the_batch_before_spawning(tmp_path, monkeypatch):
+    from graphdiff.pipelines import train_from_options
+    from graphdiff.training import distributed
+
+    monkeypatch.setattr(distributed, "launch", lambda *a, **k: pytest.fail("spawned workers"))
+    with pytest.raises(ValueError, match="divide evenly over --nproc 3"):
+        train_from_options(_train_opts(tmp_path, train={"batch_size": 4}), nproc=3)
