@@ -46,7 +46,7 @@ __all__ = [
     "japanese_vowels", "load_series", "ForecastDenoiser", "train_forecaster", "sample_forecasts", "crps", "energy_score", "with_target",
 ]
 
-NOISES = ("white", "gp", "ou")
+NOISES = ("white", "gp", "ou", "gp_nugget")
 DATASETS = ("cir", "lorenz", "sine", "japanese_vowels")
 
 
@@ -214,9 +214,18 @@ def load_series(name: str, split: str = "train", *, n: int | None = None, seed: 
 
 
 def make_noise_process(noise: str, *, lengthscale: float = 0.1) -> GPNoiseSDE:
-    """``"white"`` (the VP SDE), ``"gp"`` (RBF kernel) or ``"ou"`` noise over the observation times."""
+    """``"white"`` (the VP SDE), ``"gp"`` (RBF kernel), ``"ou"`` or ``"gp_nugget"`` (RBF plus a
+    white-noise nugget: ``Sigma = (K + 0.1 I) / 1.1``) noise over the observation times.
+
+    Why the nugget: a smooth kernel's ``Sigma`` has eigenvalues down to the jitter, so the
+    prior ``N(0, Sigma)`` puts almost no noise on rough directions, where the true marginal at
+    ``T`` still holds ``alpha(T) x_0``; the reverse process then has to create the data's rough
+    part from almost nothing, divided by ``alpha`` — forecasts with outliers. The nugget keeps every
+    direction noised."""
     if noise not in NOISES:
         raise unknown_name("noise", noise, NOISES)
+    if noise == "gp_nugget":
+        return GPNoiseSDE("rbf", lengthscale, jitter=0.1)
     return GPNoiseSDE({"white": "white", "gp": "rbf", "ou": "ou"}[noise], lengthscale)
 
 

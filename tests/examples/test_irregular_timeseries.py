@@ -38,7 +38,7 @@ def test_synthetic_sets_are_irregular_variable_length_and_seeded(name, channels)
 def test_unknown_names_list_choices():
     with pytest.raises(ValueError, match="valid choices: cir, japanese_vowels, lorenz, sine"):
         load_series("ecg")
-    with pytest.raises(ValueError, match="valid choices: gp, ou, white"):
+    with pytest.raises(ValueError, match="valid choices: gp, gp_nugget, ou, white"):
         make_noise_process("pink")
     d = load_series("sine", n=4)
     with pytest.raises(ValueError, match="inside mask"):
