@@ -100,6 +100,7 @@ def test_short_training_and_forecast_shapes(noise):
     assert torch.equal(s, again)
 
 
+@pytest.mark.slow  # importing sktime takes ~10-20 s on the shared cores
 def test_japanese_vowels_loads_offline():
     pytest.importorskip("sktime", reason="the JapaneseVowels loader needs the 'timeseries' extra (sktime)")
     d = load_series("japanese_vowels", "train")
