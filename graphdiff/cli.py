@@ -358,17 +358,21 @@ def sample(
     chunk_size: int = typer.Option(1000, "--chunk-size", min=1, help="Samples per chunk: each finished chunk is saved at once (atomically) in <out>.parts/, so a killed run loses at most one chunk."),
     resume: bool = typer.Option(False, "--resume", help="Continue a killed run into the same --out with the same settings: only the missing chunks are sampled, and the file is the one the uninterrupted run would have written."),
     nproc: int = typer.Option(1, min=1, help="Shard sampling over this many processes (results gathered in order)."),
-    precision: str = typer.Option("float32", help="Network precision: float32 (exact) or bfloat16 (faster on CPUs with bf16 instructions and on GPUs)."),
+    precision: str = typer.Option("auto", help="Network precision: float32 (exact), bfloat16 (faster on CPUs with bf16 instructions and on GPUs) or auto (bfloat16 where the hardware has them, else float32)."),
     option: Optional[list[str]] = typer.Option(None, "--option", help="Sampler option KEY=VALUE (repeatable; VALUE read as JSON, else text), e.g. --option temperature=0.8."),
-    sort_sizes: bool = typer.Option(False, "--sort-sizes", help="Sample in order of graph size, so each batch is padded only to similar sizes (much faster on wide size ranges; the output keeps draw order, but the samples differ from an unsorted run)."),
+    sort_sizes: bool = typer.Option(True, "--sort-sizes/--no-sort-sizes", help="Sample in order of graph size, so each batch is padded only to similar sizes (the default: much faster on wide size ranges; the output keeps draw order, but the samples differ from an unsorted run)."),
 ) -> None:
     """Sample molecules or graphs from a pretrained model into a file, chunk by chunk (flat memory; --resume continues a killed run)."""
     from .pipelines import load_pretrained
     from .pipelines.precision import PRECISIONS
     from .pipelines.streaming import sample_to_file
 
-    if precision not in PRECISIONS:
-        _fail(f"unknown precision {precision!r}; valid: {', '.join(PRECISIONS)}")
+    if precision not in PRECISIONS + ("auto",):
+        _fail(f"unknown precision {precision!r}; valid: {', '.join(PRECISIONS + ('auto',))}")
+    if precision == "auto":  # resolved here, so a --resume run's settings name the precision used
+        from .hardware import auto_precision
+
+        precision = auto_precision(device)
     if n < 1:
         _fail(f"-n must be >= 1, got {n}")
     if steps is not None and steps < 1:

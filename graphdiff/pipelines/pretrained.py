@@ -119,9 +119,11 @@ def generate_molecules(
     device: str | torch.device = "cpu",
     batch_size: int = 512,
     progress: bool = False,
-    precision: str = "float32",
+    precision: str = "auto",
     sampler_options: Mapping[str, Any] | None = None,
     nfe: int | None = None,
+    sort_sizes: bool = True,
+    threads: int | str | None = "auto",
 ) -> MoleculeSamples:
     """Generate ``n`` molecules with a pretrained model, offline.
 
@@ -132,7 +134,13 @@ def generate_molecules(
     fragment); ``report.n_valid_without_correction`` counts samples that were valid before any
     correction and each result in ``report.results`` says whether it was ``corrected``.
     ``precision="bfloat16"`` runs the network in bfloat16: faster on CPUs with bf16 instructions
-    and on GPUs (see :data:`graphdiff.pipelines.precision.PRECISIONS`). ``sampler_options`` override
+    and on GPUs (see :data:`graphdiff.pipelines.precision.PRECISIONS`); the default ``"auto"`` takes
+    it where the hardware has them (AVX512-BF16 / AMX, :func:`graphdiff.hardware.auto_precision`)
+    and float32 elsewhere, so samples of a seed depend on the machine unless you name the precision.
+    ``sort_sizes`` (default on) samples in batches of similar sizes and returns the molecules in draw
+    order. ``threads="auto"`` runs torch on the cores free right now
+    (:func:`graphdiff.hardware.auto_threads`; your ``OMP_NUM_THREADS`` wins), an int sets the count
+    for this call, ``None`` leaves torch's setting. ``sampler_options`` override
     the card's options of the sampler, e.g. ``{"temperature": 0.8}`` for a continuous model
     (higher validity, lower diversity: see the model's card and BENCHMARKS.md). ``nfe`` sets a
     budget of network calls per molecule instead of ``steps`` (a predictor-corrector step makes
@@ -140,7 +148,14 @@ def generate_molecules(
     pipe = load_pretrained(model, device=device)
     if pipe.vocabulary is None:
         raise ValueError(f"model {model!r} generates plain graphs, not molecules; use load_pretrained({model!r}).sample(n)")
-    out = pipe.sample(n, steps=steps, sampler=sampler, seed=seed, batch_size=batch_size, progress=progress,
-                      precision=precision, sampler_options=sampler_options, nfe=nfe)
+    from ..hardware import auto_threads, torch_threads
+
+    if threads == "auto":
+        threads = auto_threads()
+    elif threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+        raise ValueError(f"threads must be 'auto', a positive int or None, got {threads!r}")
+    with torch_threads(threads):
+        out = pipe.sample(n, steps=steps, sampler=sampler, seed=seed, batch_size=batch_size, progress=progress,
+                          precision=precision, sampler_options=sampler_options, nfe=nfe, sort_sizes=sort_sizes)
     assert isinstance(out, MoleculeSamples)
     return out

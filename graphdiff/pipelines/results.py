@@ -72,9 +72,20 @@ class MoleculeSamples(GraphSamples):
     def valid_smiles(self) -> list[str]:
         return [s for s in self.smiles if s is not None]
 
+    @property
+    def single_fragment_fraction(self) -> float:
+        """Fraction of the samples that decoded to one connected molecule (before the largest
+        fragment is kept); NaN without a decoding report."""
+        rep = self.report
+        if rep is None or not getattr(rep, "n_total", 0):
+            return float("nan")
+        return 1.0 - rep.n_multi_fragment / rep.n_total
+
     def summary(self) -> str:
         n = len(self)
         valid = len(self.valid_smiles)
         per = 1000 * self.seconds / max(n, 1)
-        return (f"{n} molecules, {valid} valid ({100 * valid / max(n, 1):.1f}%), {self._calls()}, "
+        frag = self.single_fragment_fraction
+        frag_text = "" if frag != frag else f", {100 * frag:.1f}% in one fragment"
+        return (f"{n} molecules, {valid} valid ({100 * valid / max(n, 1):.1f}%){frag_text}, {self._calls()}, "
                 f"{self.seconds:.1f} s ({per:.2f} ms per molecule)")

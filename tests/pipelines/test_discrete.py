@@ -203,7 +203,8 @@ def test_save_and_load_round_trip_gives_identical_samples(tmp_path, rates: str):
     assert isinstance(back, DiscreteGraphDiffusion)
     assert back.rates == rates and back.edge_weight == 2.0 and back.process.config() == pipe.process.config()
     a, b = pipe.sample(5, seed=4), back.sample(5, seed=4)
-    assert a.info == b.info == {"steps": 6, "sampler": "tau_leaping", "seed": 4, "precision": "float32", "options": {}}
+    assert a.info == b.info == {"steps": 6, "sampler": "tau_leaping", "seed": 4, "precision": "float32", "options": {},
+                                "sort_sizes": True}
     assert torch.equal(a.state.A, b.state.A) and torch.equal(a.state.X, b.state.X)
 
 

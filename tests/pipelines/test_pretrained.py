@@ -144,3 +144,30 @@ def test_measured_line_states_quality_and_protocol():
     assert measured(graph) == ("MMD degree 0.019 / clustering 0.088 / orbit 0.009; dpm_solver_sde, 50 network calls, "
                                "20 graphs x 10 seeds")  # the row of the card's default sampler
     assert measured({}) == "not measured"
+
+
+def test_generate_molecules_defaults_auto_precision_threads_and_fragments(monkeypatch):
+    """The default call resolves ``precision="auto"`` from the CPU flags (a monkeypatched reader:
+    bfloat16 with AVX512-BF16, float32 with AVX2 only), samples size-sorted, runs on the thread
+    count it is given and restores torch's, and reports the single-fragment fraction."""
+    from graphdiff import hardware
+
+    old = torch.get_num_threads()
+    monkeypatch.setattr(hardware, "_read_cpuinfo", lambda: "flags\t: avx2 avx512f avx512_bf16\n")
+    seen: list[int] = []
+    pipe_sample = graphdiff.pipelines.base.GraphDiffusionPipeline.sample
+
+    def spy(self, *a, **k):
+        seen.append(torch.get_num_threads())
+        return pipe_sample(self, *a, **k)
+
+    monkeypatch.setattr(graphdiff.pipelines.base.GraphDiffusionPipeline, "sample", spy)
+    out = graphdiff.generate_molecules(n=6, steps=2, seed=3, threads=1)
+    assert out.info["precision"] == "bfloat16" and out.info["sort_sizes"] is True
+    assert seen == [1] and torch.get_num_threads() == old
+    frag = out.single_fragment_fraction
+    assert frag == 1 - out.report.n_multi_fragment / 6 and f"{100 * frag:.1f}% in one fragment" in out.summary()
+    monkeypatch.setattr(hardware, "_read_cpuinfo", lambda: "flags\t: avx avx2 fma\n")
+    assert graphdiff.generate_molecules(n=2, steps=2, threads=None).info["precision"] == "float32"
+    with pytest.raises(ValueError, match="threads must be"):
+        graphdiff.generate_molecules(n=2, steps=2, threads="many")
