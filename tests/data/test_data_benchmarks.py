@@ -95,6 +95,7 @@ def test_qm9_roundtrip_sample_and_all_charged(shared_data):
     assert _roundtrip_failures(_sample(rows, 2000) + charged, ds.vocabulary) == []
 
 
+@pytest.mark.slow
 def test_zinc250k_roundtrip_sample(shared_data):
     pytest.importorskip("rdkit")
     ds = load("zinc250k", root=shared_data, download=False)

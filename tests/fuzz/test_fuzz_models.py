@@ -182,6 +182,7 @@ _JSON_EDITS = st.sampled_from([None, ("sha256", "0" * 64), ("card", "ab"), ("wei
                                ("record_sha256", "bad"), ("state", {"model": {"w": "__tensor__:nope"}})])
 
 
+@pytest.mark.slow
 @fuzz_settings(250)
 @given(st.sampled_from(["config.json", "model.safetensors"]), st.sampled_from(["truncate", "flip", "random", "append", "empty", "none"]),
        st.integers(0, 10**6), st.integers(0, 255), st.binary(max_size=64), _JSON_EDITS)

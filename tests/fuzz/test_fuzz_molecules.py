@@ -10,6 +10,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
@@ -127,6 +128,7 @@ def raw_graphs(draw):
     return ids, bonds
 
 
+@pytest.mark.slow
 @fuzz_settings(1500)
 @given(raw_graphs(), st.sampled_from(_VOCABS), st.booleans(), st.booleans(), st.booleans(),
        st.sampled_from(["smiles_length", "atoms"]))

@@ -4,6 +4,7 @@ arbitrary inputs. Valid inputs must round-trip exactly; invalid ones must raise 
 from __future__ import annotations
 
 import networkx as nx
+import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
@@ -65,6 +66,7 @@ def _same(a: GraphState, b: GraphState) -> bool:
             and torch.equal(a.X.to(b.X.dtype), b.X) and torch.equal(a.A.to(b.A.dtype), b.A))
 
 
+@pytest.mark.slow
 @fuzz_settings(1200)
 @given(raw_states())
 def test_validate_and_roundtrip(parts):
@@ -111,6 +113,7 @@ def nx_graphs(draw):
     return g
 
 
+@pytest.mark.slow
 @fuzz_settings(1000)
 @given(st.lists(nx_graphs(), min_size=0, max_size=3), st.sampled_from([None, "x", "y"]),
        st.sampled_from([None, "edge_attr", "w"]), st.sampled_from([None, 0, 3, 10]))
@@ -163,6 +166,7 @@ def pyg_data(draw):
     return Data(edge_index=ei, num_nodes=n, **kw)
 
 
+@pytest.mark.slow
 @fuzz_settings(1000)
 @given(st.lists(pyg_data(), min_size=0, max_size=3), st.sampled_from([None, 0, 2, 8]))
 def test_from_pyg(datas, max_nodes):

@@ -6,6 +6,7 @@ the reflowed model is far closer to the data than one step of the exact 1-rectif
 
 from __future__ import annotations
 
+import pytest
 import torch
 from torch import nn
 
@@ -25,6 +26,7 @@ class _VelocityMLP(nn.Module):
         return self.net(torch.cat([x, t[:, None]], 1))
 
 
+@pytest.mark.slow
 def test_reflow_straightens_paths():
     torch.manual_seed(0)
     proc = RectifiedFlow()
