@@ -170,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--init", default=None,
                    help="with --config: train on from this model (bundled name or folder; the config's init_from)")
     p.add_argument("--steps", type=int, default=50)
-    p.add_argument("--sampler", default="ancestral", choices=list(DISCRETE_SAMPLERS))
+    p.add_argument("--sampler", default="ancestral", choices=DISCRETE_SAMPLERS.all_names())
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                    help="sampler option (repeatable; VALUE as JSON), e.g. --option temperature=0.9")
     p.add_argument("--time-power", type=float, default=None,

@@ -38,4 +38,20 @@ class TrainingDivergedError(GraphdiffError, FloatingPointError):
 
 def unknown_name(kind: str, name: object, valid: "list[str] | tuple[str, ...]") -> ValueError:
     """The standard error for a wrong name: lists the valid choices."""
-    return ValueError(f"unknown {kind} {name!r}; valid choices: {', '.join(sorted(map(str, valid)))}")
+    return ValueError(_unknown_message(kind, name, valid))
+
+
+def _unknown_message(kind: str, name: object, valid: "list[str] | tuple[str, ...]") -> str:
+    return f"unknown {kind} {name!r}; valid choices: {', '.join(sorted(map(str, valid)))}"
+
+
+class UnknownNameError(GraphdiffError, ValueError, KeyError):
+    """A name missing from a :class:`graphdiff.registry.Registry`: a ``ValueError`` with the
+    standard message (see :func:`unknown_name`), and a ``KeyError`` for the mapping protocol."""
+
+    def __init__(self, kind: str, name: object, valid: "list[str] | tuple[str, ...]") -> None:
+        super().__init__(_unknown_message(kind, name, valid))
+        self.kind, self.name, self.valid = kind, name, tuple(valid)
+
+    def __str__(self) -> str:
+        return str(self.args[0])

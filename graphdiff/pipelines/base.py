@@ -6,8 +6,9 @@ four small methods: ``loss`` (one training batch), ``sample_batch`` (one batch o
 node mask), ``process_config`` (JSON of its process) and ``_build`` (network + process from a card).
 Everything else — batching, seeds, node counts, molecule decoding, checkpoints — lives here once,
 with its parts in their own modules: :mod:`.results` (what sampling returns), :mod:`.precision`
-(autocast), :mod:`.bucketing` (size-bucketed sampling), :mod:`.nfe` (network-call budgets),
-:mod:`.shards` (sampling over processes) and :mod:`.budget` (training budgets).
+(autocast), :mod:`.bucketing` (size-bucketed sampling), :mod:`.shards` (sampling over processes)
+and :mod:`.budget` (training budgets); the network calls of a sampler's steps are stated by the
+sampler itself (:mod:`graphdiff.samplers.registry`).
 """
 
 from __future__ import annotations
@@ -21,10 +22,10 @@ import torch
 from torch import Tensor, nn
 
 from ..errors import CheckpointError, unknown_name
+from ..samplers.registry import SamplerSpec, steps_for_nfe
 from ..states import GraphState, NodeCountDistribution
 from .bucketing import progress_bar, sample_by_size
 from .budget import check_max_minutes
-from .nfe import count_steps_for_nfe
 from .precision import PRECISIONS, autocast, upcast  # noqa: F401  (upcast: kept importable from here)
 from .results import GraphSamples, MoleculeSamples
 
@@ -56,6 +57,9 @@ class GraphDiffusionPipeline:
     family: ClassVar[str] = "abstract"
     default_steps: ClassVar[int] = 50
     default_sampler: ClassVar[str] = ""
+    #: where this family's samplers are registered (:data:`graphdiff.samplers.SAMPLERS` or
+    #: :data:`graphdiff.samplers.CTMC_SAMPLERS`)
+    samplers: ClassVar[Any] = None
 
     def __init__(
         self,
@@ -85,10 +89,24 @@ class GraphDiffusionPipeline:
         override the card's sampler options."""
         raise NotImplementedError
 
+    def sampler_spec(self, sampler: str) -> SamplerSpec:
+        """The registered sampler of this family named ``sampler`` (or one of its aliases); a wrong
+        name raises ``ValueError`` listing the valid ones."""
+        return self.samplers.get(sampler)
+
     def sampler_options(self, sampler: str) -> dict[str, Any]:
         """Extra keyword arguments of a sampler from ``card["sampling"]["options"][name]``
-        (e.g. ``{"pc": {"snr": 0.2}}`` or ``{"tau_leaping": {"jump": "exponential"}}``)."""
-        return dict(self.card.get("sampling", {}).get("options", {}).get(sampler, {}))
+        (e.g. ``{"pc": {"snr": 0.2}}`` or ``{"tau_leaping": {"jump": "exponential"}}``), found under
+        the sampler's canonical name or any of its aliases."""
+        table = self.card.get("sampling", {}).get("options", {})
+        names = [sampler]
+        if self.samplers is not None and sampler in self.samplers:
+            entry = self.samplers.entry(sampler)
+            names = [entry.name, *entry.aliases]
+        out: dict[str, Any] = {}
+        for name in names:
+            out.update(table.get(name, {}))
+        return out
 
     def process_config(self) -> dict[str, Any]:
         """JSON-able description of the process (for the card)."""
@@ -203,8 +221,8 @@ class GraphDiffusionPipeline:
     def steps_for_nfe(self, nfe: int, *, sampler: str | None = None,
                       sampler_options: Mapping[str, Any] | None = None) -> int:
         """The most steps of ``sampler`` (default: the card's) whose network calls per graph fit in
-        ``nfe``. Counted exactly, by dry runs of the sampler on one single-node graph (a fraction of a
-        second), so it holds for every sampler and option: e.g. 100 calls of predictor-corrector with
+        ``nfe``, computed from the calls the sampler states for these options
+        (:class:`~graphdiff.samplers.registry.StepCost`): e.g. 100 calls of predictor-corrector with
         2 corrector steps is 34 steps (33 x 3 + a last step without corrector). Raises ``ValueError``
         for samplers that choose their own steps (the adaptive ``rk45``) and for budgets below one
         step."""
@@ -213,7 +231,7 @@ class GraphDiffusionPipeline:
             raise ValueError(f"nfe must be >= 1, got {nfe}")
         sampler = sampler or self.card.get("sampling", {}).get("sampler") or self.default_sampler
         options = {**self.sampler_options(sampler), **dict(sampler_options or {})}
-        return count_steps_for_nfe(self, nfe, sampler=sampler, options=options)
+        return steps_for_nfe(self.sampler_spec(sampler), nfe, label=sampler, **options)
 
     def _wrap(self, state: GraphState, *, nfe: int, seconds: float, info: dict, nfe_per_graph: int = 0) -> GraphSamples:
         if self.vocabulary is None:

@@ -44,6 +44,7 @@ from ..nn import GraphScoreNetwork
 from ..processes import ProductProcess, get_process
 from ..processes.base import LinearSDE
 from ..samplers import SAMPLERS, sample
+from ..samplers.registry import SamplerSpec
 from ..data.transforms import NODE_FEATURES, GraphEncoding
 from ..states import GraphState, NodeCountDistribution, pair_mask
 from .base import GraphDiffusionPipeline
@@ -56,7 +57,7 @@ __all__ = [
 
 SDE_TYPES = ("vp", "subvp", "ve")
 #: the samplers that consume a score (the flow samplers need a velocity model)
-CONTINUOUS_SAMPLERS = tuple(name for name, kind in SAMPLERS.items() if kind == "score")
+CONTINUOUS_SAMPLERS = tuple(SAMPLERS.names(consumes="score"))  # as imported; later registrations count too
 
 _DEFAULT_X_SDE: dict[str, Any] = {"type": "vp", "beta_min": 0.1, "beta_max": 20.0}
 _DEFAULT_ADJ_SDE: dict[str, Any] = {"type": "vp", "beta_min": 0.1, "beta_max": 20.0}
@@ -113,6 +114,7 @@ class ContinuousGraphDiffusion(GraphDiffusionPipeline):
     family: ClassVar[str] = "continuous"
     default_steps: ClassVar[int] = 50
     default_sampler: ClassVar[str] = "dpm_solver"
+    samplers: ClassVar[Any] = SAMPLERS
     #: reference settings of the 1000-step stochastic samplers
     reference_steps: ClassVar[int] = 1000
 
@@ -255,6 +257,12 @@ class ContinuousGraphDiffusion(GraphDiffusionPipeline):
         return out.loss
 
     # ------------------------------------------------------------------ sampling
+    def sampler_spec(self, sampler: str) -> SamplerSpec:
+        """A registered sampler that consumes a score (the flow samplers need a velocity model)."""
+        if sampler not in SAMPLERS or SAMPLERS.get(sampler).consumes != "score":
+            raise unknown_name("sampler", sampler, SAMPLERS.names(consumes="score"))
+        return SAMPLERS.get(sampler)
+
     def sampler_options(self, sampler: str) -> dict[str, Any]:
         """Extra keyword arguments of a sampler: :data:`DEFAULT_SAMPLER_OPTIONS` updated with the
         card's ``card["sampling"]["options"][name]`` (e.g. ``{"pc": {"snr": 0.05}}``)."""
@@ -265,8 +273,7 @@ class ContinuousGraphDiffusion(GraphDiffusionPipeline):
         """One batch for ``node_mask`` (B, N): prior draw, reverse SDE / ODE with ``sampler`` in
         ``steps`` steps, then :meth:`~graphdiff.data.transforms.GraphEncoding.decode`. ``options`` override
         :meth:`sampler_options` (e.g. ``{"temperature": 0.8}``). Returns ``(state, nfe)``."""
-        if sampler not in CONTINUOUS_SAMPLERS:
-            raise unknown_name("sampler", sampler, CONTINUOUS_SAMPLERS)
+        self.sampler_spec(sampler)
         node_mask = node_mask.bool()
         like, fmask = self._pack(self.encoding.template(node_mask))
         out = sample(self.process, self._model_fn(self.network, node_mask), like, method=sampler,
@@ -279,8 +286,7 @@ class ContinuousGraphDiffusion(GraphDiffusionPipeline):
 
     def sample_continuous(self, node_mask: Tensor, *, steps: int = 50, sampler: str = "dpm_solver", seed: int = 0) -> GraphState:
         """Like :meth:`sample_batch` but returns the raw continuous ``(X, A)`` (before decoding)."""
-        if sampler not in CONTINUOUS_SAMPLERS:
-            raise unknown_name("sampler", sampler, CONTINUOUS_SAMPLERS)
+        self.sampler_spec(sampler)
         node_mask = node_mask.bool().to(self.device)
         g = torch.Generator(device=self.device).manual_seed(seed)
         like, fmask = self._pack(self.encoding.template(node_mask))

@@ -36,13 +36,8 @@ from ..losses.ctmc import CTMCELBOOutput, ctmc_denoising_loss, ctmc_elbo
 from ..nn import GraphTransformerDenoiser
 from ..processes.ctmc import GraphCTMC, MarginalCTMC, ctmc_from_config, get_ctmc_schedule, make_ctmc
 from ..processes.ctmc.schedules import CTMCSchedule
-from ..samplers.ctmc import (
-    CTMCSampleOutput,
-    check_time_power,
-    sample_ctmc_ancestral,
-    sample_ctmc_predictor_corrector,
-    sample_ctmc_tau_leaping,
-)
+from ..samplers.ctmc import check_time_power
+from ..samplers.registry import CTMC_SAMPLERS
 from ..data.transforms import to_categorical
 from ..states import GraphState, NodeCountDistribution
 from .base import GraphDiffusionPipeline
@@ -50,12 +45,9 @@ from .precision import upcast
 
 __all__ = ["DiscreteGraphDiffusion", "DISCRETE_SAMPLERS", "RATE_FAMILIES", "DEFAULT_TIME_POWER", "make_graph_ctmc"]
 
-#: sampler name -> CTMC sampler function (:mod:`graphdiff.samplers.ctmc`)
-DISCRETE_SAMPLERS: dict[str, Callable[..., CTMCSampleOutput]] = {
-    "ancestral": sample_ctmc_ancestral,
-    "tau_leaping": sample_ctmc_tau_leaping,
-    "pc": sample_ctmc_predictor_corrector,
-}
+#: the CTMC samplers by name (:data:`graphdiff.samplers.CTMC_SAMPLERS`: ``"ancestral"``,
+#: ``"tau_leaping"``, ``"predictor_corrector"`` alias ``"pc"``)
+DISCRETE_SAMPLERS = CTMC_SAMPLERS
 RATE_FAMILIES = ("marginal", "uniform", "absorbing")
 DEFAULT_TIME_POWER = 2.0  # sampling grid t_i = (1 - i/n)^2: finer steps near the data (DeFoG's polydec)
 _PROCESS_KEYS = ("rates", "schedule", "edge_weight", "smoothing")
@@ -108,6 +100,7 @@ class DiscreteGraphDiffusion(GraphDiffusionPipeline):
     family: ClassVar[str] = "discrete"
     default_steps: ClassVar[int] = 50
     default_sampler: ClassVar[str] = "ancestral"
+    samplers: ClassVar[Any] = CTMC_SAMPLERS
 
     def __init__(
         self,
@@ -248,16 +241,15 @@ class DiscreteGraphDiffusion(GraphDiffusionPipeline):
         """One batch for ``node_mask`` (B, N): a prior draw, then ``steps`` reverse steps of
         ``sampler`` (``options`` override :meth:`sampler_options`). Returns
         ``(state with X (B, N), A (B, N, N) long, nfe)``."""
-        if sampler not in DISCRETE_SAMPLERS:
-            raise unknown_name("sampler", sampler, list(DISCRETE_SAMPLERS))
+        spec = self.sampler_spec(sampler)
         if int(steps) < 1:
             raise ValueError(f"steps must be >= 1, got {steps}")
         node_mask = node_mask.bool()
         B, N = node_mask.shape
         x = self.process.prior_sample(node_mask, generator=generator)
         options = {"time_power": self.time_power, **self.sampler_options(sampler), **dict(options or {})}
-        out = DISCRETE_SAMPLERS[sampler](self.process, self._denoiser(self.network), x, steps=int(steps),
-                                         generator=generator, **options)
+        out = spec.run(self.process, self._denoiser(self.network), x, steps=int(steps),
+                       generator=generator, **options)
         st = out.samples
         return GraphState(st.X[:, :N].long(), st.A[:, :N, :N].long(), node_mask), int(out.nfe)
 

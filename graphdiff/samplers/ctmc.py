@@ -44,6 +44,7 @@ from torch import Tensor
 from ..errors import unknown_name
 from ..guidance.ctmc import CTMCGuide, guided_rates, guided_transition, main_probs
 from ..processes.ctmc.base import _categorical, guidance_rate, x0_probs_from_logits
+from .registry import CTMC_SAMPLERS, StepCost, register_sampler
 
 __all__ = [
     "CTMCSampleOutput",
@@ -417,8 +418,29 @@ def sample_ctmc_predictor_corrector(
     return _run(process, denoiser, x, times, step, final, generator, callback, return_trajectory, guide)
 
 
-CTMC_SAMPLERS: dict[str, Callable[..., CTMCSampleOutput]] = {
-    "ancestral": sample_ctmc_ancestral,
-    "tau_leaping": sample_ctmc_tau_leaping,
-    "predictor_corrector": sample_ctmc_predictor_corrector,
-}
+def _prediction_calls(*, guidance: float | None = None, guidance_scale: float = 1.0, uncond_denoiser: Denoiser | None = None,
+                      log_tilt: Callable | None = None, tilt_scale: float = 0.0, **options: Any) -> int:
+    """Network calls of one x0 prediction: 1, plus the unconditional pass of classifier-free
+    guidance, plus the predictor of predictor guidance."""
+    return _guide(guidance, guidance_scale, uncond_denoiser, log_tilt, tilt_scale).calls
+
+
+def _step_cost(**options: Any) -> StepCost:
+    """One prediction per step."""
+    _check(options.get("final", "sample"))
+    return StepCost(_prediction_calls(**options))
+
+
+def _pc_cost(*, corrector_steps: int = 1, final: str = "sample", **options: Any) -> StepCost:
+    """One predictor prediction plus ``corrector_steps`` corrector predictions per step; with a
+    ``final`` read-out the last step runs no correctors."""
+    _check(final)
+    if int(corrector_steps) < 0:
+        raise ValueError(f"corrector_steps must be >= 0, got {corrector_steps}")
+    c, k = _prediction_calls(**options), int(corrector_steps)
+    return StepCost(c * (1 + k), -c * k if final != "none" else 0)
+
+
+register_sampler("ancestral", cost=_step_cost, consumes="x0_logits")(sample_ctmc_ancestral)
+register_sampler("tau_leaping", cost=_step_cost, consumes="x0_logits")(sample_ctmc_tau_leaping)
+register_sampler("predictor_corrector", cost=_pc_cost, consumes="x0_logits", aliases=("pc",))(sample_ctmc_predictor_corrector)

@@ -12,6 +12,7 @@ from torch import Tensor
 from ..processes.base import Process, ScoreFn
 from ..utils import apply_mask, bcast
 from ._common import Recorder, resolve_grid, tvec
+from .registry import register_sampler
 from .types import Callback, SampleOutput
 
 __all__ = ["sample_euler_maruyama"]
@@ -49,3 +50,6 @@ def sample_euler_maruyama(
         x = apply_mask(x, mask)
         rec(i, ts[i + 1], x)
     return SampleOutput(samples=x, nfe=rec.nfe, trajectory=rec.traj, times=rec.times)
+
+
+register_sampler("euler_maruyama", cost=1)(sample_euler_maruyama)

@@ -34,6 +34,7 @@ from torch import Tensor
 from ..processes.base import Process, ScoreFn
 from ..utils import apply_mask, bcast
 from ._common import Recorder, tvec
+from .registry import StepCost, register_sampler
 from .types import Callback, SampleOutput
 
 __all__ = ["logsnr_grid", "sample_dpm_solver", "sample_ddim", "sample_dpm_solver_sde", "sample_ddpm"]
@@ -146,3 +147,16 @@ def sample_ddpm(process: Process, score_fn: ScoreFn, x: Tensor, *, steps: int = 
     """DDPM's ancestral sampler (Ho et al. 2020) in log-SNR time = first-order SDE-DPM-Solver++
     (``eta = 1``; DDIM's ``eta`` otherwise). NFE = ``steps``."""
     return sample_dpm_solver(process, score_fn, x, steps=steps, order=1, eta=eta, **kwargs)
+
+
+def _exponential_cost(*, order: int = 2, **options: object) -> StepCost:
+    """One call per step at either order (the second-order solver is multistep)."""
+    if order not in (1, 2):
+        raise ValueError(f"order must be 1 or 2, got {order}")
+    return StepCost(1)
+
+
+register_sampler("dpm_solver", cost=_exponential_cost)(sample_dpm_solver)
+register_sampler("ddim", cost=1)(sample_ddim)
+register_sampler("dpm_solver_sde", cost=_exponential_cost)(sample_dpm_solver_sde)
+register_sampler("ddpm", cost=1)(sample_ddpm)

@@ -8,7 +8,8 @@ helper builds ``ode_fn`` from a process and a score; flow samplers use the veloc
 
 from __future__ import annotations
 
-from typing import Callable
+from functools import partial
+from typing import Any, Callable
 
 import torch
 from torch import Tensor
@@ -16,6 +17,7 @@ from torch import Tensor
 from ..processes.base import Process, ScoreFn
 from ..utils import apply_mask
 from ._common import Recorder, resolve_grid, tvec
+from .registry import register_sampler
 from .rk45 import odeint_rk45
 from .types import Callback, SampleOutput
 
@@ -182,3 +184,19 @@ def sample_flow_heun(
 ) -> SampleOutput:
     """Rectified-flow sampling with Heun's method. NFE = ``2 steps``."""
     return sample_ode_heun(velocity_fn, x, _flow_grid(process, steps, ts, x), mask=mask, callback=callback, return_trajectory=return_trajectory)
+
+
+def _flow(sampler: Callable[..., SampleOutput]) -> Callable[..., SampleOutput]:
+    """A flow sampler in the registry's ``(process, model_fn, x, **kw)`` signature."""
+
+    def run(process: Process, velocity_fn: OdeFn, x: Tensor, **kwargs: Any) -> SampleOutput:
+        return sampler(velocity_fn, x, process=process, **kwargs)
+
+    return run
+
+
+register_sampler("ode_euler", cost=1)(partial(sample_pf_ode, method="euler"))
+register_sampler("ode_heun", cost=2)(partial(sample_pf_ode, method="heun"))
+register_sampler("rk45", cost=lambda **options: None)(partial(sample_pf_ode, method="rk45"))  # adaptive
+register_sampler("flow_euler", cost=1, consumes="velocity")(_flow(sample_flow_euler))
+register_sampler("flow_heun", cost=2, consumes="velocity")(_flow(sample_flow_heun))

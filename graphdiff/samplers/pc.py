@@ -21,6 +21,7 @@ from torch import Tensor
 from ..processes.base import Process, ScoreFn
 from ..utils import apply_mask, bcast, sum_except_batch
 from ._common import Recorder, resolve_grid, tvec
+from .registry import StepCost, register_sampler
 from .types import Callback, SampleOutput
 
 __all__ = ["sample_pc", "langevin_step", "ald_step", "CORRECTORS"]
@@ -93,3 +94,15 @@ def sample_pc(
         x = apply_mask(x, mask)
         rec(i, ts[i + 1], x)
     return SampleOutput(samples=x, nfe=rec.nfe, trajectory=rec.traj, times=rec.times)
+
+
+def _pc_cost(*, n_corrector: int = 1, corrector: str = "langevin", **options: object) -> StepCost:
+    """One predictor call plus ``n_corrector`` corrector calls per step."""
+    if n_corrector < 0:
+        raise ValueError(f"n_corrector must be >= 0, got {n_corrector}")
+    if corrector not in CORRECTORS:
+        raise ValueError(f"unknown corrector {corrector!r}; valid choices are {list(CORRECTORS)}")
+    return StepCost(1 + int(n_corrector))
+
+
+register_sampler("pc", cost=_pc_cost)(sample_pc)

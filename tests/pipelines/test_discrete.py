@@ -3,6 +3,7 @@ ELBO, molecule decoding."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import networkx as nx
@@ -101,7 +102,7 @@ def test_every_sampler_gives_valid_variable_size_graphs(sampler: str, rates: str
     out = pipe.sample(4, steps=5, sampler=sampler, num_nodes=sizes, seed=3)
     _check_batch(out.state, sizes, 1, 2)
     # one call per step; the corrector adds one per step except the final (x0 read-out) step
-    assert out.nfe == (5 + 4 if sampler == "pc" else 5)
+    assert out.nfe == (5 + 4 if sampler in ("pc", "predictor_corrector") else 5)
     assert len(out.graphs) == 4 and [g.number_of_nodes() for g in out.graphs] == sizes
 
 
@@ -135,13 +136,14 @@ def test_time_power_defaults_to_polydec_and_is_saved(tmp_path):
     assert pipe.time_power == DEFAULT_TIME_POWER == 2.0
     seen = []
     real = DISCRETE_SAMPLERS["ancestral"]
-    DISCRETE_SAMPLERS["ancestral"] = lambda *a, **kw: (seen.append(kw["time_power"]), real(*a, **kw))[1]
+    DISCRETE_SAMPLERS.register("ancestral", dataclasses.replace(real, run=lambda *a, **kw: (seen.append(kw["time_power"]), real(*a, **kw))[1]),
+                               replace=True)
     try:
         warped = pipe.sample(6, steps=5, seed=3, sampler="ancestral")
         pipe.time_power = 1
         plain = pipe.sample(6, steps=5, seed=3, sampler="ancestral")
     finally:
-        DISCRETE_SAMPLERS["ancestral"] = real
+        DISCRETE_SAMPLERS.register("ancestral", real, replace=True)
     assert seen == [2.0, 1.0]
     assert warped.state.A.shape == plain.state.A.shape
     with pytest.raises(ValueError, match="time_power"):
