@@ -26,7 +26,7 @@ from typing import Any, Generic, Iterator, Mapping, TypeVar
 
 from .errors import UnknownNameError
 
-__all__ = ["Registry", "Entry"]
+__all__ = ["Registry", "RegistryView", "Entry"]
 
 T = TypeVar("T")
 _MISSING: Any = object()
@@ -129,9 +129,10 @@ class Registry(Mapping[str, T]):
         """Every accepted name: canonical names, then aliases."""
         return list(self._entries) + list(self._aliases)
 
-    def items_meta(self) -> Iterator[tuple[str, dict[str, Any]]]:
-        for n, e in self._entries.items():
-            yield n, e.meta
+    def view(self, label: str, /, **where: Any) -> "RegistryView[T]":
+        """A live, read-only view of the entries whose meta facts equal ``where`` (a sub-concept:
+        the SDEs among the processes), named ``label`` in error messages."""
+        return RegistryView(self, label, where)
 
     # ------------------------------------------------------------------ mapping protocol
     def __getitem__(self, name: str) -> T:
@@ -149,3 +150,27 @@ class Registry(Mapping[str, T]):
     def __repr__(self) -> str:
         return f"Registry({self.kind!r}: {', '.join(self.all_names())})"
 
+
+class RegistryView(Registry[T]):
+    """The entries of a :class:`Registry` whose meta facts match (see :meth:`Registry.view`);
+    registering goes through the parent registry."""
+
+    def __init__(self, parent: Registry[T], kind: str, where: Mapping[str, Any]) -> None:
+        self.kind = kind
+        self._parent = parent
+        self._where = dict(where)
+
+    def _match(self, e: Entry[T]) -> bool:
+        return all(e.meta.get(k) == v for k, v in self._where.items())
+
+    @property
+    def _entries(self) -> dict[str, Entry[T]]:  # type: ignore[override]
+        return {n: e for n, e in self._parent._entries.items() if self._match(e)}
+
+    @property
+    def _aliases(self) -> dict[str, str]:  # type: ignore[override]
+        entries = self._entries
+        return {a: n for a, n in self._parent._aliases.items() if n in entries}
+
+    def register(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError(f"register {self.kind} entries in the parent registry ({self._parent.kind})")

@@ -2,7 +2,7 @@
 
 Each dataset is one module in ``graphdiff/data/`` that defines ``CARD`` (a :class:`DatasetCard`) and
 ``load(root=None, *, download=True, **options)``. Registering a new dataset means adding that module
-and one line to ``_MODULES`` below. The markdown cards in ``datasets/`` are rendered from these
+and one ``DATASETS.register(name, module)`` line below. The markdown cards in ``datasets/`` are rendered from these
 cards by :func:`render_card_markdown` (a test checks that they agree).
 """
 
@@ -13,10 +13,10 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import unknown_name
+from ..registry import Registry
 from .files import DataFile
 
-__all__ = ["DatasetCard", "get_card", "list_datasets", "load", "dataset_names", "render_card_markdown", "write_card_markdown"]
+__all__ = ["DATASETS", "DatasetCard", "get_card", "list_datasets", "load", "dataset_names", "render_card_markdown", "write_card_markdown"]
 
 
 @dataclass(frozen=True)
@@ -59,35 +59,32 @@ class DatasetCard:
         }
 
 
-# registry name -> module implementing it
-_MODULES: dict[str, str] = {
-    "qm9": "graphdiff.data.qm9",
-    "zinc250k": "graphdiff.data.zinc250k",
-    "moses": "graphdiff.data.moses",
-    "community_small": "graphdiff.data.community_small",
-    "ego_small": "graphdiff.data.ego_small",
-    "enzymes": "graphdiff.data.enzymes",
-    "grid": "graphdiff.data.grid",
-    "planar": "graphdiff.data.planar",
-    "sbm": "graphdiff.data.sbm",
-    "tree": "graphdiff.data.tree",
-    "synthetic_grid": "graphdiff.data.synthetic",
-    "synthetic_planar": "graphdiff.data.synthetic",
-    "synthetic_sbm": "graphdiff.data.synthetic",
-    "synthetic_community": "graphdiff.data.synthetic",
-}
+#: dataset name -> the module implementing it (imported on first use)
+DATASETS: Registry[str] = Registry("dataset")
+DATASETS.register("qm9", "graphdiff.data.qm9")
+DATASETS.register("zinc250k", "graphdiff.data.zinc250k")
+DATASETS.register("moses", "graphdiff.data.moses")
+DATASETS.register("community_small", "graphdiff.data.community_small")
+DATASETS.register("ego_small", "graphdiff.data.ego_small")
+DATASETS.register("enzymes", "graphdiff.data.enzymes")
+DATASETS.register("grid", "graphdiff.data.grid")
+DATASETS.register("planar", "graphdiff.data.planar")
+DATASETS.register("sbm", "graphdiff.data.sbm")
+DATASETS.register("tree", "graphdiff.data.tree")
+DATASETS.register("synthetic_grid", "graphdiff.data.synthetic")
+DATASETS.register("synthetic_planar", "graphdiff.data.synthetic")
+DATASETS.register("synthetic_sbm", "graphdiff.data.synthetic")
+DATASETS.register("synthetic_community", "graphdiff.data.synthetic")
 
 
 def dataset_names() -> list[str]:
     """All registered dataset names."""
-    return list(_MODULES)
+    return list(DATASETS)
 
 
 def _module(name: str):
-    key = name.lower()
-    if key not in _MODULES:
-        raise unknown_name("dataset", name, list(_MODULES))
-    return key, importlib.import_module(_MODULES[key])
+    key = DATASETS.canonical(name.lower() if isinstance(name, str) else name)
+    return key, importlib.import_module(DATASETS[key])
 
 
 def get_card(name: str) -> DatasetCard:
@@ -99,7 +96,7 @@ def get_card(name: str) -> DatasetCard:
 
 def list_datasets() -> list[dict[str, Any]]:
     """One dict per dataset: name, kind, counts per split, total, split rule, files (for ``graphdiff datasets``)."""
-    return [get_card(n).to_dict() for n in _MODULES]
+    return [get_card(n).to_dict() for n in DATASETS]
 
 
 def load(name: str, root: str | os.PathLike | None = None, split: str | None = None, *, download: bool = True, **options: Any):
@@ -152,7 +149,7 @@ def write_card_markdown(folder: str | os.PathLike = "datasets") -> list[str]:
     """Write ``<folder>/<name>.md`` for every registered dataset; returns the paths written."""
     os.makedirs(folder, exist_ok=True)
     paths = []
-    for n in _MODULES:
+    for n in DATASETS:
         path = os.path.join(folder, f"{n}.md")
         with open(path, "w") as fh:
             fh.write(render_card_markdown(get_card(n)))

@@ -13,7 +13,6 @@ sampler itself (:mod:`graphdiff.samplers.registry`).
 
 from __future__ import annotations
 
-import importlib
 import time
 from pathlib import Path
 from typing import Any, ClassVar, Mapping, Sequence
@@ -22,6 +21,7 @@ import torch
 from torch import Tensor, nn
 
 from ..errors import CheckpointError, unknown_name
+from ..registry import Registry
 from ..samplers.registry import SamplerSpec, steps_for_nfe
 from ..states import GraphState, NodeCountDistribution
 from .bucketing import progress_bar, sample_by_size
@@ -29,25 +29,26 @@ from .budget import check_max_minutes
 from .precision import PRECISIONS, autocast, upcast  # noqa: F401  (upcast: kept importable from here)
 from .results import GraphSamples, MoleculeSamples
 
-__all__ = ["GraphDiffusionPipeline", "GraphSamples", "MoleculeSamples", "register_pipeline", "pipeline_class", "PRECISIONS"]
+__all__ = ["GraphDiffusionPipeline", "GraphSamples", "MoleculeSamples", "PIPELINES", "register_pipeline", "pipeline_class", "PRECISIONS"]
 
-# card["pipeline"] -> "module:Class"; families register themselves here
-_PIPELINES: dict[str, str] = {
-    "ContinuousGraphDiffusion": "graphdiff.pipelines.continuous:ContinuousGraphDiffusion",
-    "DiscreteGraphDiffusion": "graphdiff.pipelines.discrete:DiscreteGraphDiffusion",
-}
+#: the pipeline families by name (the card's ``family``, also the training config's ``family``),
+#: each also found under its class name (the card's ``pipeline``); a ``"module:Class"`` target is
+#: imported on first use
+PIPELINES: Registry[type] = Registry("family")
+PIPELINES.register("continuous", "graphdiff.pipelines.continuous:ContinuousGraphDiffusion", aliases=("ContinuousGraphDiffusion",))
+PIPELINES.register("discrete", "graphdiff.pipelines.discrete:DiscreteGraphDiffusion", aliases=("DiscreteGraphDiffusion",))
 
 
-def register_pipeline(name: str, target: str) -> None:
-    """Register a pipeline class (``"module:Class"``) so :meth:`GraphDiffusionPipeline.from_pretrained` finds it."""
-    _PIPELINES[name] = target
+def register_pipeline(name: str, target: "str | type", *, aliases: tuple[str, ...] = ()) -> None:
+    """Register a pipeline family under ``name`` (and ``aliases``, e.g. its class name, which
+    cards record) as a class or ``"module:Class"``, so :meth:`GraphDiffusionPipeline.from_pretrained`
+    and training configs find it."""
+    PIPELINES.register(name, target, aliases=aliases)
 
 
 def pipeline_class(name: str) -> type["GraphDiffusionPipeline"]:
-    if name not in _PIPELINES:
-        raise unknown_name("pipeline", name, list(_PIPELINES))
-    mod, cls = _PIPELINES[name].split(":")
-    return getattr(importlib.import_module(mod), cls)
+    """The pipeline class of a family name or class name."""
+    return PIPELINES.get(name)
 
 
 # ----------------------------------------------------------------------------- pipeline

@@ -41,7 +41,8 @@ from ..losses import dsm_loss
 from ..processes.parametrization import PARAMETRIZATIONS, as_score_fn
 from ..losses.dsm import WEIGHTINGS
 from ..nn import GraphScoreNetwork
-from ..processes import ProductProcess, get_process
+from ..processes import ProductProcess
+from ..processes.registry import SDE_TYPES, process_from_config
 from ..processes.base import LinearSDE
 from ..samplers import SAMPLERS, sample
 from ..samplers.registry import SamplerSpec
@@ -55,7 +56,6 @@ __all__ = [
     "make_sde", "make_graph_process", "DEFAULT_SAMPLER_OPTIONS",
 ]
 
-SDE_TYPES = ("vp", "subvp", "ve")
 #: the samplers that consume a score (the flow samplers need a velocity model)
 CONTINUOUS_SAMPLERS = tuple(SAMPLERS.names(consumes="score"))  # as imported; later registrations count too
 
@@ -69,15 +69,14 @@ _PROCESS_KEYS = ("x_sde", "adj_sde", "parametrization", "weighting", "node_featu
 
 # ----------------------------------------------------------------------------- processes
 def make_sde(spec: Mapping[str, Any]) -> LinearSDE:
-    """A linear SDE from a JSON spec ``{"type": "vp" | "subvp" | "ve", **keyword arguments}``
-    (e.g. ``{"type": "ve", "sigma_min": 0.2, "sigma_max": 1.0}``, GDSS's adjacency SDE)."""
+    """A linear SDE from its JSON spec: ``{"name" (or "type"): one of :data:`SDE_TYPES`, **keyword
+    arguments}`` (e.g. ``{"type": "ve", "sigma_min": 0.2, "sigma_max": 1.0}``, GDSS's adjacency
+    SDE), i.e. :func:`~graphdiff.processes.registry.process_from_config` restricted to SDEs."""
     spec = dict(spec)
-    kind = spec.pop("type", None)
+    kind = spec.get("name", spec.get("type"))
     if kind not in SDE_TYPES:
-        raise unknown_name("SDE type", kind, SDE_TYPES)
-    sde = get_process(kind, **spec)
-    assert isinstance(sde, LinearSDE)
-    return sde
+        raise unknown_name("SDE type", kind, SDE_TYPES.all_names())
+    return process_from_config(spec)
 
 
 def make_graph_process(x_sde: Mapping[str, Any], adj_sde: Mapping[str, Any], *, with_x: bool = True) -> ProductProcess:

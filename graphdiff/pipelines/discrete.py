@@ -34,7 +34,7 @@ from torch import Tensor, nn
 from ..errors import unknown_name
 from ..losses.ctmc import CTMCELBOOutput, ctmc_denoising_loss, ctmc_elbo
 from ..nn import GraphTransformerDenoiser
-from ..processes.ctmc import GraphCTMC, MarginalCTMC, ctmc_from_config, get_ctmc_schedule, make_ctmc
+from ..processes.ctmc import CTMC_FAMILIES, GraphCTMC, MarginalCTMC, ctmc_from_config, get_ctmc_schedule, make_ctmc
 from ..processes.ctmc.schedules import CTMCSchedule
 from ..samplers.ctmc import check_time_power
 from ..samplers.registry import CTMC_SAMPLERS
@@ -48,7 +48,7 @@ __all__ = ["DiscreteGraphDiffusion", "DISCRETE_SAMPLERS", "RATE_FAMILIES", "DEFA
 #: the CTMC samplers by name (:data:`graphdiff.samplers.CTMC_SAMPLERS`: ``"ancestral"``,
 #: ``"tau_leaping"``, ``"predictor_corrector"`` alias ``"pc"``)
 DISCRETE_SAMPLERS = CTMC_SAMPLERS
-RATE_FAMILIES = ("marginal", "uniform", "absorbing")
+RATE_FAMILIES = CTMC_FAMILIES  #: the CTMC rate families by name (:data:`graphdiff.processes.CTMC_FAMILIES`)
 DEFAULT_TIME_POWER = 2.0  # sampling grid t_i = (1 - i/n)^2: finer steps near the data (DeFoG's polydec)
 _PROCESS_KEYS = ("rates", "schedule", "edge_weight", "smoothing")
 _DEFAULT_SCHEDULE: dict[str, Any] = {"name": "cosine"}

@@ -37,13 +37,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..errors import unknown_name
-from .base import pipeline_class
+from .base import PIPELINES, pipeline_class
 from .budget import check_max_minutes
 
 __all__ = ["train_from_options", "training_lineage", "start_new_stage", "TrainSummary", "FAMILIES"]
 
-FAMILIES = {"continuous": "ContinuousGraphDiffusion", "discrete": "DiscreteGraphDiffusion"}
+FAMILIES = PIPELINES  #: the pipeline families by name (:data:`graphdiff.pipelines.base.PIPELINES`)
 _KNOWN = {"dataset", "smiles_file", "graphs_file", "family", "max_train", "network", "process", "train", "sampling",
           "out", "device", "vocabulary", "max_atoms", "summary", "progress", "init_from", "condition"}
 _TRAIN_KEYS = {"steps", "batch_size", "lr", "ema_decay", "seed", "checkpoint_every", "warmup_steps", "lr_schedule",
@@ -85,8 +84,7 @@ def _prepare_conditional(options: dict[str, Any]):
     if unknown:
         raise ValueError(f"unknown option(s) {sorted(unknown)}; valid options: {sorted(_KNOWN)}")
     family = options.get("family", "discrete")
-    if family not in FAMILIES:
-        raise unknown_name("family", family, list(FAMILIES))
+    FAMILIES.canonical(family)  # an unknown name: the standard error
     sources = [k for k in ("dataset", "smiles_file", "graphs_file") if options.get(k)]
     if len(sources) != 1:
         raise ValueError("give exactly one data source: dataset, smiles_file or graphs_file")
@@ -153,7 +151,7 @@ def _prepare_conditional(options: dict[str, Any]):
         pipe.dataset = name
         pipe.node_counts = NodeCountDistribution.fit(state)  # sample sizes like the data trained on
     else:
-        cls = pipeline_class(FAMILIES[family])
+        cls = pipeline_class(family)
         try:
             pipe = cls.create(train_state=state, vocabulary=vocabulary, dataset=name,
                               network=dict(options.get("network") or {}), process=dict(options.get("process") or {}))

@@ -15,6 +15,7 @@ exactly 0 in every noise draw and sample.
 
 from __future__ import annotations
 
+import inspect
 import math
 from dataclasses import dataclass
 from typing import Callable
@@ -46,6 +47,29 @@ class Process:
     T: float = 1.0
     eps: float = 1e-3
     prior_std: float = 1.0
+    #: the name the class is registered under (:func:`graphdiff.processes.registry.register_process`)
+    name: str = ""
+
+    # ----------------------------------------------------------------- saving
+    def config(self) -> dict:
+        """JSON-serialisable ``{"name": ..., **constructor arguments}``; restored by
+        :meth:`from_config` (or :func:`graphdiff.processes.registry.process_from_config`). The
+        default reads each ``__init__`` argument back from the attribute of the same name;
+        override it when an argument is not stored as given."""
+        out: dict = {"name": self.name}
+        for p in list(inspect.signature(type(self).__init__).parameters.values())[1:]:
+            if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+                continue
+            if not hasattr(self, p.name):
+                raise NotImplementedError(f"{type(self).__name__} does not store its argument {p.name!r}: "
+                                          "override config() to save it")
+            out[p.name] = getattr(self, p.name)
+        return out
+
+    @classmethod
+    def from_config(cls, config: dict) -> "Process":
+        """The process a :meth:`config` dict describes (its ``name`` / ``type`` key is ignored)."""
+        return cls(**{k: v for k, v in config.items() if k not in ("name", "type")})
 
     # ----------------------------------------------------------------- coefficients
     def alpha(self, t: Tensor) -> Tensor:

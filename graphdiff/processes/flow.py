@@ -23,12 +23,14 @@ from torch import Tensor
 
 from ..utils import apply_mask, as_time, bcast, sum_except_batch
 from .base import Process
+from .registry import register_process
 
 __all__ = ["RectifiedFlow", "ReflowPairs", "reflow", "straightness"]
 
 VelocityFn = Callable[[Tensor, Tensor], Tensor]
 
 
+@register_process("flow", kind="flow")
 class RectifiedFlow(Process):
     """Linear interpolant ``x_t = (1 - t) x_0 + t z``, prior ``N(0, I)``, ``t in [eps, 1]``.
 

@@ -45,6 +45,7 @@ from torch import Tensor
 from ..errors import unknown_name
 from ..utils import apply_mask, bcast, expand_mask, randn_like
 from .base import LinearSDE
+from .registry import register_process
 from .schedules import get_schedule
 
 __all__ = ["GPNoiseSDE", "KERNELS", "kernel_matrix"]
@@ -64,6 +65,7 @@ def kernel_matrix(kernel: str, times: Tensor, lengthscale: float) -> Tensor:
     return (d == 0).to(times.dtype)
 
 
+@register_process("gp_noise", kind="series_sde")
 class GPNoiseSDE(LinearSDE):
     """VP SDE whose noise is a Gaussian process over each series' observation times.
 

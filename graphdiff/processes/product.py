@@ -32,6 +32,7 @@ from ..errors import InvalidGraphError
 from ..states import GraphState, pair_mask
 from ..utils import apply_mask, randn_like
 from .base import Marginal, Process, ReverseSDE, ScoreFn
+from .registry import process_from_config, register_process
 
 __all__ = ["ProductProcess"]
 
@@ -39,6 +40,7 @@ _NODE_COMPONENTS = ("X",)
 _VALID_COMPONENTS = ("X", "A")
 
 
+@register_process("product", kind="product")
 class ProductProcess(Process):
     """Independent processes on the components of a :class:`GraphState`, sharing time ``t``.
 
@@ -66,6 +68,17 @@ class ProductProcess(Process):
         self.eps = max(p.eps for p in self.components.values())
         self.num_nodes: int | None = None
         self.trailing: dict[str, tuple[int, ...]] = {}
+
+    # ----------------------------------------------------------------- saving
+    def config(self) -> dict:
+        """``{"name": "product", "components": {name: process config}, "symmetric": [...]}``."""
+        return {"name": self.name, "components": {k: p.config() for k, p in self.components.items()},
+                "symmetric": sorted(self.symmetric)}
+
+    @classmethod
+    def from_config(cls, config: dict) -> "ProductProcess":
+        comps = {k: process_from_config(c) for k, c in config["components"].items()}
+        return cls(comps, symmetric=config.get("symmetric", ()))
 
     # ----------------------------------------------------------------- layout
     def _sizes(self) -> list[tuple[str, int]]:

@@ -4,7 +4,8 @@ family per file: :mod:`.uniform`, :mod:`.absorbing`, :mod:`.marginal`; shared ma
 
 from __future__ import annotations
 
-from ...errors import unknown_name
+from ..registry import CTMC_FAMILIES, process_from_config
+from .uniform import UniformCTMC  # noqa: I001  (import order = registration order)
 from .absorbing import AbsorbingCTMC
 from .base import CTMC, conditional_from_x0, guidance_rate, likelihood_ratio, reverse_rate, x0_probs_from_logits
 from .graph import GraphCTMC
@@ -17,7 +18,6 @@ from .schedules import (
     LinearCTMCSchedule,
     get_ctmc_schedule,
 )
-from .uniform import UniformCTMC
 
 __all__ = [
     "CTMC",
@@ -41,31 +41,22 @@ __all__ = [
     "ctmc_from_config",
 ]
 
-CTMC_FAMILIES = {"uniform": UniformCTMC, "absorbing": AbsorbingCTMC, "marginal": MarginalCTMC}
 
 
 def make_ctmc(name: str, *, num_classes: int | None = None, probs=None, schedule="cosine") -> CTMC:
-    """A CTMC by family name: ``uniform`` / ``absorbing`` need ``num_classes``; ``marginal`` needs ``probs``."""
-    if name not in CTMC_FAMILIES:
-        raise unknown_name("CTMC family", name, list(CTMC_FAMILIES))
+    """A CTMC by family name (:data:`CTMC_FAMILIES`): ``uniform`` / ``absorbing`` need
+    ``num_classes``; ``marginal`` needs ``probs``."""
+    cls = CTMC_FAMILIES.get(name)
     if name == "marginal":
         if probs is None:
             raise ValueError("the marginal CTMC needs probs (the data's class frequencies)")
         return MarginalCTMC(probs, schedule=schedule)
     if num_classes is None:
         raise ValueError(f"the {name} CTMC needs num_classes")
-    return CTMC_FAMILIES[name](num_classes, schedule=schedule)
+    return cls(num_classes, schedule=schedule)
 
 
 def ctmc_from_config(config: dict) -> "CTMC | GraphCTMC":
-    """Rebuild a process from its :meth:`config` dict (JSON round trip, e.g. for checkpoints)."""
-    name = config.get("name")
-    if name == "graph":
-        return GraphCTMC(ctmc_from_config(config["node_process"]), ctmc_from_config(config["edge_process"]))
-    if name not in CTMC_FAMILIES:
-        raise unknown_name("CTMC family", name, list(CTMC_FAMILIES) + ["graph"])
-    sched = dict(config.get("schedule", {"name": "cosine"}))
-    schedule = get_ctmc_schedule(sched.pop("name"), **sched)
-    if name == "marginal":
-        return MarginalCTMC(config["probs"], schedule=schedule)
-    return CTMC_FAMILIES[name](config["num_classes"], schedule=schedule)
+    """Rebuild a CTMC (or a :class:`GraphCTMC`) from its :meth:`config` dict (JSON round trip, e.g.
+    for checkpoints); the same as :func:`graphdiff.processes.registry.process_from_config`."""
+    return process_from_config(config)

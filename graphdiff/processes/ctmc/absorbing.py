@@ -9,12 +9,14 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from ..registry import register_process
 from .base import CTMC
 from .schedules import CTMCSchedule
 
 __all__ = ["AbsorbingCTMC"]
 
 
+@register_process("absorbing", kind="ctmc")
 class AbsorbingCTMC(CTMC):
     """Absorbing jump process on ``K`` data classes plus a mask state (index ``K``).
 

@@ -111,8 +111,15 @@ class CTMC:
         return pi[None, :].expand(pi.numel(), -1) - torch.eye(pi.numel(), dtype=pi.dtype, device=pi.device)
 
     def config(self) -> dict:
-        """JSON-serialisable constructor arguments."""
+        """JSON-serialisable constructor arguments (with ``name``)."""
         return {"name": self.name, "num_classes": self.num_classes, "schedule": self.schedule.config()}
+
+    @classmethod
+    def from_config(cls, config: dict) -> "CTMC":
+        """The process a :meth:`config` dict describes (default schedule: cosine)."""
+        cfg = {k: v for k, v in config.items() if k not in ("name", "type")}
+        sched = dict(cfg.pop("schedule", None) or {"name": "cosine"})
+        return cls(**cfg, schedule=get_ctmc_schedule(sched.pop("name"), **sched))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(num_classes={self.num_classes}, schedule={self.schedule!r})"

@@ -17,11 +17,13 @@ import torch
 from torch import Tensor
 
 from ...states import GraphState
+from ..registry import process_from_config, register_process
 from .base import CTMC
 
 __all__ = ["GraphCTMC"]
 
 
+@register_process("graph", kind="graph_ctmc")
 class GraphCTMC:
     """Independent CTMCs on nodes and edges of dense categorical graphs.
 
@@ -40,7 +42,11 @@ class GraphCTMC:
         return f"GraphCTMC(node_process={self.node_process!r}, edge_process={self.edge_process!r})"
 
     def config(self) -> dict:
-        return {"name": "graph", "node_process": self.node_process.config(), "edge_process": self.edge_process.config()}
+        return {"name": self.name, "node_process": self.node_process.config(), "edge_process": self.edge_process.config()}
+
+    @classmethod
+    def from_config(cls, config: dict) -> "GraphCTMC":
+        return cls(process_from_config(config["node_process"]), process_from_config(config["edge_process"]))
 
     @property
     def components(self) -> list[CTMC]:

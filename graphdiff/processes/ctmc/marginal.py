@@ -10,12 +10,14 @@ from typing import Sequence
 import torch
 from torch import Tensor
 
+from ..registry import register_process
 from .base import CTMC
 from .schedules import CTMCSchedule
 
 __all__ = ["MarginalCTMC"]
 
 
+@register_process("marginal", kind="ctmc")
 class MarginalCTMC(CTMC):
     """Jump process towards the class frequencies ``probs`` ``(K,)`` (non-negative, summing to 1)."""
 

@@ -7,12 +7,14 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from ..registry import register_process
 from .base import CTMC
 from .schedules import CTMCSchedule
 
 __all__ = ["UniformCTMC"]
 
 
+@register_process("uniform", kind="ctmc")
 class UniformCTMC(CTMC):
     """Uniform jump process on ``K`` classes (state space = the ``K`` classes)."""
 

@@ -1,9 +1,9 @@
 """Linear Itô SDEs, one per file: :class:`VPSDE`, :class:`SubVPSDE`, :class:`VESDE`, and the
 observation-conditioned :class:`OUVESDE` of SGMSE+."""
 
-from .ouve import OUVESDE, ConditionedOUVESDE
+from .vp import VPSDE  # noqa: I001  (import order = registration order)
 from .subvp import SubVPSDE
 from .ve import VESDE
-from .vp import VPSDE
+from .ouve import OUVESDE, ConditionedOUVESDE
 
 __all__ = ["VPSDE", "SubVPSDE", "VESDE", "OUVESDE", "ConditionedOUVESDE"]

@@ -51,10 +51,12 @@ from torch import Tensor
 
 from ...utils import apply_mask, bcast, num_real, sum_except_batch
 from ..base import LinearSDE, Marginal, ReverseSDE, ScoreFn
+from ..registry import register_process
 
 __all__ = ["OUVESDE", "ConditionedOUVESDE"]
 
 
+@register_process("ouve", kind="observed_sde")
 class OUVESDE(LinearSDE):
     """OUVE SDE ``dx = theta (y - x) dt + g(t) dW`` with the SGMSE+ defaults.
 

@@ -15,10 +15,12 @@ import torch
 from torch import Tensor
 
 from ..base import LinearSDE
+from ..registry import register_process
 
 __all__ = ["VESDE"]
 
 
+@register_process("ve", kind="sde")
 class VESDE(LinearSDE):
     """VE SDE with geometric noise levels from ``sigma_min`` to ``sigma_max``."""
 

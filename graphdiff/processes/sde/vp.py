@@ -10,11 +10,13 @@ import torch
 from torch import Tensor
 
 from ..base import LinearSDE
+from ..registry import register_process
 from ..schedules import NoiseSchedule, get_schedule
 
 __all__ = ["VPSDE"]
 
 
+@register_process("vp", kind="sde")
 class VPSDE(LinearSDE):
     """VP SDE driven by a :class:`~graphdiff.processes.schedules.NoiseSchedule`.
 
@@ -26,6 +28,7 @@ class VPSDE(LinearSDE):
     """
 
     def __init__(self, beta_min: float = 0.1, beta_max: float = 20.0, schedule: str | NoiseSchedule = "linear", eps: float = 1e-3, T: float = 1.0):
+        self.schedule_name = schedule if isinstance(schedule, str) else None
         if isinstance(schedule, str):
             schedule = get_schedule(schedule, beta_min=beta_min, beta_max=beta_max) if schedule == "linear" else get_schedule(schedule)
         self.schedule = schedule
@@ -33,6 +36,12 @@ class VPSDE(LinearSDE):
         self.eps = float(eps)
         self.T = float(T)
         self.prior_std = 1.0
+
+    def config(self) -> dict:
+        if self.schedule_name is None:
+            raise ValueError(f"a {type(self).__name__} with a schedule object cannot save itself; give the schedule by name")
+        return {"name": self.name, "beta_min": self.beta_min, "beta_max": self.beta_max, "schedule": self.schedule_name,
+                "eps": self.eps, "T": self.T}
 
     def alpha(self, t: Tensor) -> Tensor:
         return self.schedule.alpha(t)
