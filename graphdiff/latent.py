@@ -143,8 +143,8 @@ class LatentScoreModel(nn.Module):
     def sample_latents(self, n: int, *, method: str = "dpm_solver", steps: int = 50, generator: torch.Generator | None = None,
                        temperature: float = 1.0) -> Tensor:
         """``(n, *latent_shape)`` latents from the diffusion prior (any score sampler of the core)."""
-        if method not in SAMPLERS or SAMPLERS[method] != "score":
-            raise unknown_name("latent sampler", method, [k for k, v in SAMPLERS.items() if v == "score"])
+        if method not in SAMPLERS or SAMPLERS.get(method).consumes != "score":
+            raise unknown_name("latent sampler", method, SAMPLERS.names(consumes="score"))
         like = torch.zeros((n,) + self.latent_shape, device=next(self.parameters()).device)
         return sample(self.process, self.eps_fn, like, method=method, parametrization="eps", steps=steps,
                       generator=generator, temperature=temperature).samples
