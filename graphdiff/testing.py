@@ -8,7 +8,7 @@ from typing import Callable
 import torch
 from torch import Tensor
 
-from .states import GraphState
+from .states import GraphState, pair_mask
 
 __all__ = ["permute_state", "assert_permutation_equivariant", "assert_symmetric", "random_graph_state"]
 
@@ -100,7 +100,7 @@ def random_graph_state(
     sizes = torch.randint(min_nodes, max_nodes + 1, (batch_size,), generator=g)
     sizes[0] = max_nodes
     mask = torch.arange(max_nodes)[None] < sizes[:, None]
-    em = mask[:, :, None] & mask[:, None, :] & ~torch.eye(max_nodes, dtype=torch.bool)
+    em = pair_mask(mask)
     up = torch.triu(torch.rand(batch_size, max_nodes, max_nodes, generator=g) < p, 1)
     adj = (up | up.transpose(1, 2)) & em
     if edge_channels is None:
