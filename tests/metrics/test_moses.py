@@ -193,6 +193,7 @@ def test_reference_cache_and_roundtrip(tmp_path, monkeypatch) -> None:
         assert a[k] == pytest.approx(b[k], rel=1e-9, abs=1e-12), k
 
 
+@pytest.mark.slow  # spawns processes (graph-tool / RDKit workers)
 def test_worker_processes_match_one_process(monkeypatch) -> None:
     monkeypatch.setattr(moses_mod, "_CHUNK", 5)
     kw = dict(metrics=["valid", "snn", "frag", "filters", "logp"], cache=False)

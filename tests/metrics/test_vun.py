@@ -118,3 +118,26 @@ def test_stored_spectre_graphs_are_valid(shared_data):
     # measured: 36 / 40 test graphs and 180 / 200 of all graphs (the rest: a block pair with no
     # edges, which SPECTRE's Wald statistic punishes, or a fitted block of 19 nodes)
     assert rate >= 0.85
+
+
+def test_sbm_backends_and_card_note():
+    from graphdiff.metrics.vun import resolve_sbm_backend
+
+    with pytest.raises(ValueError, match="auto, graph-tool, icl"):
+        resolve_sbm_backend("gt")
+    assert resolve_sbm_backend("icl") == "icl" and resolve_sbm_backend("auto") in ("icl", "graph-tool")
+    g = _sbm([25, 30], seed=1)
+    r = vun_metrics([g, nx.path_graph(30)], [], validity="sbm", sbm_backend="icl")
+    assert r.counts["valid"] == 1 and "our ICL block fit" in r.cards["valid"].notes
+
+
+@pytest.mark.slow  # spawns processes (graph-tool / RDKit workers)
+def test_graph_tool_fit_recovers_planted_blocks():
+    from graphdiff.metrics.sbm_graphtool import graph_tool_block_counts, graph_tool_python
+
+    if graph_tool_python() is None:
+        pytest.skip("graph-tool is not available (Debian: apt-get install python3-graph-tool)")
+    sizes = [25, 35]
+    [(nc, ec)] = graph_tool_block_counts([_sbm(sizes, seed=3)], refinement_steps=5)
+    assert sorted(nc.tolist()) == sizes
+    assert ec.sum() == 2 * _sbm(sizes, seed=3).number_of_edges()  # graph-tool counts both directions
