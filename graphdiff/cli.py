@@ -188,9 +188,20 @@ def models(as_json: bool = typer.Option(False, "--json", help="Print the model c
 
 # --------------------------------------------------------------------------- evaluate
 def _read_smiles(path: Path) -> list[str]:
-    from .data import read_smiles_file
+    import warnings
 
-    return read_smiles_file(path)
+    from .data import read_smiles_file
+    from .data.custom import skipped_lines
+
+    counts: dict[str, Any] = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # said once, below
+        rows = read_smiles_file(path, counts=counts)
+    if counts.get("blank") or "comma" in str(counts.get("format")):  # anything a user would not expect
+        skipped = skipped_lines(counts)
+        typer.secho(f"note: read {len(rows):,} SMILES from {counts.get('lines', 0):,} lines of {path.name} "
+                    f"({counts.get('format')}){'; skipped ' + skipped if skipped else ''}", err=True)
+    return rows
 
 
 def _read_graphs(path: Path, trust_pickle: bool) -> list:

@@ -30,7 +30,8 @@ _SMILES_NAMES = ("smiles", "smiles1", "smi", "canonical_smiles", "isomeric_smile
 
 
 def _open_text(p: Path) -> io.TextIOBase:
-    return gzip.open(p, "rt", encoding="utf-8", newline="") if p.suffix == ".gz" else open(p, encoding="utf-8", newline="")
+    # utf-8-sig: a byte-order mark (Excel, Windows editors) is dropped, not read into the first SMILES
+    return gzip.open(p, "rt", encoding="utf-8-sig", newline="") if p.suffix == ".gz" else open(p, encoding="utf-8-sig", newline="")
 
 
 def _detect_column(header: Sequence[str], path: Path) -> int:
@@ -44,35 +45,79 @@ def _detect_column(header: Sequence[str], path: Path) -> int:
     raise ValueError(f"cannot tell which column of {path} holds SMILES (columns: {list(header)}); pass smiles_column=")
 
 
-def _read_smiles(path: Path, smiles_column: str | int | None) -> list[str]:
+def _read_smiles(path: Path, smiles_column: str | int | None, counts: dict[str, Any]) -> list[str]:
     stem = path.name[:-3] if path.suffix == ".gz" else path.name
     ext = stem.rsplit(".", 1)[-1].lower() if "." in stem else ""
+    counts.update(lines=0, blank=0, header=0, format=ext or "smi")
     with _open_text(path) as fh:
         if ext in ("csv", "tsv"):
-            reader = csv.reader(fh, delimiter="\t" if ext == "tsv" else ",")
-            header = next(reader, None)
-            if header is None:
-                return []
-            if isinstance(smiles_column, int):
-                col = smiles_column
-            elif smiles_column is not None:
-                if smiles_column not in header:
-                    raise ValueError(f"column {smiles_column!r} not in {path} (columns: {header})")
-                col = header.index(smiles_column)
-            else:
-                col = _detect_column(header, path)
-            return [row[col].strip() if col < len(row) else "" for row in reader if row]
+            return _read_csv(fh, path, "\t" if ext == "tsv" else ",", smiles_column, counts)
         if ext in ("smi", "txt", "smiles", ""):
+            lines = list(fh)
+            first = next((ln for ln in lines if ln.strip()), "")
+            tok0 = first.strip().split()[0] if first.strip() else ""
+            if "," in tok0:  # comma-separated content in a .smi file (a SMILES never holds a comma): read it as CSV
+                counts["format"] = f"comma-separated values in a .{ext or 'smi'} file"
+                cells = [c.strip().lower() for c in first.strip().split(",")]
+                col = smiles_column
+                if col is None:
+                    col = next((cells.index(n) for n in _SMILES_NAMES if n in cells), None)
+                    if col is None:
+                        col = 0
+                        counts["header"] = -1  # no header: every row is data
+                return _read_csv(io.StringIO("".join(lines)), path, ",", col, counts, header=counts["header"] != -1)
             out = []
-            for i, line in enumerate(fh):
+            for i, line in enumerate(lines):
+                counts["lines"] += 1
                 tok = line.strip().split()
                 if not tok:
+                    counts["blank"] += 1
                     continue
-                if i == 0 and tok[0].lower() in _SMILES_NAMES:
+                if not out and counts["header"] == 0 and tok[0].lower() in _SMILES_NAMES:
+                    counts["header"] = 1
                     continue  # header line
                 out.append(tok[0])
             return out
     raise ValueError(f"unsupported SMILES file type {path.name!r}; use .csv, .tsv, .smi or .txt (optionally .gz)")
+
+
+def _read_csv(fh: Any, path: Path, delimiter: str, smiles_column: str | int | None, counts: dict[str, Any], *,
+              header: bool = True) -> list[str]:
+    reader = csv.reader(fh, delimiter=delimiter)
+    counts["header"] = 0
+    if header:
+        head = next(reader, None)
+        if head is None:
+            return []
+        counts["lines"] += 1
+        counts["header"] = 1
+    if isinstance(smiles_column, int):
+        col = smiles_column
+    elif smiles_column is not None:
+        if smiles_column not in head:
+            raise ValueError(f"column {smiles_column!r} not in {path} (columns: {head})")
+        col = head.index(smiles_column)
+    else:
+        col = _detect_column(head, path)
+    out = []
+    for row in reader:
+        counts["lines"] += 1
+        if not row or not any(c.strip() for c in row):
+            counts["blank"] += 1
+            continue
+        out.append(row[col].strip() if col < len(row) else "")
+    return out
+
+
+def skipped_lines(counts: dict[str, Any]) -> str:
+    """``"2 blank lines, 1 header line"`` from the ``counts`` of :func:`read_smiles_file` (``""``
+    when nothing was skipped)."""
+    parts = []
+    if counts.get("blank"):
+        parts.append(f"{counts['blank']} blank line{'s' if counts['blank'] != 1 else ''}")
+    if counts.get("header", 0) > 0:
+        parts.append("1 header line")
+    return ", ".join(parts)
 
 
 def read_graphs_file(path: str | os.PathLike) -> list[nx.Graph]:
@@ -110,15 +155,27 @@ def read_graphs_file(path: str | os.PathLike) -> list[nx.Graph]:
     return graphs
 
 
-def read_smiles_file(path: str | os.PathLike, *, smiles_column: str | int | None = None) -> list[str]:
+def read_smiles_file(path: str | os.PathLike, *, smiles_column: str | int | None = None,
+                     counts: dict[str, Any] | None = None) -> list[str]:
     """The SMILES strings of a ``.csv`` / ``.tsv`` (column auto-detected or named) or ``.smi`` / ``.txt``
     file (first token per line, header line ``smiles`` skipped), optionally gzipped; rows as stored,
-    not validated (see :func:`from_smiles_file` for a validated dataset)."""
+    not validated (see :func:`from_smiles_file` for a validated dataset).
+
+    Read by content as well as suffix: a UTF-8 byte-order mark is dropped, and a ``.smi`` whose
+    first token holds a comma (``smiles,name`` content; SMILES never contain commas) is read as CSV.
+    Every line is counted: pass a dict as ``counts`` to get ``lines``, ``blank`` (skipped), ``header``
+    (skipped) and ``format``; blank lines also raise a warning saying how many were skipped."""
     p = Path(path)
     if not p.exists():
         raise FileNotFoundError(f"no such SMILES file: {p}")
+    if p.is_dir():
+        raise ValueError(f"{p} is a folder, not a SMILES file")
+    counts = {} if counts is None else counts
     try:
-        return _read_smiles(p, smiles_column)
+        rows = _read_smiles(p, smiles_column, counts)
+        if counts.get("blank"):
+            warnings.warn(f"{p}: skipped {skipped_lines(counts)} of {counts['lines']}", stacklevel=2)
+        return rows
     except UnicodeDecodeError as e:
         raise ValueError(f"cannot read SMILES file {p}: not UTF-8 text ({e.reason} at byte {e.start})") from e
     except (gzip.BadGzipFile, EOFError, zlib.error) as e:

@@ -157,6 +157,9 @@ def as_networkx_list(graphs: Any) -> list[nx.Graph]:
             raise TypeError(f"graph {i} is {type(g).__name__}, expected networkx.Graph or a GraphState")
         if g.is_directed():
             raise TypeError(f"graph {i} is directed; graph metrics need undirected graphs")
+        if g.is_multigraph() and g.number_of_edges() != nx.Graph(g).number_of_edges():
+            raise TypeError(f"graph {i} is a multigraph with parallel edges; graph metrics need simple graphs "
+                            "(nx.Graph(g) merges them, if that is what you mean)")
     return out
 
 

@@ -233,6 +233,10 @@ def molecule_metrics(
 
     Returns:
         :class:`MoleculeMetricsResult` with values, metric cards and counts."""
+    for name, value in (("generated", generated), ("train_smiles", train_smiles), ("test_smiles", test_smiles),
+                        ("test_scaffolds_smiles", test_scaffolds_smiles)):
+        if isinstance(value, (str, bytes)):  # a bare string would be read one character at a time
+            raise TypeError(f"{name} must be a list of SMILES, got a single string {value[:40]!r}; wrap it: [{value[:40]!r}]")
     if suite not in MOLECULE_SUITES:
         raise unknown_name("metric suite", suite, MOLECULE_SUITES)
     if suite != "gdss":

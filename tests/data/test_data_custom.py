@@ -87,3 +87,36 @@ def test_from_pyg_round_trip():
     assert torch.equal(ref.A.bool(), st.A[:2, :3, :3].bool()) and torch.equal(ref.X, st.X[:2, :3])
     plain = from_pyg(datas, test_fraction=0.0)
     assert plain.to_state().X.shape == (3, 4, 0)
+
+
+def test_smi_reading_counts_every_line_and_reads_by_content(tmp_path):
+    """Blank lines are counted and reported (they were dropped silently), ``smiles,name`` content
+    in a .smi is read as CSV (it gave validity 0), a UTF-8 BOM is dropped (it made the header an
+    invalid molecule)."""
+    import warnings
+
+    from graphdiff.data import read_smiles_file
+
+    f = tmp_path / "blank.smi"
+    f.write_text("CCO\n\n  \nCCN\n")
+    counts: dict = {}
+    with pytest.warns(UserWarning, match="skipped 2 blank lines of 4"):
+        assert read_smiles_file(f, counts=counts) == ["CCO", "CCN"]
+    assert counts == {"lines": 4, "blank": 2, "header": 0, "format": "smi"}
+    f = tmp_path / "csv_inside.smi"
+    f.write_text("smiles,name\nCCO,ethanol\nc1ccccc1,benzene\n")
+    counts = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert read_smiles_file(f, counts=counts) == ["CCO", "c1ccccc1"]
+    assert counts["header"] == 1 and "comma-separated" in counts["format"]
+    f = tmp_path / "csv_no_header.smi"
+    f.write_text("CCO,ethanol\nCCN,ethylamine\n")
+    assert read_smiles_file(f) == ["CCO", "CCN"]
+    f = tmp_path / "bom.smi"
+    f.write_bytes("\ufeffsmiles\nCCO\n".encode("utf-8"))
+    counts = {}
+    assert read_smiles_file(f, counts=counts) == ["CCO"] and counts["header"] == 1
+    f = tmp_path / "bom.csv"
+    f.write_bytes("\ufeffsmiles,name\nCCO,x\n".encode("utf-8"))
+    assert read_smiles_file(f) == ["CCO"]

@@ -15,6 +15,9 @@ from graphdiff.errors import GraphdiffError
 #: ``{entry point: Counter(outcome class)}``; outcome classes are ``"result"``, ``"typed:<Error>"``
 TALLY: "defaultdict[str, Counter]" = defaultdict(Counter)
 
+#: ``{entry point: rows skipped}``: input rows a reader skipped and counted in its report
+SKIPS: Counter = Counter()
+
 SCALE = float(os.environ.get("GRAPHDIFF_FUZZ_SCALE", "1"))
 _PKG = str(Path(__import__("graphdiff").__file__).resolve().parent)
 

@@ -12,7 +12,7 @@ import os
 
 import pytest
 
-from ._harness import TALLY
+from ._harness import SKIPS, TALLY
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # noqa: ARG001
@@ -29,7 +29,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # no
     path = os.environ.get("GRAPHDIFF_FUZZ_REPORT")
     if path:
         with open(path, "w") as f:
-            json.dump({e: dict(c) for e, c in TALLY.items()}, f, indent=1, sort_keys=True)
+            json.dump({"tally": {e: dict(c) for e, c in TALLY.items()}, "skips": dict(SKIPS)}, f, indent=1, sort_keys=True)
 
 
 @pytest.fixture(scope="session")

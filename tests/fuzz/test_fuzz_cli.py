@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import urllib.error
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from typer.testing import CliRunner
 
 from graphdiff.cli import app
 
-from ._harness import TALLY, UnexplainedError, fuzz_settings
+from ._harness import SKIPS, TALLY, UnexplainedError, fuzz_settings
 
 runner = CliRunner()
 
@@ -94,6 +95,8 @@ def _invoke(verb: str, args: list[str]) -> None:
     lines = [ln for ln in out.splitlines() if ln.startswith("error:")]
     if res.exit_code == 0 and res.exception is None:
         TALLY[f"cli.{verb}"]["result"] += 1
+        m = re.search(r"skipped (\d+) blank line", out)
+        SKIPS[f"cli.{verb}"] += int(m.group(1)) if m else 0
         return
     clear = (res.exit_code == 2 and (res.exception is None or isinstance(res.exception, SystemExit))
              and len(lines) == 1 and "Traceback" not in out and "internal error" not in out)

@@ -262,3 +262,15 @@ def test_data_reference_rejects_bad_arguments():
         data_reference(g, g, metrics=())
     one = data_reference(g, g, n=2, subsets=1, metrics=("degree",))
     assert one.sd == {"degree": 0.0} and one.mean["degree"] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_a_multigraph_with_parallel_edges_is_refused_not_merged():
+    """Parallel edges were merged without a word while self-loops are refused; a MultiGraph with no
+    parallel edge is an ordinary graph."""
+    ref = [nx.cycle_graph(5) for _ in range(3)]
+    multi = nx.MultiGraph(nx.cycle_graph(5))
+    multi.add_edge(0, 1)
+    with pytest.raises(TypeError, match="parallel edges"):
+        graph_metrics(ref, [multi], metrics=("degree",))
+    plain = graph_metrics(ref, [nx.MultiGraph(nx.cycle_graph(5))], metrics=("degree",))
+    assert plain["degree"] == pytest.approx(0.0, abs=1e-12)

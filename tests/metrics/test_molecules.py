@@ -170,3 +170,13 @@ def test_qm9_train_sample_against_test(shared_data, tmp_path, monkeypatch) -> No
     assert 0.0 < res["fcd"] < 10.0 and 0.0 < res["nspdk"] < 0.05
     assert res.counts["n_test"] == 500 and res.counts["n_test_invalid"] == 0
     assert np.isfinite(list(res.values.values())).all()
+
+
+@pytest.mark.parametrize("kwargs", [dict(generated="CCO"), dict(generated=["CCO"], train_smiles="CCO"),
+                                    dict(generated=["CCO"], test_smiles="CCO", metrics=("validity",)),
+                                    dict(generated=b"CCO")])
+def test_a_bare_string_is_refused_not_read_per_character(kwargs):
+    from graphdiff.metrics import molecule_metrics
+
+    with pytest.raises(TypeError, match="list of SMILES"):
+        molecule_metrics(**kwargs)
