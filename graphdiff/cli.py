@@ -99,7 +99,7 @@ app = typer.Typer(
         "  graphdiff models                        # pretrained models shipped with the package\n\n"
         "  graphdiff sample --model qm9 -n 100 -o mols.smi\n\n"
         "  graphdiff evaluate mols.smi --dataset qm9\n\n"
-        "  graphdiff train --config my_run.yaml"
+        "  graphdiff train --smiles my.smi         # or --config my_run.yaml"
     ),
     no_args_is_help=True,
     add_completion=False,
@@ -364,7 +364,7 @@ def sample(
     nfe: Optional[int] = typer.Option(None, help="Instead of --steps: a budget of network calls per sample (a predictor-corrector step makes several)."),
     sampler: Optional[str] = typer.Option(None, help="Sampler name (default: the model card's)."),
     seed: int = typer.Option(0, help="Random seed (>= 0). Chunk i is sampled with a seed derived from (seed, i), so a seed gives other samples than pipe.sample(n, seed=seed) in one piece, and than graphdiff sample before chunked writing."),
-    device: str = typer.Option("cpu", help="cpu or cuda."),
+    device: str = typer.Option("auto", help="auto (cuda when PyTorch sees a GPU, else cpu), cpu, cuda or cuda:N."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output file, format by suffix: .smi, .csv (SMILES, validity flags, logP, QED, weight) or .sdf for molecule models; .json, .graphml or .pt (PyG) for graph models. Default samples.smi / samples.json."),
     chunk_size: int = typer.Option(1000, "--chunk-size", min=1, help="Samples per chunk: each finished chunk is saved at once (atomically) in <out>.parts/, so a killed run loses at most one chunk."),
     resume: bool = typer.Option(False, "--resume", help="Continue a killed run into the same --out with the same settings: only the missing chunks are sampled, and the file is the one the uninterrupted run would have written."),
@@ -380,6 +380,9 @@ def sample(
 
     if precision not in PRECISIONS + ("auto",):
         _fail(f"unknown precision {precision!r}; valid: {', '.join(PRECISIONS + ('auto',))}")
+    from .pipelines.checks import resolve_device
+
+    device = resolve_device(device)
     if precision == "auto":  # resolved here, so a --resume run's settings name the precision used
         from .hardware import auto_precision
 
@@ -411,24 +414,45 @@ def sample(
 
 @app.command()
 def train(
-    config: Path = typer.Option(..., "--config", "-c", help="YAML file with the run's options (see configs/ for examples)."),
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML file with the run's options (see configs/ for examples); optional with --smiles / --graphs / --dataset, where every option has a default."),
+    smiles: Optional[Path] = typer.Option(None, "--smiles", help="Train on your own molecules: a .smi / .csv of SMILES (the atom types and charges are read from the file). Replaces the config's data source."),
+    graphs: Optional[Path] = typer.Option(None, "--graphs", help="Train on your own graphs: a networkx node-link .json list. Replaces the config's data source."),
+    dataset: Optional[str] = typer.Option(None, "--dataset", "-d", help="Train on a dataset by name (see `graphdiff datasets`). Replaces the config's data source."),
+    family: Optional[str] = typer.Option(None, "--family", help="discrete (CTMC, the default) or continuous (SDE); overrides the config."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output folder (overrides the config's `out`)."),
     steps: Optional[int] = typer.Option(None, help="Training steps (overrides the config)."),
     max_minutes: Optional[float] = typer.Option(
         None, "--max-minutes",
         help="Wall-clock budget: stop, checkpointed and saved, at the first step past it (overrides the config's "
              "train.max_minutes). The learning-rate schedule follows the steps, so size --steps to the budget."),
-    device: Optional[str] = typer.Option(None, help="cpu or cuda (overrides the config)."),
+    device: Optional[str] = typer.Option(None, help="auto (the default: cuda when PyTorch sees a GPU, else cpu), cpu, cuda or cuda:N (overrides the config)."),
     nproc: int = typer.Option(1, min=1, help="Train with DistributedDataParallel over this many processes (gloo on CPU)."),
     init_from: Optional[str] = typer.Option(
         None, "--init-from", metavar="MODEL",
         help="Start from this pretrained model (bundled name or save_pretrained folder) instead of fresh weights: "
              "train it on, or fine-tune it on the config's data (overrides the config's `init_from`)."),
 ) -> None:
-    """Train a model from a YAML config; checkpoints are written atomically and resumed automatically."""
+    """Train a model from your SMILES / graphs file, a dataset or a YAML config; checkpoints are
+    written atomically and resumed automatically, and a finished run is reported as complete."""
     from .pipelines import train_from_options
 
-    cfg = load_config(config)
+    sources = {"smiles_file": smiles, "graphs_file": graphs, "dataset": dataset}
+    given = {k: v for k, v in sources.items() if v is not None}
+    if len(given) > 1:
+        _fail("give one of --smiles, --graphs and --dataset")
+    if config is None and not given:
+        _fail("give the data to train on: --smiles my.smi, --graphs graphs.json or --dataset NAME (or --config run.yaml)")
+    cfg = load_config(config) if config is not None else {}
+    if given:
+        for key in sources:
+            cfg.pop(key, None)
+        key, value = next(iter(given.items()))
+        if key != "dataset" and not Path(value).is_file():
+            _fail(f"file not found: {value}")
+        cfg[key] = str(value)
+        cfg.setdefault("out", f"runs/{Path(str(value)).name.split('.')[0]}")
+    if family is not None:
+        cfg["family"] = family
     if init_from is not None:
         cfg["init_from"] = init_from
     if out is not None:

@@ -182,8 +182,9 @@ class GraphDiffusionPipeline:
             raise unknown_name("precision", precision, PRECISIONS + ("auto",))
         if precision == "auto":
             from ..hardware import auto_precision
+            from .checks import resolve_device
 
-            precision = auto_precision(device if device is not None else self.device)
+            precision = auto_precision(resolve_device(device) if device is not None else self.device)
         sampler = sampler or self.card.get("sampling", {}).get("sampler") or self.default_sampler
         options = {**self.sampler_options(sampler), **dict(sampler_options or {})}  # what this call uses
         check_sampler_options(options)
@@ -289,6 +290,7 @@ class GraphDiffusionPipeline:
         from ..training import fit as core_fit
 
         self.to(device)
+        device = self.device  # "auto" resolved
         batch_size = max(1, min(batch_size, data.batch_size))  # small datasets: one batch per step
         tensors: tuple = (data.X, data.A, data.node_mask)
         spec = None

@@ -18,7 +18,7 @@ from torch import Tensor
 
 from ..errors import CheckpointError
 
-__all__ = ["check_device", "check_card_against_weights", "check_count", "check_sample_args", "check_sampler_options"]
+__all__ = ["check_device", "resolve_device", "check_card_against_weights", "check_count", "check_sample_args", "check_sampler_options"]
 
 
 def check_card_against_weights(card: Mapping[str, Any], state_dict: Mapping[str, Tensor], where: str | Path) -> None:
@@ -58,13 +58,22 @@ def check_card_against_weights(card: Mapping[str, Any], state_dict: Mapping[str,
                               "the card was edited or belongs to other weights")
 
 
+def resolve_device(device: Any) -> Any:
+    """``"auto"`` -> ``"cuda"`` when PyTorch sees a GPU, else ``"cpu"``; any other value unchanged."""
+    if isinstance(device, str) and device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
 def check_device(device: Any) -> torch.device:
     """``device`` as a ``torch.device`` if this PyTorch can use it; a ValueError otherwise (e.g.
-    ``"cuda"`` on a CPU-only build, instead of torch's AssertionError deep in the first call)."""
+    ``"cuda"`` on a CPU-only build, instead of torch's AssertionError deep in the first call).
+    ``"auto"`` is resolved by :func:`resolve_device`."""
+    device = resolve_device(device)
     try:
         dev = torch.device(device)
     except (RuntimeError, TypeError) as exc:
-        raise ValueError(f"unknown device {device!r}; use cpu, cuda or cuda:N") from exc
+        raise ValueError(f"unknown device {device!r}; use auto, cpu, cuda or cuda:N") from exc
     if dev.type not in ("cpu", "cuda", "mps"):
         raise ValueError(f"device {device!r}: graphdiff runs on cpu, cuda or mps")
     if dev.type == "mps" and not torch.backends.mps.is_available():

@@ -1,9 +1,12 @@
 """Training from a plain options dict (what ``graphdiff train --config run.yaml`` passes in).
 
-Options (all keys but one data source optional)::
+Options (all keys but one data source optional; ``graphdiff train --smiles my.smi`` needs no file at
+all: the atom types and charges are read from the data and every other key has a default)::
 
     dataset: qm9                # a registry name (see `graphdiff datasets`), or
     smiles_file: my.smi         # your own SMILES (.smi / .csv), or
+    vocabulary: qm9             # optional with smiles_file: a preset or a list of atom tokens; default:
+                                # the (element, charge) types found in the file
     graphs_file: graphs.json    # your own graphs (networkx node-link JSON list)
     family: discrete            # discrete (CTMC) or continuous (SDE)
     init_from: zinc250k         # optional: start from a pretrained model (bundled name or save_pretrained
@@ -23,13 +26,14 @@ Options (all keys but one data source optional)::
             max_minutes: 90}        # optional wall-clock budget: stop (checkpointed) at the first step past it
     sampling: {steps: 50, sampler: ...}
     out: runs/my_model          # checkpoints in out/checkpoints, final model in out/model
-    device: cpu
+    device: auto                # cuda when PyTorch sees a GPU, else cpu (or name one: cpu, cuda, cuda:1)
     progress: true              # tqdm bar on rank 0
 """
 
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,14 +64,21 @@ class TrainSummary:
     losses: list[float] = field(default_factory=list)
     planned_steps: int | None = None
     stopped_by: str | None = None
+    notes: list[str] = field(default_factory=list)  #: molecules skipped while encoding, with the fix
+    already_complete: bool = False  #: the run had finished before: nothing was trained
 
     def __str__(self) -> str:
+        notes = "".join(f"note: {n}\n" for n in self.notes)
+        if self.already_complete:
+            return (f"{notes}already complete: {self.model_dir} holds the model trained for {self.steps} steps; nothing "
+                    f"to do (raise --steps / train.steps to train on from the last checkpoint, or give another --out "
+                    f"for a new run)")
         stopped = ""
         if self.stopped_by == "max_seconds":
             stopped = f", stopped by the max_minutes budget (planned {self.planned_steps})"
         elif self.stopped_by is not None:
             stopped = f", stopped by {self.stopped_by} (planned {self.planned_steps})"
-        return (f"trained {self.steps} steps{stopped} in {self.seconds:.0f} s (final loss {self.final_loss:.4f}); "
+        return (f"{notes}trained {self.steps} steps{stopped} in {self.seconds:.0f} s (final loss {self.final_loss:.4f}); "
                 f"model saved to {self.model_dir} (load with graphdiff.load_pretrained({str(self.model_dir)!r}))")
 
 
@@ -77,9 +88,9 @@ def _prepare(options: dict[str, Any]):
     return pipe, state
 
 
-def _prepare_conditional(options: dict[str, Any]):
+def _prepare_conditional(options: dict[str, Any], notes: list[str] | None = None):
     """:func:`_prepare` plus the standardised training condition ``Y`` ``(B, k)`` of a ``condition``
-    block (``None`` without one)."""
+    block (``None`` without one). Molecules skipped while encoding are described in ``notes``."""
     unknown = set(options) - _KNOWN
     if unknown:
         raise ValueError(f"unknown option(s) {sorted(unknown)}; valid options: {sorted(_KNOWN)}")
@@ -90,6 +101,7 @@ def _prepare_conditional(options: dict[str, Any]):
         raise ValueError("give exactly one data source: dataset, smiles_file or graphs_file")
     max_train = options.get("max_train")
     vocabulary = None
+    notes = [] if notes is None else notes  # counted skips, told to the user with the fix
     kept_smiles: list[str] | None = None  # the training molecules in state order (for conditions)
     from ..data import load, molecules
 
@@ -117,14 +129,24 @@ def _prepare_conditional(options: dict[str, Any]):
 
         name = Path(options["smiles_file"]).stem
         smiles = read_smiles_file(options["smiles_file"])[: max_train or None]
-        vocab_name = options.get("vocabulary", "zinc250k")
-        vocabulary = molecules.AtomVocabulary.named(vocab_name) if hasattr(molecules.AtomVocabulary, "named") else getattr(molecules, vocab_name.upper())
+        explicit = options.get("vocabulary")
+        if explicit is None:  # the (element, charge) types found in the data, as graphdiff.data.from_smiles does
+            vocabulary = molecules.AtomVocabulary.from_smiles(smiles, name=name)
+        elif isinstance(explicit, str):
+            vocabulary = molecules.AtomVocabulary.from_name(explicit)
+        else:
+            vocabulary = molecules.AtomVocabulary(list(explicit), name=name)
         if init is not None:
-            if init.vocabulary is None or ("vocabulary" in options and init.vocabulary != vocabulary):
+            if init.vocabulary is None or (explicit is not None and init.vocabulary != vocabulary):
                 raise ValueError(f"init_from {options['init_from']!r} has atom types {_atoms(init.vocabulary)}; "
                                  f"smiles_file needs a molecule model (and no different `vocabulary:`)")
             vocabulary = init.vocabulary  # encode the SMILES with the model's atom types
-        enc = molecules.smiles_to_state(smiles, vocabulary, max_atoms=options.get("max_atoms"))
+        enc = molecules.smiles_to_state(smiles, vocabulary, max_atoms=options.get("max_atoms"), on_unknown="skip",
+                                        warn=False)
+        notes.extend(_encoding_notes(enc, vocabulary, options))
+        if not enc.indices:
+            raise ValueError(f"none of the {len(smiles)} molecules of {options['smiles_file']} can be encoded: "
+                             + " ".join(notes))
         state = enc.state
         kept_smiles = [smiles[i] for i in enc.indices]
     else:
@@ -184,6 +206,24 @@ def _add_condition(pipe: Any, cond: dict[str, Any], state: Any, smiles: list[str
         spec.extra["train_rows_with_missing_entries"] = n_missing
     make_conditional(pipe, spec)
     return spec.standardise(values)
+
+
+def _encoding_notes(enc: Any, vocabulary: Any, options: dict[str, Any]) -> list[str]:
+    """One line per kind of molecule ``smiles_to_state`` skipped: how many, which atoms, and the fix."""
+    notes = []
+    if enc.n_invalid_smiles:
+        notes.append(f"skipped {enc.n_invalid_smiles} of {enc.n_input} rows that RDKit cannot parse as SMILES")
+    if enc.n_unknown_atoms:
+        atoms = ", ".join(f"{tok} ({n} molecule{'s' * (n != 1)})" for tok, n in sorted(enc.unknown_atoms.items()))
+        if options.get("init_from"):
+            fix = (f"the model {options['init_from']!r} knows only {_atoms(vocabulary)}: train from scratch (no "
+                   "init_from) to take the atom types from your data, or remove these molecules")
+        else:
+            fix = ("remove the `vocabulary:` option so the atom types are read from your data, or give a vocabulary "
+                   "that includes these atoms")
+        notes.append(f"skipped {enc.n_unknown_atoms} of {enc.n_input} molecules with atoms the model cannot encode: "
+                     f"{atoms}; {fix}")
+    return notes
 
 
 def start_new_stage(pipe: Any, source: str) -> None:
@@ -262,21 +302,50 @@ def _worker(rank: int, options: dict[str, Any], nproc: int = 1) -> TrainSummary 
         torch.set_num_threads(threads)
     kw = _train_kwargs(options)
     torch.manual_seed(int(kw.get("seed", 0)))  # the same initial weights on every rank and every run
-    pipe, state, y = _prepare_conditional(options)
+    notes: list[str] = []
+    pipe, state, y = _prepare_conditional(options, notes)
+    if rank == 0:
+        for note in notes:
+            warnings.warn(note, stacklevel=2)
     if options.get("sampling"):  # the sampling block must work on this model before a step is taken
         from .streaming import dry_run
 
         sampling = pipe.card.get("sampling", {})
         dry_run(pipe, steps=sampling.get("steps"), sampler=sampling.get("sampler") or pipe.default_sampler, options={})
     out = Path(options.get("out", "runs/model"))
-    result = pipe.fit(state, device=options.get("device", "cpu"), checkpoint_dir=out / "checkpoints",
+    result = pipe.fit(state, device=options.get("device", "auto"), checkpoint_dir=out / "checkpoints",
                       progress=rank == 0 and bool(options.get("progress", True)), condition=y, **kw)
     if rank != 0:
         return None
     model_dir = pipe.save_pretrained(out / "model")
     return TrainSummary(model_dir, result.final_step, result.losses[-1] if result.losses else float("nan"),
                         result.wall_time, list(result.losses), planned_steps=int(kw["steps"]),
-                        stopped_by=result.stopped_by)
+                        stopped_by=result.stopped_by, notes=notes)
+
+
+def _finished_run(options: dict[str, Any]) -> TrainSummary | None:
+    """The summary of a run in ``options["out"]`` that already reached its planned steps (its last
+    checkpoint at ``train.steps`` and the model saved), or ``None`` when there is work to do."""
+    from ..training.checkpoint import checkpoint_exists, read_checkpoint_record
+
+    out = Path(options.get("out", "runs/model"))
+    planned = int(_train_kwargs(options)["steps"])
+    if not (checkpoint_exists(out / "checkpoints") and (out / "model" / "config.json").is_file()):
+        return None
+    step = int(read_checkpoint_record(out / "checkpoints").get("step", -1))
+    if step < planned:
+        return None
+    import json
+
+    card = json.loads((out / "model" / "config.json").read_text()).get("card", {})
+    source = options.get("dataset") or Path(str(options.get("smiles_file") or options.get("graphs_file") or "")).stem
+    parent = (card.get("init_from") or {}).get("model")
+    if (card.get("dataset"), card.get("family"), parent) != (source, options.get("family", "discrete"),
+                                                              options.get("init_from")):
+        return None  # another run's folder: train (and let the checks and the resume warnings speak)
+    training = card.get("training", {})
+    return TrainSummary(out / "model", step, float("nan"), float(training.get("seconds", 0.0)), planned_steps=planned,
+                        already_complete=True)
 
 
 def train_from_options(options: dict[str, Any], *, nproc: int = 1) -> TrainSummary:
@@ -286,7 +355,9 @@ def train_from_options(options: dict[str, Any], *, nproc: int = 1) -> TrainSumma
     from .checks import check_training_options
 
     check_training_options(options, nproc=nproc)  # every block, before data, spawning or a step
-    _train_kwargs(options)
+    done = _finished_run(options)
+    if done is not None:
+        return done
     if nproc == 1:
         res = _worker(0, options)
         assert res is not None
