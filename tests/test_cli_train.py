@@ -85,3 +85,9 @@ def test_device_auto_picks_cuda_when_present(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     assert resolve_device("auto") == "cuda"
     assert resolve_device("cpu") == "cpu" and resolve_device(torch.device("cpu")) == torch.device("cpu")
+
+
+def test_a_smiles_file_without_one_parsable_molecule_is_one_error_line(tmp_path):
+    f = _write(tmp_path, ["xx", "yy"])
+    res = runner.invoke(app, ["train", "--smiles", str(f), "--steps", "1", "-o", str(tmp_path / "o")])
+    assert res.exit_code == 2 and "none of its 2 rows is a SMILES RDKit can parse" in res.output

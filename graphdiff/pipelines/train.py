@@ -131,7 +131,11 @@ def _prepare_conditional(options: dict[str, Any], notes: list[str] | None = None
         smiles = read_smiles_file(options["smiles_file"])[: max_train or None]
         explicit = options.get("vocabulary")
         if explicit is None:  # the (element, charge) types found in the data, as graphdiff.data.from_smiles does
-            vocabulary = molecules.AtomVocabulary.from_smiles(smiles, name=name)
+            try:
+                vocabulary = molecules.AtomVocabulary.from_smiles(smiles, name=name)
+            except ValueError:  # not one parsable molecule
+                raise ValueError(f"{options['smiles_file']}: none of its {len(smiles)} rows is a SMILES RDKit can "
+                                 "parse; give a .smi (one SMILES per line) or a .csv with a smiles column") from None
         elif isinstance(explicit, str):
             vocabulary = molecules.AtomVocabulary.from_name(explicit)
         else:
