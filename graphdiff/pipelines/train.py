@@ -50,7 +50,7 @@ FAMILIES = PIPELINES  #: the pipeline families by name (:data:`graphdiff.pipelin
 _KNOWN = {"dataset", "smiles_file", "graphs_file", "family", "max_train", "network", "process", "train", "sampling",
           "out", "device", "vocabulary", "max_atoms", "summary", "progress", "init_from", "condition"}
 _TRAIN_KEYS = {"steps", "batch_size", "lr", "ema_decay", "seed", "checkpoint_every", "warmup_steps", "lr_schedule",
-               "grad_clip", "weight_decay", "log_every", "group_by_size", "bucket_batches", "max_minutes"}
+               "grad_clip", "weight_decay", "log_every", "group_by_size", "bucket_batches", "max_minutes", "bf16"}
 
 
 @dataclass

@@ -333,7 +333,7 @@ def fit(
     lengths: Sequence[int] | Tensor | None = None,
     bucket_batches: int | None = None,
     device: str | torch.device = "cpu",
-    bf16: bool = False,
+    bf16: bool | str = False,
     seed: int = 0,
     checkpoint_dir: str | Path | None = None,
     checkpoint_every: int = 1000,
@@ -366,7 +366,10 @@ def fit(
         grad_clip: max global gradient norm (``None`` disables clipping).
         ema_decay: EMA decay (``None`` disables EMA); ``ema_warmup`` uses ``min(d, (1+n)/(10+n))``.
         warmup_steps, lr_schedule: linear warmup then ``"constant"`` or ``"cosine"``.
-        bf16: autocast to bfloat16 (CUDA only; ignored with a warning on CPU).
+        bf16: autocast the loss to bfloat16: on CUDA, and on CPUs with native bfloat16 (AVX512-BF16
+            / AMX, :func:`graphdiff.hardware.cpu_has_bf16`; 1.24x per QM9 step on such a CPU);
+            elsewhere on CPU ignored with a warning. ``"auto"``: on where it runs natively, silently
+            off elsewhere.
         seed: seeds the global torch/numpy/Python RNGs (offset per rank), the data order and the
             loss generator.
         checkpoint_dir: where atomic checkpoints go (every ``checkpoint_every`` steps and at the end);
@@ -388,9 +391,15 @@ def fit(
     schedule_fn = lr_lambda(lr_schedule, steps=steps, warmup_steps=warmup_steps)
     device = torch.device(device)
     rank, world = D.get_rank(), D.get_world_size()
-    use_bf16 = bool(bf16) and device.type == "cuda"
-    if bf16 and not use_bf16:
-        warnings.warn("bf16 autocast is only used on CUDA; training in float32 on CPU", stacklevel=2)
+    if bf16 not in (True, False, "auto"):
+        raise ValueError(f"bf16 must be True, False or 'auto', got {bf16!r}")
+    from ..hardware import cpu_has_bf16
+
+    native = device.type == "cuda" or (device.type == "cpu" and cpu_has_bf16())
+    use_bf16 = bool(bf16) and native
+    if bf16 is True and not use_bf16:
+        warnings.warn("bf16 autocast runs on CUDA and on CPUs with native bfloat16 only; training in float32 here",
+                      stacklevel=2)
 
     _seed_everything(seed + 1_000_003 * rank)  # rank 0 = the single-process run
     model.to(device)

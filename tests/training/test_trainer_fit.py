@@ -294,3 +294,31 @@ def test_graph_state_dataset_is_batched_per_graph() -> None:
 
     fit(nn.Linear(3, 1), loss, graphs, steps=2, batch_size=5, progress=False)
     assert sorted(seen) == list(range(10))  # one epoch = every graph once
+
+
+@pytest.mark.parametrize("flags, bf16, expect", [("avx2 avx512_bf16", True, torch.bfloat16), ("avx2 avx512_bf16", "auto", torch.bfloat16),
+                                                 ("avx2 fma", "auto", torch.float32), ("avx2 fma", True, torch.float32),
+                                                 ("avx2 avx512_bf16", False, torch.float32)])
+def test_bf16_autocast_on_cpu_follows_the_cpu_flags(monkeypatch, flags, bf16, expect) -> None:
+    """``bf16`` autocasts the loss on a CPU with native bfloat16 (monkeypatched flags reader), is
+    off elsewhere (``True`` warns there, ``"auto"`` is silent), and a bad value is refused."""
+    import warnings
+
+    from graphdiff import hardware
+
+    monkeypatch.setattr(hardware, "_read_cpuinfo", lambda: f"flags\t: {flags}\n")
+    model, data = P.make_model(dropout=0.0), P.make_data(16)
+    seen: list[torch.dtype] = []
+
+    def loss_fn(m, batch, generator):
+        out = m(batch[0])
+        seen.append(out.dtype)
+        return ((out.float() - batch[1].float()) ** 2).mean()
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit(model, loss_fn, data, steps=2, batch_size=8, bf16=bf16, progress=False, ema_decay=None)
+    assert set(seen) == {expect}
+    assert any("bf16" in str(w.message) for w in caught) == (bf16 is True and expect == torch.float32)
+    with pytest.raises(ValueError, match="bf16 must be"):
+        fit(model, loss_fn, data, steps=1, batch_size=8, bf16="yes", progress=False)
