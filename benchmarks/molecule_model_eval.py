@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import platform
 import sys
 import time
@@ -36,7 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sampler", default=None, help="default: the card's")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--precision", default="float32", choices=PRECISIONS, help="network precision while sampling")
+    ap.add_argument("--precision", default="float32", choices=PRECISIONS + ("auto",), help="network precision while sampling")
+    ap.add_argument("--no-sort-sizes", action="store_true", help="sample in draw order (the default before size-sorted batches)")
     ap.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                     help="sampler option (repeatable; VALUE as JSON), e.g. --option temperature=0.8")
     ap.add_argument("--save", default=None, help="save_pretrained folder for the model with these metrics in its card "
@@ -61,7 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     ds = graphdiff.load_dataset(dataset)
     t0 = time.perf_counter()
     out = pipe.sample(a.n, steps=a.steps, sampler=a.sampler, seed=a.seed, progress=True, precision=a.precision,
-                      sampler_options=options)
+                      sampler_options=options, sort_sizes=not a.no_sort_sizes)
+    a.precision = out.info["precision"]  # "auto" resolved
     seconds = time.perf_counter() - t0
     rep = out.report
     res = molecule_metrics(out.smiles, train_smiles=ds.smiles("train"), test_smiles=ds.smiles("test"),
@@ -72,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         "protocol": "gdss", "dataset": dataset, "split": "test", "n_samples": a.n, "sampler": info["sampler"],
         "steps": info["steps"], "nfe": out.nfe_per_graph, "nfe_total": out.nfe, "seed": a.seed, "precision": a.precision, "options": info["options"], "decode": pipe.card.get("sampling", {}).get("decode", "gdss"),
         "ms_per_sample_cpu": round(1000 * seconds / max(a.n, 1), 2), "values": values, "counts": res.counts,
+        "sort_sizes": bool(out.info.get("sort_sizes")), "single_fragment": round(out.single_fragment_fraction, 6),
         "date": dt.date.today().isoformat(),
         "command": "python benchmarks/molecule_model_eval.py " + " ".join(sys.argv[1:] if argv is None else argv),
     }
@@ -80,17 +84,22 @@ def main(argv: list[str] | None = None) -> int:
         f"## {family} model on {dataset} ({a.model}), GDSS molecule protocol",
         "",
         f"- date: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC; commit `{_commit()}`",
-        f"- machine: {platform.machine()} CPU, {torch.get_num_threads()} torch thread(s), torch {torch.__version__}",
+        f"- machine: {platform.machine()} CPU, {torch.get_num_threads()} torch thread(s), torch {torch.__version__}; "
+        f"load average {os.getloadavg()[0]:.1f} at the end (a shared machine: the time per molecule is wall clock)",
         f"- command: `{metrics['command']}`",
         f"- model: {pipe.card.get('summary', type(pipe).__name__)}; {sum(p.numel() for p in pipe.network.parameters()):,} parameters; "
         f"training: {json.dumps(pipe.card.get('training', {}))}",
         f"- sampling: {info['sampler']}, {info['steps']} steps, {out.nfe_per_graph} network calls per molecule ({out.nfe} in all over batches), seed {a.seed}, "
-        f"network in {a.precision}" + (f", options {json.dumps(info['options'])}" if info["options"] else "") + "; "
+        f"network in {a.precision}, size-sorted batches {metrics['sort_sizes']}"
+        + (f", options {json.dumps(info['options'])}" if info["options"] else "") + "; "
         f"{seconds:.1f} s for {a.n} molecules = {metrics['ms_per_sample_cpu']} ms per molecule",
         f"- protocol: node counts from the training set; decoded with `{metrics['decode']}`; validity w/o correction / all samples; "
         "uniqueness / valid; novelty vs the train SMILES; FCD and NSPDK vs the test SMILES",
         "",
         res.to_markdown(),
+        "",
+        f"Single-fragment samples (one connected molecule before the largest fragment is kept): "
+        f"**{100 * out.single_fragment_fraction:.1f}%** ({rep.n_multi_fragment} of {rep.n_total} in several fragments).",
         "",
     ]
     path = Path(a.out) if a.out else ROOT / "benchmarks" / "results" / f"molecules_{dataset}_{family}.md"
