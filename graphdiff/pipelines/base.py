@@ -151,8 +151,18 @@ class GraphDiffusionPipeline:
         sampler_options: Mapping[str, Any] | None = None,
         sort_sizes: bool = True,
         nfe: int | None = None,
+        condition: Mapping[str, Any] | None = None,
+        guidance_scale: float | None = None,
+        scaffold: Any = None,
     ) -> GraphSamples:
         """Generate ``n`` graphs (molecules for molecule models).
+
+        Steering (:func:`graphdiff.guidance.sampling.sample_guided`): ``condition``
+        (``{"logp": 1.5, "qed": 0.6}``, names of a conditional model's ``card["condition"]``; sizes
+        then follow ``p(N | y)``) with classifier-free guidance ``guidance_scale`` (0 unconditional,
+        1 conditional; default: the card's), and / or ``scaffold`` (a SMILES or one-graph
+        :class:`GraphState` every sample contains). Molecule samples then carry ``targets`` and
+        achieved ``properties``.
 
         ``steps`` counts sampler steps; a step may call the network more than once (a predictor-
         corrector step with 2 corrector steps calls it 3 times). ``nfe`` instead sets a budget of
@@ -174,6 +184,18 @@ class GraphDiffusionPipeline:
         without sorting, so a seed gives other samples than with ``sort_sizes=False`` (the earlier
         default, which the older card metrics used), drawn from the same distribution."""
         from .checks import check_sample_args, check_sampler_options
+
+        if condition is not None or guidance_scale is not None or scaffold is not None:
+            from ..guidance.sampling import sample_guided
+
+            if nproc != 1 or nfe is not None or precision != "float32":
+                raise ValueError("steered sampling (condition / guidance_scale / scaffold) runs in one process, "
+                                 "float32, with steps (not nfe)")
+            if device is not None:
+                self.to(device)
+            return sample_guided(self, n, condition=condition, guidance_scale=guidance_scale, scaffold=scaffold,
+                                 num_nodes=num_nodes, steps=steps, sampler=sampler, seed=seed, batch_size=batch_size,
+                                 sampler_options=sampler_options, progress=progress, sort_sizes=sort_sizes)
 
         num_nodes = check_sample_args(n=n, steps=steps, nfe=nfe, batch_size=batch_size, nproc=nproc, num_nodes=num_nodes,
                                       max_nodes=self.node_counts.max_nodes)

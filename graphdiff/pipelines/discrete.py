@@ -237,10 +237,17 @@ class DiscreteGraphDiffusion(GraphDiffusionPipeline):
         self.card.setdefault("sampling", {})["time_power"] = check_time_power(value)
 
     def sample_batch(self, node_mask: Tensor, *, steps: int, sampler: str, generator: torch.Generator,
-                     progress: bool = False, options: Mapping[str, Any] | None = None) -> tuple[GraphState, int]:
+                     progress: bool = False, options: Mapping[str, Any] | None = None,
+                     cond: Mapping[str, Tensor] | None = None, guidance_scale: float = 1.0,
+                     known: tuple[GraphState, GraphState] | None = None) -> tuple[GraphState, int]:
         """One batch for ``node_mask`` (B, N): a prior draw, then ``steps`` reverse steps of
         ``sampler`` (``options`` override :meth:`sampler_options`). Returns
-        ``(state with X (B, N), A (B, N, N) long, nfe)``."""
+        ``(state with X (B, N), A (B, N, N) long, nfe)``.
+
+        ``cond``: the conditioning tensors of a conditional network, steered with classifier-free
+        guidance of scale ``guidance_scale`` (0: unconditional, 1: conditional;
+        :mod:`graphdiff.guidance.ctmc`). ``known = (values, which)``: categorical states whose
+        entries with ``which`` True are clamped (inpainting)."""
         spec = self.sampler_spec(sampler)
         if int(steps) < 1:
             raise ValueError(f"steps must be >= 1, got {steps}")
@@ -248,8 +255,15 @@ class DiscreteGraphDiffusion(GraphDiffusionPipeline):
         B, N = node_mask.shape
         x = self.process.prior_sample(node_mask, generator=generator)
         options = {"time_power": self.time_power, **self.sampler_options(sampler), **dict(options or {})}
-        out = spec.run(self.process, self._denoiser(self.network), x, steps=int(steps),
-                       generator=generator, **options)
+        denoiser = self._denoiser(self.network, cond)
+        if cond and guidance_scale != 1.0:
+            if guidance_scale == 0.0:  # unconditional: the null condition alone
+                denoiser = self._denoiser(self.network)
+            else:
+                options.update(guidance_scale=guidance_scale, uncond_denoiser=self._denoiser(self.network))
+        if known is not None:
+            options["known"] = known
+        out = spec.run(self.process, denoiser, x, steps=int(steps), generator=generator, **options)
         st = out.samples
         return GraphState(st.X[:, :N].long(), st.A[:, :N, :N].long(), node_mask), int(out.nfe)
 

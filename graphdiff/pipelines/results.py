@@ -56,11 +56,15 @@ class GraphSamples:
 @dataclass
 class MoleculeSamples(GraphSamples):
     """Generated molecules. ``molecules[i]`` is an RDKit ``Mol`` or ``None`` (invalid, reported in
-    :attr:`report`); :attr:`smiles` holds canonical SMILES (``None`` for invalid ones)."""
+    :attr:`report`); :attr:`smiles` holds canonical SMILES (``None`` for invalid ones). Conditional
+    sampling fills :attr:`targets` (``{name: (n,) array}``, NaN where not asked) and
+    :attr:`properties` (the achieved values, NaN for invalid molecules)."""
 
     molecules: list = field(default_factory=list)
     smiles: list = field(default_factory=list)
     report: Any = None
+    targets: dict = field(default_factory=dict)
+    properties: dict = field(default_factory=dict)
 
     def __getitem__(self, i: int) -> Any:
         return self.molecules[i]

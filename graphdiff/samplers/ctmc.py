@@ -31,6 +31,10 @@ Classifier-free guidance (``uncond_denoiser``, ``guidance_scale = w``: 0 uncondi
 conditional) mixes the conditional and unconditional reverse rates geometrically, and predictor
 guidance (``log_tilt``, ``tilt_scale``) reweights them with a property predictor; see
 :mod:`graphdiff.guidance.ctmc`. Each costs one extra network call per prediction (counted in ``nfe``).
+
+Inpainting (``known = (values, which)``, both states like ``x``; ``which`` holds booleans): the
+coordinates where ``which`` is True are set to ``values`` at the start and after every step, so
+every sample contains them (a scaffold's atoms and the bonds / non-bonds among them).
 """
 
 from __future__ import annotations
@@ -243,10 +247,19 @@ def _run(
     callback: Callable[[CTMCStepInfo], None] | None,
     return_trajectory: bool,
     guide: CTMCGuide | None = None,
+    known: tuple[Any, Any] | None = None,
 ) -> CTMCSampleOutput:
     parts, masks = process.split(x)
     B = parts[0].shape[0]
     device = parts[0].device
+    clamp = None
+    if known is not None:  # inpainting: the known coordinates are held at their values throughout
+        values, which = known
+        kv, _ = process.split(values)
+        km, _ = process.split(which)
+        clamp = [(v.to(device).long(), (k.to(device).bool() & m)) for v, k, m in zip(kv, km, masks)]
+        parts = [torch.where(k, v, xp) for (v, k), xp in zip(clamp, parts)]
+        x = process.join(parts, x)
     state = x
     nfe = 0
     traj = [x] if return_trajectory else None
@@ -261,6 +274,8 @@ def _run(
             new, extra = step(i, state, parts, t, s, probs, masks)
             nfe += extra
         parts = [torch.where(m, xn, xo) for xn, xo, m in zip(new, parts, masks)]
+        if clamp is not None:
+            parts = [torch.where(k, v, xp) for (v, k), xp in zip(clamp, parts)]
         state = process.join(parts, x)
         if traj is not None:
             traj.append(state)
@@ -285,6 +300,7 @@ def sample_ctmc_ancestral(
     uncond_denoiser: Denoiser | None = None,
     log_tilt: Callable[[Any, Tensor], list[Tensor]] | None = None,
     tilt_scale: float = 0.0,
+    known: tuple[Any, Any] | None = None,
     guidance: float | None = None,
     final: str = "sample",
     generator: torch.Generator | None = None,
@@ -309,7 +325,7 @@ def sample_ctmc_ancestral(
         out = [_ancestral_step(c, xc, pc, s, t, omega, generator) for c, xc, pc in zip(process.components, parts, probs)]
         return out, 0
 
-    return _run(process, denoiser, x, times, step, final, generator, callback, return_trajectory, guide)
+    return _run(process, denoiser, x, times, step, final, generator, callback, return_trajectory, guide, known)
 
 
 @torch.no_grad()
@@ -327,6 +343,7 @@ def sample_ctmc_tau_leaping(
     uncond_denoiser: Denoiser | None = None,
     log_tilt: Callable[[Any, Tensor], list[Tensor]] | None = None,
     tilt_scale: float = 0.0,
+    known: tuple[Any, Any] | None = None,
     guidance: float | None = None,
     jump: str = "poisson",
     final: str = "sample",
@@ -351,7 +368,7 @@ def sample_ctmc_tau_leaping(
         out = [_leap(_leap_rates(c, xc, pc, t, omega), xc, t - s, jump, generator) for c, xc, pc in zip(process.components, parts, probs)]
         return out, 0
 
-    return _run(process, denoiser, x, times, step, final, generator, callback, return_trajectory, guide)
+    return _run(process, denoiser, x, times, step, final, generator, callback, return_trajectory, guide, known)
 
 
 @torch.no_grad()
@@ -369,6 +386,7 @@ def sample_ctmc_predictor_corrector(
     uncond_denoiser: Denoiser | None = None,
     log_tilt: Callable[[Any, Tensor], list[Tensor]] | None = None,
     tilt_scale: float = 0.0,
+    known: tuple[Any, Any] | None = None,
     guidance: float | None = None,
     predictor: str = "tau_leaping",
     corrector_steps: int = 1,
@@ -415,7 +433,7 @@ def sample_ctmc_predictor_corrector(
             ]
         return new, extra
 
-    return _run(process, denoiser, x, times, step, final, generator, callback, return_trajectory, guide)
+    return _run(process, denoiser, x, times, step, final, generator, callback, return_trajectory, guide, known)
 
 
 def _prediction_calls(*, guidance: float | None = None, guidance_scale: float = 1.0, uncond_denoiser: Denoiser | None = None,
