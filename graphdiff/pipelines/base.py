@@ -332,6 +332,8 @@ class GraphDiffusionPipeline:
             y = drop_conditions(batch[3], spec.dropout, spec.entry_dropout, generator)
             return self.loss(model, state, generator, cond=spec.network_kwargs(y))
 
+        from .checks import data_fingerprint
+
         t0 = time.perf_counter()
         if group_by_size:
             fit_kwargs["lengths"] = data.node_mask.sum(-1)
@@ -340,7 +342,8 @@ class GraphDiffusionPipeline:
         result = core_fit(self.network, loss_fn, tensors, steps=steps, batch_size=batch_size, lr=lr,
                           ema_decay=ema_decay, seed=seed, device=device, checkpoint_dir=checkpoint_dir,
                           checkpoint_every=checkpoint_every, progress=progress,
-                          hyperparameters={"steps": steps, "batch_size": batch_size, "lr": lr, "ema_decay": ema_decay, "seed": seed},
+                          hyperparameters={"steps": steps, "batch_size": batch_size, "lr": lr, "ema_decay": ema_decay, "seed": seed,
+                                           "data_sha256": data_fingerprint(tensors)},
                           model_kwargs=self.to_card(), **fit_kwargs)
         if result.ema is not None:
             result.ema.copy_to(self.network)

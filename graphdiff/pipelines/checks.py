@@ -217,3 +217,17 @@ def check_training_options(options: Mapping[str, Any], *, nproc: int = 1) -> Non
     if not isinstance(out, (str, Path)) or not str(out):
         raise ValueError(f"out must be a folder path, got {out!r}")
     check_writable_dir(Path(out))
+
+
+def data_fingerprint(tensors: Sequence[Tensor]) -> str:
+    """sha256 of the training tensors' shapes, dtypes and bytes: the data's identity, which a
+    resumed run must share with the run it continues (the trainer refuses another; resuming into an
+    ``out`` folder with a different data file used to go unnoticed)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for t in tensors:
+        t = t.detach().cpu().contiguous()
+        h.update(f"{tuple(t.shape)}:{t.dtype};".encode())
+        h.update((t.to(torch.uint8) if t.dtype == torch.bool else t).view(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()

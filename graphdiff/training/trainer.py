@@ -189,6 +189,10 @@ class _Run:
         old_hp = extra.get("hyperparameters", {})
         hp = self.hyperparameters
         changed = sorted(k for k in hp if k in old_hp and old_hp[k] != hp[k])
+        if "data_sha256" in changed:  # the data's identity belongs to the resume check, not to a warning
+            raise CheckpointError(
+                f"cannot resume from {ckpt_dir}: its run trained on other data (sha256 {str(old_hp['data_sha256'])[:12]}..., "
+                f"this data {str(hp['data_sha256'])[:12]}...); use another output folder, or delete {ckpt_dir} to start over")
         if changed and self.main:
             warnings.warn(
                 f"resuming from {info['path']} with changed settings {changed}: the run will not match an uninterrupted one",

@@ -122,3 +122,20 @@ def test_nproc_must_divide_the_batch_before_spawning(tmp_path, monkeypatch):
     monkeypatch.setattr(distributed, "launch", lambda *a, **k: pytest.fail("spawned workers"))
     with pytest.raises(ValueError, match="divide evenly over --nproc 3"):
         train_from_options(_train_opts(tmp_path, train={"batch_size": 4}), nproc=3)
+
+
+def test_resuming_with_other_data_is_refused(tmp_path):
+    """A resumed run must train on the data of the run it continues (it used to take the new data
+    and the card then claimed it, with the new step count)."""
+    import networkx as nx
+
+    from graphdiff.pipelines import train_from_options
+
+    opts = _train_opts(tmp_path, train={"steps": 1, "checkpoint_every": 1})
+    train_from_options(opts)
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps([nx.node_link_data(g, edges="links") for g in [nx.star_graph(4), nx.path_graph(6)] * 2]))
+    with pytest.raises(CheckpointError, match="other data"):
+        train_from_options({**opts, "graphs_file": str(other), "train": {"steps": 2, "batch_size": 2, "checkpoint_every": 1}})
+    again = train_from_options({**opts, "train": {"steps": 2, "batch_size": 2, "checkpoint_every": 1}})
+    assert again.steps == 2  # the same data resumes
