@@ -62,10 +62,14 @@ class StreamResult:
     nfe_per_graph: int
     seconds: float
     n_valid: int | None = None
+    n_valid_without_correction: int | None = None
 
     def summary(self) -> str:
+        from .results import validity_text
+
         what = "graphs" if self.n_valid is None else "molecules"
-        valid = "" if self.n_valid is None else f", {self.n_valid} valid ({100 * self.n_valid / max(self.n, 1):.1f}%)"
+        valid = "" if self.n_valid is None else ", " + validity_text(
+            self.n, self.n_valid, n_valid_without_correction=self.n_valid_without_correction)
         resumed = f", {self.resumed_chunks} of {self.chunks} chunks from the earlier run" if self.resumed_chunks else ""
         return (f"{self.n} {what}{valid}, {self.nfe_per_graph} network calls per graph, {self.seconds:.1f} s "
                 f"in {self.chunks} chunk{'s' if self.chunks != 1 else ''}{resumed}")
@@ -238,7 +242,7 @@ def _run(pipe: Any, n: int, out: Path, parts: Path, *, chunk_size: int, seed: in
     seconds = time.perf_counter() - t0
 
     writer = open_writer(out, molecules=molecules)
-    n_valid = 0
+    n_valid = n_raw = 0
     try:
         for i, size in enumerate(sizes):
             loaded = _load_chunk(parts / f"chunk-{i:06d}.safetensors", size)
@@ -248,10 +252,12 @@ def _run(pipe: Any, n: int, out: Path, parts: Path, *, chunk_size: int, seed: in
             writer.write(samples)
             if molecules:
                 n_valid += len(samples.valid_smiles)
+                n_raw += samples.report.n_valid_without_correction if samples.report is not None else 0
             del samples, loaded
     except BaseException:
         writer.abort()
         raise
     writer.close()
     shutil.rmtree(parts, ignore_errors=True)
-    return StreamResult(out, n, n_chunks, resumed, nfe_per_graph, seconds, n_valid if molecules else None)
+    return StreamResult(out, n, n_chunks, resumed, nfe_per_graph, seconds, n_valid if molecules else None,
+                        n_raw if molecules else None)
