@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 import torch
 
+pytest.register_assert_rewrite("graphdiff.testing")  # the shipped suites report like test modules
+
 
 @pytest.fixture(autouse=True)
 def _seed_and_threads():

@@ -21,6 +21,7 @@ from graphdiff.processes.ctmc import (
     reverse_rate,
 )
 from graphdiff.processes.ctmc.base import _categorical
+from graphdiff.testing import CTMCConformance
 
 M = [0.5, 0.3, 0.15, 0.05]
 
@@ -245,3 +246,26 @@ def test_names_and_validation():
     assert isinstance(get_ctmc_schedule("cosine"), CosineCTMCSchedule)
     g = UniformCTMC(3).time_grid(4)
     assert torch.allclose(g, torch.tensor([1.0, 0.75, 0.5, 0.25, 0.0]))
+
+
+# ----------------------------------------------------------------------------- conformance suite
+class TestUniformConformance(CTMCConformance):
+    def make_process(self):
+        return UniformCTMC(4)
+
+
+class TestAbsorbingConformance(CTMCConformance):
+    def make_process(self):
+        return AbsorbingCTMC(3, schedule="linear")
+
+
+class TestMarginalConformance(CTMCConformance):
+    def make_process(self):
+        return MarginalCTMC([0.5, 0.2, 0.3], schedule="exponential")
+
+
+def test_every_rate_family_has_a_conformance_class():
+    from graphdiff.processes import CTMC_FAMILIES
+
+    tested = {c().make_process().name for c in CTMCConformance.__subclasses__() if c.__module__ == __name__}
+    assert set(CTMC_FAMILIES) <= tested, f"rate families without a CTMCConformance test: {sorted(set(CTMC_FAMILIES) - tested)}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from _process_conformance import ProcessConformance
+from graphdiff.testing import ProcessConformance
 from graphdiff.processes import GaussianMixture, RectifiedFlow
 
 

@@ -10,7 +10,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from _process_conformance import ProcessConformance
+from graphdiff.testing import ProcessConformance
 from graphdiff.processes import OUVESDE, ConditionedOUVESDE, get_process
 from graphdiff.samplers import sample_pc
 

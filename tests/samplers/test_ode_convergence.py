@@ -8,7 +8,7 @@ import math
 import pytest
 import torch
 
-from _sampler_cases import GMM
+from graphdiff.testing.samplers import GMM
 from graphdiff.processes import VESDE, VPSDE, RectifiedFlow
 from graphdiff.samplers import odeint_rk45, sample_ddim, sample_dpm_solver, sample_flow_euler, sample_flow_heun, sample_pf_ode
 

@@ -1,5 +1,16 @@
-"""Test helpers shipped in the package (after e3nn's ``assert_equivariant``): every network test
-calls :func:`assert_permutation_equivariant`."""
+"""Test helpers and conformance suites shipped in the package, for the library's own tests and for
+people who extend it (after e3nn's ``assert_equivariant`` and PyG's ``torch_geometric.testing``).
+
+* :func:`assert_permutation_equivariant`, :func:`assert_symmetric`, :func:`random_graph_state`:
+  every network test calls the first.
+* :class:`ProcessConformance` (:mod:`.processes`): the checks every continuous process passes;
+  a test class subclasses it and implements ``make_process``.
+* :class:`CTMCConformance` (:mod:`.ctmc`): the same for CTMC rate families.
+* :data:`SAMPLER_CASES` / :func:`assert_sampler_reproduces` (:mod:`.samplers`): every registered
+  sampler, fed the exact score of a Gaussian mixture, reproduces it at its documented steps.
+
+The suites need pytest (imported when first used). See ``docs/extending.md``.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +19,23 @@ from typing import Callable
 import torch
 from torch import Tensor
 
-from .states import GraphState, pair_mask
+from ..states import GraphState, pair_mask
 
-__all__ = ["permute_state", "assert_permutation_equivariant", "assert_symmetric", "random_graph_state"]
+__all__ = ["permute_state", "assert_permutation_equivariant", "assert_symmetric", "random_graph_state",
+           "ProcessConformance", "CTMCConformance", "SAMPLER_CASES", "GMM", "add_sampler_case", "assert_sampler_reproduces",
+           "run_sampler_case"]
+
+# suites, imported on first use (they need pytest)
+_LAZY = {"ProcessConformance": "processes", "CTMCConformance": "ctmc", "SAMPLER_CASES": "samplers", "GMM": "samplers",
+         "add_sampler_case": "samplers", "assert_sampler_reproduces": "samplers", "run_sampler_case": "samplers"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def permute_state(state: GraphState, perm: Tensor) -> GraphState:

@@ -1,6 +1,6 @@
 """Common conformance tests every continuous process passes (after diffusers' common scheduler
-tests): a process's test class subclasses :class:`ProcessConformance` and implements
-``make_process``. Checks the closed-form marginal against a Monte Carlo simulation of the forward
+tests): a process's test class (named ``Test...`` so pytest collects it) subclasses
+:class:`ProcessConformance` and implements ``make_process``. Checks the closed-form marginal against a Monte Carlo simulation of the forward
 SDE, the SDE/marginal consistency, the log-SNR and its derivative, the prior, the time grid, and
 shape-agnostic masked sampling."""
 
@@ -11,7 +11,9 @@ import math
 import pytest
 import torch
 
-from graphdiff.processes import Process
+from ..processes import Process
+
+__all__ = ["ProcessConformance"]
 
 SHAPES = [(64, 2), (8, 3, 4, 4), (16, 12)]
 
@@ -36,6 +38,26 @@ class ProcessConformance:
         if mask is not None:
             lp = torch.where(mask.reshape(mask.shape + (1,) * (x.dim() - mask.dim())).expand_as(x), lp, torch.zeros_like(lp))
         return lp.reshape(x.shape[0], -1).sum(-1)
+
+    # ---------------------------------------------------------------- saving
+    #: set to False for a process built from objects that cannot be saved (a learned schedule)
+    saves_itself = True
+
+    def test_config_round_trip(self):
+        """``config()`` is JSON and :func:`process_from_config` rebuilds the same process."""
+        import json
+
+        from ..processes.registry import process_from_config
+
+        p = self.make_process()
+        if not self.saves_itself:
+            pytest.skip("this process is built from objects that cannot be saved")
+        cfg = json.loads(json.dumps(p.config()))
+        q = process_from_config(cfg)
+        assert type(q) is type(p) and q.config() == p.config()
+        t = torch.linspace(max(p.eps, 1e-3), p.T, 7, dtype=torch.float64)
+        torch.testing.assert_close(q.alpha(t), p.alpha(t))
+        torch.testing.assert_close(q.sigma(t), p.sigma(t))
 
     def initial_noise_std(self, proc: Process) -> float:
         """Std of the noise already present at t = 0 (VE: sigma_min, by its convention)."""
