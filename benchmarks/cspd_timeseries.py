@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         f"# CSPD: white vs GP vs OU diffusion noise for irregular-series forecasting ({utc_now()})",
         "",
         f"- commit `{git_commit()}`; machine: {machine_line(args.threads)}; shared 2-core box under heavy load "
-        "from other jobs (load average ~10), so step counts are what the wall-clock budget allowed",
+        "from other jobs; a run stops at its planned steps or at the wall-clock budget, whichever comes first (column steps)",
         f"- command: `python benchmarks/cspd_timeseries.py --steps {args.steps} --seconds {args.seconds} --test-series {args.test_series} "
         f"--samples {args.samples} --samplers {' '.join(args.samplers)} --seed {args.seed}`",
         "- data: seeded synthetic sets (CIR, Lorenz-63 3 channels, sine sums; 1000 train / fresh test series, 20-48 random "
