@@ -30,13 +30,15 @@ _LAZY = {
     "graph_metrics": "graphdiff.metrics:graph_metrics",
     "data_reference": "graphdiff.metrics:data_reference",
     "molecule_metrics": "graphdiff.metrics:molecule_metrics",
+    "MoleculeGenerator": "graphdiff.estimators:MoleculeGenerator",
+    "GraphGenerator": "graphdiff.estimators:GraphGenerator",
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]
 
 
 _SUBMODULES = {"data", "metrics", "nn", "processes", "samplers", "losses", "training", "pipelines", "viz", "testing",
-               "states", "likelihood", "examples", "errors", "cli"}
+               "states", "likelihood", "examples", "errors", "cli", "estimators"}
 
 
 def __getattr__(name: str) -> Any:

@@ -259,9 +259,15 @@ class GraphState:
         ``node_attr`` / ``edge_attr`` name attributes to read (defaults: ``"x"`` / ``"edge_attr"``
         when present on every node / edge). Without node features ``X`` is ``(B, N, 0)``; without
         edge values ``A`` is the 0/1 adjacency. Self-loops raise :class:`InvalidGraphError`.
-        Integer scalar node attributes become categorical ids ``(B, N)``."""
+        Integer scalar node attributes become categorical ids ``(B, N)``. PyTorch Geometric ``Data``
+        items are accepted too (converted with :func:`graphdiff.data.custom.pyg_to_networkx`, ``x``
+        kept as node attribute)."""
+        from .data.custom import is_pyg_data, pyg_to_networkx
+
         parts = []
         for gi, g in enumerate(graphs):
+            if is_pyg_data(g):
+                g = pyg_to_networkx(g, node_attributes=getattr(g, "x", None) is not None)
             nodes = list(g.nodes)
             index = {v: i for i, v in enumerate(nodes)}
             n = len(nodes)

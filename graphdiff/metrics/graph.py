@@ -143,18 +143,20 @@ def get_protocol(protocol: str | GraphProtocol) -> GraphProtocol:
 
 
 def as_networkx_list(graphs: Any) -> list[nx.Graph]:
-    """Accept a list of ``networkx.Graph`` or a :class:`~graphdiff.states.GraphState` (converted
-    with ``GraphState.to_networkx``; an edge is any non-zero adjacency entry / class id)."""
+    """Accept a list of ``networkx.Graph`` or PyTorch Geometric ``Data`` (converted with
+    :func:`graphdiff.data.custom.pyg_to_networkx`), or a :class:`~graphdiff.states.GraphState`
+    (converted with ``GraphState.to_networkx``; an edge is any non-zero adjacency entry / class id)."""
+    from ..data.custom import is_pyg_data, pyg_to_networkx
     from ..states import GraphState
 
     if isinstance(graphs, GraphState):
         return graphs.to_networkx()
-    out = list(graphs)
+    out = [pyg_to_networkx(g) if is_pyg_data(g) else g for g in graphs]
     for i, g in enumerate(out):
         if isinstance(g, GraphState):
             raise TypeError("pass a GraphState directly, not a list of GraphStates")
         if not isinstance(g, nx.Graph):
-            raise TypeError(f"graph {i} is {type(g).__name__}, expected networkx.Graph or a GraphState")
+            raise TypeError(f"graph {i} is {type(g).__name__}, expected networkx.Graph, torch_geometric Data or a GraphState")
         if g.is_directed():
             raise TypeError(f"graph {i} is directed; graph metrics need undirected graphs")
         if g.is_multigraph() and g.number_of_edges() != nx.Graph(g).number_of_edges():
@@ -262,8 +264,8 @@ def graph_metrics(
     """MMD^2 between reference (test) graphs and generated graphs for each statistic.
 
     Args:
-        reference_graphs: list of ``networkx.Graph`` (or a ``GraphState``), e.g. the test split.
-        generated_graphs: list of ``networkx.Graph`` (or a ``GraphState``).
+        reference_graphs: list of ``networkx.Graph`` or PyG ``Data`` (or a ``GraphState``), e.g. the test split.
+        generated_graphs: list of ``networkx.Graph`` or PyG ``Data`` (or a ``GraphState``).
         protocol: ``"gdss"`` or ``"spectre"`` (or a :class:`GraphProtocol`).
         metrics: subset of ``("degree", "clustering", "orbit", "spectral")``.
         train_graphs: training graphs; with a protocol that has ``ratios`` (spectre), adds
