@@ -38,7 +38,7 @@ _LAZY = {
     "MosesReference": "moses:MosesReference",
     "guacamol_metrics": "guacamol:guacamol_metrics",
     "molecule_reference": "molecules:molecule_reference",
-    "MoleculeMetricsResult": "molecules:MoleculeMetricsResult",
+    "MoleculeMetricsResult": "cards:MoleculeMetricsResult",
     "MoleculeReference": "molecules:MoleculeReference",
     "canonicalize_smiles": "molecules:canonicalize_smiles",
     "MetricCard": "cards:MetricCard",

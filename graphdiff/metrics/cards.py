@@ -13,6 +13,8 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable
 
+from ..errors import unknown_name
+
 
 @dataclass(frozen=True)
 class MetricCard:
@@ -99,3 +101,38 @@ def cards_to_markdown(cards: Iterable[MetricCard], digits: int = 6) -> str:
     sep = "|" + "|".join("---" for _ in _COLUMNS) + "|"
     rows = ["| " + " | ".join(fn(c, digits) for _, fn in _COLUMNS) + " |" for c in cards]
     return "\n".join([head, sep, *rows])
+
+
+@dataclass
+class MoleculeMetricsResult:
+    """Values, metric cards and the counts behind them.
+
+    Attributes:
+        values: metric name -> value (``nan`` when undefined; the card's notes say why).
+        cards: one :class:`MetricCard` per value, in the order computed.
+        counts: ``n_total`` (samples drawn), ``n_given`` (entries handed in), ``n_valid``,
+            ``n_invalid`` (= n_total - n_valid), ``n_unique``, ``n_novel``, ``n_test``,
+            ``n_test_invalid``, ``n_train`` where they apply.
+        valid_smiles: canonical SMILES of the valid samples, duplicates kept, in input order."""
+
+    values: dict[str, float]
+    cards: list[MetricCard]
+    counts: dict[str, int]
+    valid_smiles: list[str] = field(default_factory=list, repr=False)
+
+    def __getitem__(self, name: str) -> float:
+        if name not in self.values:
+            raise unknown_name("metric", name, list(self.values))
+        return self.values[name]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable values, counts and cards (``nan`` -> ``None``)."""
+        return {
+            "values": {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in self.values.items()},
+            "counts": dict(self.counts),
+            "cards": [c.to_dict() for c in self.cards],
+        }
+
+    def to_markdown(self, digits: int = 4) -> str:
+        """Markdown table, one row per metric (value, protocol, counts, notes)."""
+        return cards_to_markdown(self.cards, digits=digits)

@@ -157,7 +157,7 @@ def guacamol_metrics(
     from rdkit import Chem
 
     from ._smiles import canonicalize_smiles
-    from .molecules import MoleculeMetricsResult
+    from .cards import MoleculeMetricsResult
 
     metrics = list(GUACAMOL_METRICS if metrics is None else metrics)
     for m in metrics:

@@ -23,9 +23,8 @@ recompute them.
 
 from __future__ import annotations
 
-import math
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -34,7 +33,7 @@ import numpy as np
 from ..errors import unknown_name
 from ._cache import cache_dir, cache_load, cache_save, hash_strings
 from ._smiles import canonical_smiles, canonicalize_smiles
-from .cards import MetricCard, cards_to_markdown
+from .cards import MetricCard, MoleculeMetricsResult, cards_to_markdown  # noqa: F401  (MoleculeMetricsResult: kept importable here)
 
 __all__ = [
     "MOLECULE_METRICS",
@@ -146,41 +145,6 @@ def _nspdk_reference_mean(valid_canonical: Sequence[str], *, cache: bool, n_jobs
 
 
 # ----------------------------------------------------------------------------- metrics
-
-
-@dataclass
-class MoleculeMetricsResult:
-    """Values, metric cards and the counts behind them.
-
-    Attributes:
-        values: metric name -> value (``nan`` when undefined; the card's notes say why).
-        cards: one :class:`MetricCard` per value, in the order computed.
-        counts: ``n_total`` (samples drawn), ``n_given`` (entries handed in), ``n_valid``,
-            ``n_invalid`` (= n_total - n_valid), ``n_unique``, ``n_novel``, ``n_test``,
-            ``n_test_invalid``, ``n_train`` where they apply.
-        valid_smiles: canonical SMILES of the valid samples, duplicates kept, in input order."""
-
-    values: dict[str, float]
-    cards: list[MetricCard]
-    counts: dict[str, int]
-    valid_smiles: list[str] = field(default_factory=list, repr=False)
-
-    def __getitem__(self, name: str) -> float:
-        if name not in self.values:
-            raise unknown_name("metric", name, list(self.values))
-        return self.values[name]
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable values, counts and cards (``nan`` -> ``None``)."""
-        return {
-            "values": {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in self.values.items()},
-            "counts": dict(self.counts),
-            "cards": [c.to_dict() for c in self.cards],
-        }
-
-    def to_markdown(self, digits: int = 4) -> str:
-        """Markdown table, one row per metric (value, protocol, counts, notes)."""
-        return cards_to_markdown(self.cards, digits=digits)
 
 
 def _frac(num: int, den: int) -> float:

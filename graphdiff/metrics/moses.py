@@ -578,7 +578,7 @@ def moses_metrics(
     Returns:
         :class:`~graphdiff.metrics.molecules.MoleculeMetricsResult` (values, cards, counts)."""
     from ._smiles import canonicalize_smiles
-    from .molecules import MoleculeMetricsResult
+    from .cards import MoleculeMetricsResult
 
     default = metrics is None
     if default:
