@@ -125,15 +125,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
     curve = []
     k = min(args.n_checkpoints, n)
     ckpts = sorted((p for p in args.run.glob("min*") if (p / "config.json").exists()), key=lambda p: float(p.name[3:]))
-    for p in ckpts + [args.run / "final"]:
-        if k == 0:
-            break
+    for p in ckpts if k > 0 else []:
         enh = SpeechEnhancer.load(p)
         c = json.loads((p / "config.json").read_text())["card"]
         g = torch.Generator().manual_seed(args.seed)
         o = [enh.enhance(y, steps=args.steps, snr=args.snr, generator=g) for y in tqdm(noisy[:k], desc=p.name)]
-        r = _score(f"{c['train_minutes']} min ({c['train_steps']} steps)", o, clean[:k])
-        curve.append(r)
+        curve.append(_score(f"{c['train_minutes']} min ({c['train_steps']} steps)", o, clean[:k]))
+    if k > 0:  # the final model on the same utterances: its first k rows above (same seed, same order)
+        curve.append({**{m: rows[2][m][:k] for m in ("pesq", "estoi", "si_sdr")}, "n": k,
+                      "system": f"{card['train_minutes']} min ({card['train_steps']} steps, final)"})
     base = {r["system"]: r for r in rows}
     model, noisy_row, wiener = rows[2], base["noisy input"], base["Wiener filter (decision-directed)"]
     gate = {m: bool(model[m].mean() > noisy_row[m].mean()) for m in ("pesq", "estoi", "si_sdr")}
