@@ -148,14 +148,16 @@ def sample_to_file(
     nproc: int = 1,
     precision: str = "float32",
     sampler_options: Mapping[str, Any] | None = None,
-    sort_sizes: bool = False,
+    sort_sizes: bool = True,
     progress: bool = False,
+    **sample_kwargs: Any,
 ) -> StreamResult:
     """Sample ``n`` graphs with ``pipe`` into ``out`` (format by suffix, see
     :mod:`graphdiff.outputs`), ``chunk_size`` at a time; see the module docstring for the parts
     folder, ``resume`` and the per-chunk seeds. Everything is checked before the first chunk: the
     numbers, the output's suffix and that its folder is writable, and (with ``resume``) that the
-    manifest matches. Raises ``ValueError`` with what to do when a parts folder exists without
+    manifest matches. Other keyword arguments (``condition``, ``guidance_scale``, ...) go to
+    ``pipe.sample`` for every chunk and are part of the manifest. Raises ``ValueError`` with what to do when a parts folder exists without
     ``resume``, or with other settings."""
     from ..outputs import check_output
 
@@ -176,6 +178,7 @@ def sample_to_file(
     dry_run(pipe, steps=steps, sampler=sampler, options=options)  # a bad sampler name or option fails here
     manifest = {"format": _FORMAT, "n": n, "chunk_size": chunk_size, "seed": seed, "steps": steps, "sampler": sampler,
                 "precision": precision, "options": options, "sort_sizes": bool(sort_sizes), "model": _model_id(pipe),
+                "sample_kwargs": json.loads(json.dumps(sample_kwargs, sort_keys=True, default=str)),
                 "output": out.name}
     parts = parts_dir(out)
     mpath = parts / "manifest.json"
@@ -199,7 +202,7 @@ def sample_to_file(
     try:
         return _run(pipe, n, out, parts, chunk_size=chunk_size, seed=seed, steps=steps, sampler=sampler,
                     batch_size=batch_size, nproc=nproc, precision=precision, options=options, sort_sizes=sort_sizes,
-                    progress=progress, molecules=molecules)
+                    progress=progress, molecules=molecules, sample_kwargs=sample_kwargs)
     except BaseException:
         if parts.is_dir() and not any(parts.glob("chunk-*.safetensors")):
             shutil.rmtree(parts, ignore_errors=True)  # nothing finished: leave nothing behind
@@ -208,7 +211,7 @@ def sample_to_file(
 
 def _run(pipe: Any, n: int, out: Path, parts: Path, *, chunk_size: int, seed: int, steps: int | None, sampler: str,
          batch_size: int, nproc: int, precision: str, options: dict, sort_sizes: bool, progress: bool,
-         molecules: bool) -> StreamResult:
+         molecules: bool, sample_kwargs: Mapping[str, Any]) -> StreamResult:
     from ..outputs import open_writer
 
     n_chunks = math.ceil(n / chunk_size)
@@ -228,7 +231,8 @@ def _run(pipe: Any, n: int, out: Path, parts: Path, *, chunk_size: int, seed: in
             nfe_per_graph = max(nfe_per_graph, int(done[1].get("nfe_per_graph", 0)))
         else:
             res = pipe.sample(size, steps=steps, sampler=sampler, seed=chunk_seed(seed, i), batch_size=batch_size,
-                              nproc=nproc, precision=precision, sampler_options=options, sort_sizes=sort_sizes)
+                              nproc=nproc, precision=precision, sampler_options=options, sort_sizes=sort_sizes,
+                              **sample_kwargs)
             st = res.state
             _save_chunk(path, GraphState(st.X, st.A, st.node_mask),
                         {"index": i, "seed": chunk_seed(seed, i), "nfe": res.nfe, "nfe_per_graph": res.nfe_per_graph,
