@@ -24,7 +24,7 @@ from torch import Tensor
 
 from .errors import InvalidGraphError
 
-__all__ = ["TensorState", "GraphState", "NodeCountDistribution", "edge_present", "pair_mask"]
+__all__ = ["TensorState", "GraphState", "NodeCountDistribution", "edge_present", "pair_mask", "is_pyg_data", "pyg_to_networkx"]
 
 
 def pair_mask(node_mask: Tensor, diagonal: bool = False) -> Tensor:
@@ -260,10 +260,8 @@ class GraphState:
         when present on every node / edge). Without node features ``X`` is ``(B, N, 0)``; without
         edge values ``A`` is the 0/1 adjacency. Self-loops raise :class:`InvalidGraphError`.
         Integer scalar node attributes become categorical ids ``(B, N)``. PyTorch Geometric ``Data``
-        items are accepted too (converted with :func:`graphdiff.data.custom.pyg_to_networkx`, ``x``
+        items are accepted too (converted with :func:`pyg_to_networkx`, ``x``
         kept as node attribute)."""
-        from .data.custom import is_pyg_data, pyg_to_networkx
-
         parts = []
         for gi, g in enumerate(graphs):
             if is_pyg_data(g):
@@ -472,3 +470,33 @@ class NodeCountDistribution:
     def __repr__(self) -> str:
         mean = float((self.probs * torch.arange(self.probs.numel())).sum())
         return f"NodeCountDistribution(max_nodes={self.max_nodes}, mean={mean:.2f})"
+
+
+# ----------------------------------------------------------------------------- PyG interop
+def is_pyg_data(obj: Any) -> bool:
+    """Whether ``obj`` looks like a PyTorch Geometric ``Data`` (an ``edge_index`` and ``num_nodes``)."""
+    import networkx as nx
+
+    return hasattr(obj, "edge_index") and hasattr(obj, "num_nodes") and not isinstance(obj, nx.Graph)
+
+
+def pyg_to_networkx(d: Any, *, node_attributes: bool = False) -> Any:
+    """One PyG ``Data`` as an undirected ``networkx.Graph`` (nodes ``0..num_nodes-1``, self-loops
+    dropped); with ``node_attributes`` the rows of ``d.x`` become node attribute ``"x"`` (an int for a
+    single integer column, else a list)."""
+    import networkx as nx
+
+    n = int(d.num_nodes) if d.num_nodes is not None else 0
+    g = nx.Graph()
+    x = getattr(d, "x", None) if node_attributes else None
+    for i in range(n):
+        if x is None:
+            g.add_node(i)
+        else:
+            row = x[i]
+            val = int(row.item()) if (row.dim() == 0 or row.numel() == 1) and not row.is_floating_point() else row.tolist()
+            g.add_node(i, x=val)
+    ei = getattr(d, "edge_index", None)
+    if ei is not None and ei.numel():
+        g.add_edges_from((u, v) for u, v in ei.t().tolist() if u != v)
+    return g

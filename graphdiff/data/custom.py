@@ -20,6 +20,7 @@ import networkx as nx
 import numpy as np
 
 from ..errors import InvalidGraphError
+from ..states import is_pyg_data, pyg_to_networkx
 from ._graphs import clean_graph
 from .dataset import GraphDataset, MoleculeDataset
 from .synthetic import split_graphs
@@ -290,28 +291,3 @@ def from_pyg(
     (an int for a single integer column, else a list). Split as :func:`from_networkx`."""
     graphs = [pyg_to_networkx(d, node_attributes=node_attributes) for d in dataset]
     return from_networkx(graphs, name=name, test_fraction=test_fraction, val_fraction=val_fraction, node_attributes=node_attributes)
-
-
-def is_pyg_data(obj: Any) -> bool:
-    """Whether ``obj`` looks like a PyTorch Geometric ``Data`` (an ``edge_index`` and ``num_nodes``)."""
-    return hasattr(obj, "edge_index") and hasattr(obj, "num_nodes") and not isinstance(obj, nx.Graph)
-
-
-def pyg_to_networkx(d: Any, *, node_attributes: bool = False) -> nx.Graph:
-    """One PyG ``Data`` as an undirected ``networkx.Graph`` (nodes ``0..num_nodes-1``, self-loops
-    dropped); with ``node_attributes`` the rows of ``d.x`` become node attribute ``"x"`` (an int for a
-    single integer column, else a list)."""
-    n = int(d.num_nodes) if d.num_nodes is not None else 0
-    g = nx.Graph()
-    x = getattr(d, "x", None) if node_attributes else None
-    for i in range(n):
-        if x is None:
-            g.add_node(i)
-        else:
-            row = x[i]
-            val = int(row.item()) if (row.dim() == 0 or row.numel() == 1) and not row.is_floating_point() else row.tolist()
-            g.add_node(i, x=val)
-    ei = getattr(d, "edge_index", None)
-    if ei is not None and ei.numel():
-        g.add_edges_from((u, v) for u, v in ei.t().tolist() if u != v)
-    return g

@@ -144,9 +144,9 @@ def get_protocol(protocol: str | GraphProtocol) -> GraphProtocol:
 
 def as_networkx_list(graphs: Any) -> list[nx.Graph]:
     """Accept a list of ``networkx.Graph`` or PyTorch Geometric ``Data`` (converted with
-    :func:`graphdiff.data.custom.pyg_to_networkx`), or a :class:`~graphdiff.states.GraphState`
+    :func:`graphdiff.states.pyg_to_networkx`), or a :class:`~graphdiff.states.GraphState`
     (converted with ``GraphState.to_networkx``; an edge is any non-zero adjacency entry / class id)."""
-    from ..data.custom import is_pyg_data, pyg_to_networkx
+    from ..states import is_pyg_data, pyg_to_networkx
     from ..states import GraphState
 
     if isinstance(graphs, GraphState):
