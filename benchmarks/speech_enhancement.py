@@ -5,7 +5,9 @@ Two steps, so a long CPU training run and its evaluation can be separated:
     python benchmarks/speech_enhancement.py train --data ~/.cache/graphdiff/speech_synth \
         --run ~/.cache/graphdiff/speech_runs/c16 --minutes 40 --checkpoint-minutes 10,20,30
     python benchmarks/speech_enhancement.py eval --data ~/.cache/graphdiff/speech_synth \
-        --run ~/.cache/graphdiff/speech_runs/c16 --n 24 --n-checkpoints 8
+        --run ~/.cache/graphdiff/speech_runs/c16 --n 16 --n-checkpoints 0
+    python benchmarks/speech_enhancement.py curve --data ~/.cache/graphdiff/speech_synth \
+        --run ~/.cache/graphdiff/speech_runs/c16 --n 3
 
 ``train`` fits :class:`graphdiff.examples.speech.SpeechEnhancer` (OU-VE SDE, y-conditioned U-Net
 on the compressed complex STFT) on one thread for at most ``--minutes`` and saves EMA weights at
@@ -13,7 +15,8 @@ each ``--checkpoint-minutes`` mark and at the end (safetensors + JSON under ``--
 ``eval`` enhances the first ``--n`` test utterances (30 PC steps, ALD corrector snr 0.5: 60
 network calls) and scores noisy input, a Wiener filter and the model with PESQ (wide band, the
 ``pesq`` package), ESTOI (``pystoi``) and SI-SDR; earlier checkpoints are scored on the first
-``--n-checkpoints`` utterances (quality vs training minutes). Gate: the model beats the noisy
+``--n-checkpoints`` utterances (quality vs training minutes); ``curve`` does that in a separate
+process and file (speech_enhancement_curve.md). Gate: the model beats the noisy
 input on all three and the Wiener filter on PESQ. Results: benchmarks/results/speech_enhancement.md.
 
 pesq and pystoi are in the ``speech`` extra: pip install 'graphdiff[speech]'.
@@ -102,6 +105,43 @@ def _fmt(row: dict) -> str:
         return f"{v.mean():.3f} ± {v.std(ddof=1) / np.sqrt(len(v)):.3f}" if len(v) > 1 else f"{v.mean():.3f}"
 
     return f"| {row['system']} | {row['n']} | {ms(row['pesq'])} | {ms(row['estoi'])} | {ms(row['si_sdr'])} |"
+
+
+def cmd_curve(args: argparse.Namespace) -> int:
+    """Quality vs training minutes: every checkpoint under --run (min*, final) on the first --n
+    test utterances, in its own result file (a separate process from eval, to share the CPU)."""
+    from tqdm import tqdm
+
+    from graphdiff.examples.speech import SpeechEnhancer
+
+    clean, noisy, _, _ = load_split(args.data, "test")
+    k = min(args.n, len(clean))
+    t0 = time.time()
+    ckpts = sorted((p for p in args.run.glob("min*") if (p / "config.json").exists()), key=lambda p: float(p.name[3:]))
+    curve = []
+    for p in ckpts + [args.run / "final"]:
+        enh = SpeechEnhancer.load(p)
+        c = json.loads((p / "config.json").read_text())["card"]
+        g = torch.Generator().manual_seed(args.seed)
+        o = [enh.enhance(y, steps=args.steps, snr=args.snr, generator=g) for y in tqdm(noisy[:k], desc=p.name)]
+        curve.append(_score(f"{c['train_minutes']} min ({c['train_steps']} steps)", o, clean[:k]))
+    lines = [
+        "# Speech enhancement: quality vs CPU training minutes (OU-VE score model, synthetic espeak-ng speech)",
+        "",
+        f"- date: {utc_now()}; commit: {git_commit()}; machine: {cpu_name('cpu')}, {os.cpu_count()} cores shared with other jobs "
+        f"(load average {os.getloadavg()[0]:.1f} at the end); torch threads {torch.get_num_threads()}",
+        f"- command: `python benchmarks/speech_enhancement.py curve --data DATA --run RUN --n {args.n}`; the checkpoints are the "
+        "EMA weights saved during the run of speech_enhancement.md (same data, model and sampler: 30 PC steps, ALD snr 0.5)",
+        f"- protocol: the first {k} test utterances only (a trend, not a measurement: see speech_enhancement.md for the "
+        "main numbers); PESQ wb, ESTOI, SI-SDR (dB), mean ± standard error; sampling seed fixed per checkpoint",
+        "",
+        "| checkpoint | n | PESQ | ESTOI | SI-SDR (dB) |", "|---|---|---|---|---|", *[_fmt(r) for r in curve], "",
+        f"Wall time {time.time() - t0:.0f} s.", "",
+    ]
+    text = "\n".join(lines)
+    Path(args.results).write_text(text)
+    print(text)
+    return 0
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -205,6 +245,14 @@ def main(argv: list[str] | None = None) -> int:
     ev.add_argument("--snr", type=float, default=0.5)
     ev.add_argument("--seed", type=int, default=0)
     ev.add_argument("--results", default=str(RESULTS))
+    cu = sub.add_parser("curve")
+    cu.add_argument("--data", type=Path, default=default_data)
+    cu.add_argument("--run", type=Path, required=True)
+    cu.add_argument("--n", type=int, default=3)
+    cu.add_argument("--steps", type=int, default=30)
+    cu.add_argument("--snr", type=float, default=0.5)
+    cu.add_argument("--seed", type=int, default=0)
+    cu.add_argument("--results", default=str(RESULTS.with_name("speech_enhancement_curve.md")))
     args = ap.parse_args(argv)
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     if args.cmd == "train":
@@ -212,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
             print("error: --minutes must be > 0", file=sys.stderr)
             return 2
         return cmd_train(args)
-    return cmd_eval(args)
+    return cmd_curve(args) if args.cmd == "curve" else cmd_eval(args)
 
 
 if __name__ == "__main__":
