@@ -194,6 +194,8 @@ def _one_error_line(res) -> str:
     (["evaluate", "{tmp}/latin1.smi", "--dataset", "qm9"], "UTF-8"),
     (["evaluate", "{tmp}/trunc.json", "--dataset", "community_small"], "not valid JSON"),
     (["evaluate", "{tmp}/ok.smi", "--dataset", "qm9", "--root", "{tmp}/nonexistent"], "does not exist"),
+    (["evaluate", "{tmp}/directed.json", "--dataset", "community_small"], "directed"),
+    (["evaluate", "{tmp}/ok.smi", "--dataset", "qm9", "--json", "/proc/x/r.json"], "cannot write to /proc/x"),
     (["evaluate", "{tmp}/ok.json", "--dataset", "community_small", "--protocol", "foo"], "protocol"),
     (["evaluate", "{tmp}/ok.json", "--dataset", "community_small", "--validity", "foo"], "validity"),
     (["train", "--config", "{tmp}/nope.yaml"], "config file not found"),
@@ -202,6 +204,7 @@ def _one_error_line(res) -> str:
 def test_cli_failures_are_one_error_line(tmp_path, args, match):
     (tmp_path / "latin1.smi").write_bytes("CCO caf\xe9\n".encode("latin-1"))
     (tmp_path / "trunc.json").write_text('[{"directed": false, "nodes": [')
+    (tmp_path / "directed.json").write_text(json.dumps([nx.node_link_data(nx.DiGraph([(0, 1)]), edges="links")]))
     (tmp_path / "ok.smi").write_text("CCO\n")
     (tmp_path / "ok.json").write_text(json.dumps([nx.node_link_data(nx.cycle_graph(5), edges="links")]))
     res = runner.invoke(app, [a.replace("{tmp}", str(tmp_path)) for a in args])
@@ -291,3 +294,16 @@ def test_small_sample_warnings():
     lines = _small_sample_warnings(res, "gdss", "zinc250k")
     assert len(lines) == 1 and "fcd from 3 samples" in lines[0] and "10,000" in lines[0] and "1.48" in lines[0]
     assert _small_sample_warnings(res, "moses", "qm9")[0].count("30,000") == 1
+
+
+def test_diverging_training_is_one_error_line(tmp_path):
+    import yaml
+
+    toy = tmp_path / "toy.json"
+    toy.write_text(json.dumps([nx.node_link_data(g, edges="links") for g in [nx.cycle_graph(4), nx.path_graph(5)] * 2]))
+    cfg = {"graphs_file": str(toy), "family": "continuous", "out": str(tmp_path / "run"), "progress": False,
+           "network": {"hidden": 8, "edge_hidden": 8, "global_hidden": 8, "depth": 1, "heads": 2, "time_dim": 8, "K": 2},
+           "train": {"steps": 20, "batch_size": 2, "lr": 1e12, "warmup_steps": 0}}
+    (tmp_path / "cfg.yaml").write_text(yaml.safe_dump(cfg))
+    line = _one_error_line(runner.invoke(app, ["train", "-c", str(tmp_path / "cfg.yaml")]))
+    assert "diverged" in line
