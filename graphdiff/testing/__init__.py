@@ -21,7 +21,7 @@ from torch import Tensor
 
 from ..states import GraphState, pair_mask
 
-__all__ = ["permute_state", "assert_permutation_equivariant", "assert_symmetric", "random_graph_state",
+__all__ = ["assert_configs_close", "permute_state", "assert_permutation_equivariant", "assert_symmetric", "random_graph_state",
            "ProcessConformance", "CTMCConformance", "SAMPLER_CASES", "GMM", "add_sampler_case", "assert_sampler_reproduces",
            "run_sampler_case"]
 
@@ -137,3 +137,22 @@ def random_graph_state(
         A = w * adj[..., None]
     X = torch.randn(batch_size, max_nodes, node_features, generator=g) * mask[..., None]
     return GraphState(X, A, mask)
+
+
+def assert_configs_close(a: object, b: object, rel: float = 1e-12, where: str = "config") -> None:
+    """Assert two JSON configs are equal, floats to a relative ``rel`` (a process that normalises
+    a probability vector on construction may move it by an ulp on a round trip)."""
+    import math
+
+    if isinstance(a, dict) and isinstance(b, dict):
+        assert sorted(a) == sorted(b), f"{where}: keys {sorted(a)} != {sorted(b)}"
+        for k in a:
+            assert_configs_close(a[k], b[k], rel, f"{where}.{k}")
+    elif isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        assert len(a) == len(b), f"{where}: lengths {len(a)} != {len(b)}"
+        for i, (x, y) in enumerate(zip(a, b)):
+            assert_configs_close(x, y, rel, f"{where}[{i}]")
+    elif isinstance(a, float) or isinstance(b, float):
+        assert math.isclose(a, b, rel_tol=rel, abs_tol=rel), f"{where}: {a} != {b}"
+    else:
+        assert a == b, f"{where}: {a!r} != {b!r}"
