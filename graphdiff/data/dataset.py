@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any, Iterator, Sequence
 
 import networkx as nx
+import numpy as np
 
 from ..errors import unknown_name
 from ..states import GraphState, NodeCountDistribution
@@ -61,6 +62,11 @@ class GraphDataset:
 
     def __len__(self) -> int:
         return sum(self.counts().values())
+
+    def __getitem__(self, key: str | int | slice) -> Any:
+        """``ds["train"]``: a split (list of graphs); ``ds[i]`` / ``ds[a:b]``: graphs of all splits in
+        order (the ``len(ds)`` items)."""
+        return _index_splits(self._splits, key, "graph")
 
     @property
     def max_nodes(self) -> int:
@@ -131,6 +137,11 @@ class MoleculeDataset:
     def __len__(self) -> int:
         return sum(self.counts().values())
 
+    def __getitem__(self, key: str | int | slice) -> Any:
+        """``ds["train"]``: a split (list of SMILES); ``ds[i]`` / ``ds[a:b]``: SMILES of all splits in
+        order (the ``len(ds)`` items)."""
+        return _index_splits(self._smiles, key, "molecule")
+
     def encode(
         self,
         split: str = "train",
@@ -186,3 +197,19 @@ class MoleculeDataset:
     def __repr__(self) -> str:
         c = ", ".join(f"{k}={v}" for k, v in self.counts().items())
         return f"MoleculeDataset({self.name!r}, {c}, vocabulary={list(self.vocabulary.tokens)}, max_atoms={self.max_atoms})"
+
+
+def _index_splits(splits: dict[str, list], key: Any, what: str) -> Any:
+    """``key`` a split name -> that split; an int or slice -> into the splits concatenated in order."""
+    if isinstance(key, str):
+        if key not in splits:
+            raise KeyError(f"no split {key!r}; valid splits: {', '.join(splits)}")
+        return splits[key]
+    items = [x for v in splits.values() for x in v]
+    if isinstance(key, slice):
+        return items[key]
+    if isinstance(key, bool) or not isinstance(key, (int, np.integer)):
+        raise TypeError(f"index a dataset with a split name, an int or a slice, not {type(key).__name__}")
+    if not -len(items) <= int(key) < len(items):
+        raise IndexError(f"{what} {key} out of range for a dataset of {len(items)}")
+    return items[int(key)]

@@ -103,8 +103,36 @@ def cards_to_markdown(cards: Iterable[MetricCard], digits: int = 6) -> str:
     return "\n".join([head, sep, *rows])
 
 
-@dataclass
-class MoleculeMetricsResult:
+def cards_to_dataframe(cards: Iterable[MetricCard]) -> Any:
+    """A ``pandas.DataFrame`` with one row per card, indexed by metric name (every card field a column)."""
+    import pandas as pd
+
+    rows = [asdict(c) for c in cards]
+    return pd.DataFrame(rows).set_index("name") if rows else pd.DataFrame(columns=["value"])
+
+
+class CardTable:
+    """Tables for a result that holds metric cards (``_card_list()``): ``to_dataframe()`` and the
+    HTML table Jupyter shows (metric, value, protocol, estimator, counts, notes)."""
+
+    def _card_list(self) -> list[MetricCard]:
+        raise NotImplementedError
+
+    def to_dataframe(self) -> Any:
+        """One row per metric (``pandas.DataFrame`` indexed by metric name; ``value`` and every card field)."""
+        return cards_to_dataframe(self._card_list())
+
+    def _repr_html_(self) -> str:
+        import html
+
+        head = "".join(f"<th>{name}</th>" for name, _ in _COLUMNS)
+        body = "".join("<tr>" + "".join(f"<td>{html.escape(fn(c, 4))}</td>" for _, fn in _COLUMNS) + "</tr>"
+                       for c in self._card_list())
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+@dataclass(repr=False)
+class MoleculeMetricsResult(CardTable):
     """Values, metric cards and the counts behind them.
 
     Attributes:
@@ -136,3 +164,11 @@ class MoleculeMetricsResult:
     def to_markdown(self, digits: int = 4) -> str:
         """Markdown table, one row per metric (value, protocol, counts, notes)."""
         return cards_to_markdown(self.cards, digits=digits)
+
+    def _card_list(self) -> list[MetricCard]:
+        return list(self.cards)
+
+    def __repr__(self) -> str:
+        vals = ", ".join(f"{k}={v:.4g}" for k, v in self.values.items())
+        n = self.counts.get("n_total")
+        return f"MoleculeMetricsResult({vals}{'' if n is None else f', n_total={n}'})"

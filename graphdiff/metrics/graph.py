@@ -48,7 +48,7 @@ import networkx as nx
 import numpy as np
 
 from ..errors import unknown_name
-from .cards import MetricCard, cards_to_markdown
+from .cards import CardTable, MetricCard, cards_to_markdown
 from .graph_stats import STATISTICS, compute_statistics
 from .mmd import mmd2
 
@@ -165,8 +165,8 @@ def as_networkx_list(graphs: Any) -> list[nx.Graph]:
     return out
 
 
-@dataclass
-class GraphMetricsResult(Mapping[str, float]):
+@dataclass(repr=False)
+class GraphMetricsResult(CardTable, Mapping[str, float]):
     """Dict-like (``scores``) ``{statistic: MMD^2}`` (plus ``"<stat>_ratio"`` and ``"mean_ratio"`` when
     ratios were computed), with one :class:`MetricCard` per value in ``cards``."""
 
@@ -202,6 +202,9 @@ class GraphMetricsResult(Mapping[str, float]):
 
     def to_markdown(self, digits: int = 6) -> str:
         return cards_to_markdown(self.cards.values(), digits=digits)
+
+    def _card_list(self) -> list[MetricCard]:
+        return list(self.cards.values())
 
     def __repr__(self) -> str:
         vals = ", ".join(f"{k}={v:.6f}" for k, v in self.scores.items())

@@ -44,7 +44,7 @@ import networkx as nx
 import numpy as np
 
 from ..errors import unknown_name
-from .cards import MetricCard, cards_to_markdown
+from .cards import CardTable, MetricCard, cards_to_markdown
 from .graph_stats import adjacency, single_threaded_blas
 
 __all__ = [
@@ -343,7 +343,7 @@ class IsomorphismIndex:
 
 
 @dataclass
-class VUNResult:
+class VUNResult(CardTable):
     """Fractions (over all generated graphs) and counts of valid, unique, novel and V.U.N. graphs."""
 
     valid: float
@@ -368,6 +368,13 @@ class VUNResult:
 
     def to_markdown(self, digits: int = 4) -> str:
         return cards_to_markdown(self.cards.values(), digits=digits)
+
+    def _card_list(self) -> list[MetricCard]:
+        return list(self.cards.values())
+
+    def __repr__(self) -> str:
+        return (f"VUNResult(valid={self.valid:.4f}, unique={self.unique:.4f}, novel={self.novel:.4f}, vun={self.vun:.4f}, "
+                f"validity={self.validity!r}, n={self.counts.get('n_total', self.counts.get('n', '?'))})")
 
 
 def vun_metrics(

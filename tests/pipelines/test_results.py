@@ -58,3 +58,32 @@ def test_stream_result_summary_leads_with_validity_without_correction(tmp_path):
 def test_graph_samples_summary_unchanged():
     st = GraphState(torch.zeros(2, 3, 1), torch.zeros(2, 3, 3), torch.ones(2, 3, dtype=torch.bool))
     assert GraphSamples(st, nfe=4, nfe_per_graph=4).summary().startswith("2 graphs, 4 network calls per graph")
+
+
+def test_samples_have_short_reprs_tables_and_html():
+    out = _molecules(3, 5)
+    assert len(repr(out)) < 300 and repr(out).startswith("<MoleculeSamples: 8 molecules") and "tensor" not in repr(out)
+    df = out.to_dataframe()
+    assert list(df.columns[:5]) == ["smiles", "valid", "valid_without_correction", "corrected", "num_atoms"]
+    assert len(df) == 8 and int(df.corrected.sum()) == 3 and int(df.valid_without_correction.sum()) == 5
+    assert df.loc[5, "smiles"] == "CCO" and abs(df.loc[5, "mol_weight"] - 46.07) < 0.01
+    html = out._repr_html_()
+    assert html.count("<svg") == 1 and "<?xml" not in html and "<td>valid without correction</td><td>5 (62.5%)" in html
+    g = GraphSamples(out.state, nfe=4, nfe_per_graph=4)
+    gdf = g.to_dataframe()
+    assert gdf.num_nodes.tolist() == [6] * 3 + [3] * 5 and gdf.num_edges.tolist() == [5] * 3 + [2] * 5
+    assert "tensor" not in repr(g) and "<table>" in g._repr_html_()
+
+
+def test_metric_results_are_tables():
+    import networkx as nx
+
+    from graphdiff.metrics import graph_metrics, molecule_metrics
+
+    res = molecule_metrics(["CCO", "CCO", "c1ccccc1", "xx"], metrics=("validity", "uniqueness"))
+    df = res.to_dataframe()
+    assert df.loc["validity", "value"] == 0.75 and df.loc["uniqueness", "value"] == res["uniqueness"]
+    assert len(repr(res)) < 200 and "validity=0.75" in repr(res)
+    assert "<table>" in res._repr_html_() and "validity" in res._repr_html_()
+    g = graph_metrics([nx.cycle_graph(6)] * 3, [nx.path_graph(6)] * 3, metrics=("degree",))
+    assert g.to_dataframe().loc["degree", "value"] == g["degree"] and "degree" in g._repr_html_()
