@@ -21,7 +21,7 @@ from torch import Tensor
 
 from ..states import GraphState, pair_mask
 
-__all__ = ["assert_configs_close", "permute_state", "assert_permutation_equivariant", "assert_symmetric", "random_graph_state",
+__all__ = ["run_suite", "assert_configs_close", "permute_state", "assert_permutation_equivariant", "assert_symmetric", "random_graph_state",
            "ProcessConformance", "CTMCConformance", "SAMPLER_CASES", "GMM", "add_sampler_case", "assert_sampler_reproduces",
            "run_sampler_case"]
 
@@ -156,3 +156,33 @@ def assert_configs_close(a: object, b: object, rel: float = 1e-12, where: str = 
         assert math.isclose(a, b, rel_tol=rel, abs_tol=rel), f"{where}: {a} != {b}"
     else:
         assert a == b, f"{where}: {a!r} != {b!r}"
+
+
+def run_suite(suite: type) -> dict[str, list[str]]:
+    """Run every ``test_*`` method of a conformance suite class (a subclass of
+    :class:`ProcessConformance` / :class:`CTMCConformance` with ``make_process``) without pytest's
+    collection, each ``pytest.mark.parametrize`` case in turn. Returns ``{"passed": [...],
+    "skipped": [...]}``; the first failure raises (``AssertionError``). Under pytest, name the
+    subclass ``Test...`` instead and pytest runs the same checks."""
+    import pytest
+
+    out: dict[str, list[str]] = {"passed": [], "skipped": []}
+    obj = suite()
+    for name in sorted(n for n in dir(suite) if n.startswith("test_")):
+        fn = getattr(suite, name)
+        cases: list[dict] = [{}]
+        for mark in getattr(fn, "pytestmark", []):
+            if mark.name != "parametrize":
+                continue
+            argnames = [a.strip() for a in mark.args[0].split(",")] if isinstance(mark.args[0], str) else list(mark.args[0])
+            rows = [v if len(argnames) > 1 else (v,) for v in mark.args[1]]
+            cases = [{**c, **dict(zip(argnames, r))} for c in cases for r in rows]
+        for kwargs in cases:
+            label = name + (f"[{', '.join(f'{k}={v}' for k, v in kwargs.items())}]" if kwargs else "")
+            try:
+                fn(obj, **kwargs)
+            except pytest.skip.Exception:
+                out["skipped"].append(label)
+                continue
+            out["passed"].append(label)
+    return out
