@@ -27,6 +27,7 @@ BENCHMARKS: list[tuple[str, list[str]]] = [
     ("samplers_gmm.py", []),
     ("metrics_speed_graphs.py", ["--n", "1000", "--nodes", "20"]),
     ("metrics_speed_molecules.py", ["--n", "10000"]),
+    ("moses_metrics.py", ["--scale", "0.05", "--n-jobs", "2"]),  # --compare needs a molsets environment of its own
     ("molecule_roundtrip.py", ["qm9"]),
     # the bundled models' blocks (continuous_<dataset>.md) are reproduced from the shipped weights
     ("continuous_graphs.py", ["--dataset", "community_small", "--load", "graphdiff/pretrained/community_small_sde",
