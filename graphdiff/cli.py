@@ -182,8 +182,11 @@ def models(as_json: bool = typer.Option(False, "--json", help="Print the model c
     if not names:
         typer.echo("no pretrained models are bundled in this installation")
         return
-    rows = [[m["name"], m.get("family", ""), m.get("dataset", ""), m.get("measured", "")] for m in names]
-    typer.echo(_table(rows, ["name", "family", "dataset", "measured at the default sampler (see --json for the cards)"]))
+    rows = [[m["name"], ", ".join(m.get("aliases", [])) or "-", m.get("family", ""), m.get("dataset", ""), m.get("measured", "")]
+            for m in names]
+    typer.echo(_table(rows, ["name", "also called", "family", "dataset", "measured at the default sampler (see --json for the cards)"]))
+    typer.echo("\nAn alias with a class in brackets resolves to that model on that class only, e.g. "
+               "ContinuousGraphDiffusion.from_pretrained(\"qm9\").")
 
 
 # --------------------------------------------------------------------------- evaluate

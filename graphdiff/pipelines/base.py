@@ -135,6 +135,10 @@ class GraphDiffusionPipeline:
         return self
 
     # ------------------------------------------------------------------ sampling
+    def __call__(self, n: int, **kwargs: Any) -> GraphSamples:
+        """``pipe(16)`` is ``pipe.sample(16)`` (every keyword argument of :meth:`sample` passes through)."""
+        return self.sample(n, **kwargs)
+
     def sample(
         self,
         n: int,
@@ -392,9 +396,15 @@ class GraphDiffusionPipeline:
 
     @classmethod
     def from_pretrained(cls, path: str | Path, *, device: str | torch.device = "cpu") -> "GraphDiffusionPipeline":
-        """Load a folder written by :meth:`save_pretrained` (sha256-verified, no pickle)."""
+        """Load a bundled model by name or a folder written by :meth:`save_pretrained`
+        (sha256-verified, no pickle). On a family's class a bundled alias resolves within the
+        family, the diffusers way: ``ContinuousGraphDiffusion.from_pretrained("qm9")`` is ``qm9_sde``,
+        ``DiscreteGraphDiffusion.from_pretrained("qm9")`` is ``qm9_ctmc`` (see ``graphdiff models``)."""
         from ..training import load_weights
+        from .pretrained import _looks_like_path, resolve
 
+        if isinstance(path, str) and path and not _looks_like_path(path):
+            path = resolve(path, family=None if cls is GraphDiffusionPipeline else getattr(cls, "family", None))
         p = Path(path)
         if not p.exists():
             raise FileNotFoundError(f"no pretrained model at {p}")

@@ -13,7 +13,7 @@ import torch
 from ..errors import unknown_name
 from .base import GraphDiffusionPipeline, MoleculeSamples
 
-__all__ = ["PRETRAINED_DIR", "list_pretrained", "load_pretrained", "generate_molecules", "measured"]
+__all__ = ["PRETRAINED_DIR", "list_pretrained", "load_pretrained", "generate_molecules", "measured", "aliases_of", "resolve"]
 
 PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "pretrained"
 
@@ -42,6 +42,7 @@ def list_pretrained(details: bool = False) -> list[Any]:
         card = json.loads((path / "config.json").read_text()).get("card", {})
         out.append({"name": name, "family": card.get("family", ""), "dataset": card.get("dataset", ""),
                     "summary": card.get("summary", ""), "measured": measured(card), "metrics": card.get("metrics", {}),
+                    "aliases": aliases_of(name),
                     "path": str(path)})
     return out
 
@@ -78,23 +79,59 @@ def _looks_like_path(name: str) -> bool:
     return name.startswith((".", "~")) or "/" in name or (os.sep != "/" and os.sep in name) or Path(name).is_absolute()
 
 
-def resolve(name: str) -> Path:
+def _family(path: Path) -> str | None:
+    return json.loads((path / "config.json").read_text()).get("card", {}).get("family")
+
+
+def aliases_of(model: str) -> list[str]:
+    """How a bundled model can be named besides its own name: ``"qm9"`` (what :func:`load_pretrained`
+    and ``graphdiff sample --model`` resolve) or ``"qm9 (ContinuousGraphDiffusion)"`` (what resolves
+    to it within its family only, e.g. ``ContinuousGraphDiffusion.from_pretrained("qm9")``)."""
+    from .base import PIPELINES
+
+    models = _installed()
+    out = []
+    for alias, candidates in ALIASES.items():
+        present = [c for c in candidates if c in models]
+        if model not in present:
+            continue
+        if present[0] == model:
+            out.append(alias)
+        else:
+            fam = _family(models[model])
+            same = [c for c in present if _family(models[c]) == fam]
+            if same and same[0] == model:
+                klass = PIPELINES.get(fam).__name__ if fam in PIPELINES else fam
+                out.append(f"{alias} ({klass})")
+    return out
+
+
+def resolve(name: str, *, family: str | None = None) -> Path:
     """Path of a bundled model by name or alias, or of a folder written by ``save_pretrained``.
 
     The rule for a name that could be both: **a bundled name or alias always means the bundled
     model**, even when a folder of that name exists in the working directory; write the folder as a
     path (``./qm9``, ``runs/qm9``, an absolute path) to load it. Anything with a path separator, or
     starting with ``.`` or ``~``, is a path and never a bundled name. A bare name that is not
-    bundled is a folder if one exists."""
+    bundled is a folder if one exists.
+
+    ``family`` (``"discrete"`` / ``"continuous"``) resolves an alias within that family, as
+    ``ContinuousGraphDiffusion.from_pretrained("qm9")`` does (``qm9_sde``, where ``load_pretrained("qm9")``
+    gives ``qm9_ctmc``)."""
     if not isinstance(name, str) or not name:
         raise ValueError(f"a model is a bundled name or a folder, got {name!r}")
     models = _installed()
     if not _looks_like_path(name):
         if name in models:
             return models[name]
-        for candidate in ALIASES.get(name, ()):
-            if candidate in models:
+        present = [c for c in ALIASES.get(name, ()) if c in models]
+        for candidate in present:
+            if family is None or _family(models[candidate]) == family:
                 return models[candidate]
+        if present and not Path(name).is_dir():
+            same = [m for m in models if _family(models[m]) == family]
+            raise ValueError(f"no bundled {family} model for {name!r} (it names {', '.join(present)}); bundled {family} "
+                             f"models: {', '.join(same) or 'none'}")
     p = Path(name).expanduser()
     if p.is_dir():
         return p
