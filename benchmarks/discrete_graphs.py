@@ -140,15 +140,13 @@ def train(config: str, minutes: float, threads: int, init: str | None = None) ->
     """Train the model of a ``configs/*_ctmc.yaml`` for at most ``minutes`` of wall-clock time; with
     ``init``, train on from that model (the config's ``init_from``: same network and process, the
     config's data and ``train:`` options, a fresh optimizer and learning-rate schedule)."""
-    import yaml
+    from graphdiff.pipelines import prepare_training, read_config
 
-    from graphdiff.pipelines.train import _prepare, _train_kwargs
-
-    opts = yaml.safe_load(Path(config).read_text())
+    opts = read_config(config)
     if init:
         opts["init_from"] = init
-    pipe, state = _prepare(opts)
-    kw = {**_train_kwargs(opts), "max_minutes": minutes}
+    pipe, state, kw = prepare_training(opts)
+    kw["max_minutes"] = minutes
     t0 = time.perf_counter()
 
     def log(info) -> None:

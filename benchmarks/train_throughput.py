@@ -43,17 +43,15 @@ def main(argv: list[str] | None = None) -> int:
     if a.steps < 3 or a.rounds < 1:
         ap.error("--steps must be >= 3 and --rounds >= 1")
     torch.set_num_threads(1)
-    import yaml
-
     from graphdiff.hardware import cpu_has_bf16
-    from graphdiff.pipelines.train import _prepare
+    from graphdiff.pipelines import prepare_training, read_config
 
     load0 = os.getloadavg()[0]
     rows = []
     for recipe in a.recipes:
-        options = yaml.safe_load((ROOT / recipe).read_text())
+        options = read_config(ROOT / recipe)
         options["max_train"] = a.max_train
-        pipe, state = _prepare(options)
+        pipe, state, _ = prepare_training(options)
         init = copy.deepcopy(pipe.network.state_dict())
         train = dict(options.get("train") or {})
         bs = int(train.get("batch_size", 256))

@@ -136,20 +136,14 @@ def _table(rows: list[list[str]], header: list[str]) -> str:
 
 
 def load_config(path: Path) -> dict[str, Any]:
-    """Read a YAML config file into a dict (clear errors for missing files and bad YAML)."""
-    import yaml
+    """Read a YAML config file into a dict (:func:`graphdiff.pipelines.train.read_config`); a
+    missing file, bad YAML or a file that is not a mapping is one ``error:`` line."""
+    from .pipelines.train import read_config
 
-    if not path.exists():
-        _fail(f"config file not found: {path}")
     try:
-        cfg = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        _fail(f"config file {path} is not valid YAML: {exc}")
-    if cfg is None:
-        return {}
-    if not isinstance(cfg, dict):
-        _fail(f"config file {path} must hold a mapping of option: value, got {type(cfg).__name__}")
-    return cfg
+        return read_config(path)
+    except (FileNotFoundError, ValueError) as exc:
+        _fail(str(exc))
 
 
 # --------------------------------------------------------------------------- datasets

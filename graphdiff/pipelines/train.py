@@ -44,7 +44,7 @@ import torch
 from .base import PIPELINES, pipeline_class
 from .budget import check_max_minutes
 
-__all__ = ["train_from_options", "training_lineage", "start_new_stage", "TrainSummary", "FAMILIES"]
+__all__ = ["train_from_options", "training_lineage", "start_new_stage", "TrainSummary", "FAMILIES", "read_config", "prepare_training"]
 
 FAMILIES = PIPELINES  #: the pipeline families by name (:data:`graphdiff.pipelines.base.PIPELINES`)
 _KNOWN = {"dataset", "smiles_file", "graphs_file", "family", "max_train", "network", "process", "train", "sampling",
@@ -80,6 +80,38 @@ class TrainSummary:
             stopped = f", stopped by {self.stopped_by} (planned {self.planned_steps})"
         return (f"{notes}trained {self.steps} steps{stopped} in {self.seconds:.0f} s (final loss {self.final_loss:.4f}); "
                 f"model saved to {self.model_dir} (load with graphdiff.load_pretrained({str(self.model_dir)!r}))")
+
+
+def read_config(path: "str | os.PathLike") -> dict[str, Any]:
+    """The options of a YAML config file (``configs/*.yaml``, ``graphdiff train --config``): the one
+    place config files are parsed. A missing file raises ``FileNotFoundError``, bad YAML or a file
+    that is not a mapping ``ValueError``; an empty file gives ``{}``."""
+    import yaml
+
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"config file not found: {p}")
+    try:
+        cfg = yaml.safe_load(p.read_text())
+    except yaml.YAMLError as exc:
+        raise ValueError(f"config file {p} is not valid YAML: {exc}") from exc
+    if cfg is None:
+        return {}
+    if not isinstance(cfg, dict):
+        raise ValueError(f"config file {p} must hold a mapping of option: value, got {type(cfg).__name__}")
+    return cfg
+
+
+def prepare_training(options: "dict[str, Any] | str | os.PathLike") -> tuple[Any, Any, dict[str, Any]]:
+    """What a training config describes, for callers that run ``fit`` themselves (benchmarks):
+    ``(pipeline, training GraphState, keyword arguments of pipe.fit)`` from an options dict or a
+    config file (:func:`read_config`). The ``fit`` arguments are the config's ``train:`` block,
+    checked (default ``steps`` 1000); :func:`train_from_options` does the rest of a run (output
+    folder, checkpoints, processes, the card)."""
+    if not isinstance(options, dict):
+        options = read_config(options)
+    pipe, state = _prepare(options)
+    return pipe, state, _train_kwargs(options)
 
 
 def _prepare(options: dict[str, Any]):
