@@ -1,3 +1,4 @@
+# Over 450 lines on purpose: the whole command line (train, sample, evaluate, datasets, models) and its one error path.
 """The ``graphdiff`` command line: ``train``, ``sample``, ``evaluate``, ``datasets``, ``models``.
 
 This is the only code in graphdiff that parses configuration files (YAML, passed with

@@ -1,3 +1,4 @@
+# Over 450 lines on purpose: the named graph protocols, their MMD evaluation and the data reference are one contract.
 """Graph-distribution metrics (MMD^2 of graph statistics) under named reference protocols.
 
 ``graph_metrics(reference, generated, protocol="gdss")`` reproduces the numbers of

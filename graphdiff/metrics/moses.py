@@ -1,3 +1,4 @@
+# Over 450 lines on purpose: the MOSES metric set is one suite sharing fingerprints, chunked workers and reference caches.
 """The MOSES metric set (Polykovskiy et al., "Molecular Sets (MOSES)", Front. Pharmacol. 2020).
 
 Written from the paper and the definitions in ``moses/metrics/metrics.py`` / ``utils.py`` of

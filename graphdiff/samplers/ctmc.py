@@ -1,3 +1,4 @@
+# Over 450 lines on purpose: the three CTMC samplers share one step loop, read-out, tau-leap, guidance and cost helpers.
 """Samplers for CTMC (discrete jump-process) diffusion, one function per sampler.
 
 Each sampler integrates the reverse-time jump process from ``t = 1`` down to ``t = 0`` on a time
