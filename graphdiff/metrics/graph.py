@@ -49,6 +49,7 @@ import networkx as nx
 import numpy as np
 
 from ..errors import unknown_name
+from ..registry import Registry
 from .cards import CardTable, MetricCard, cards_to_markdown
 from .graph_stats import STATISTICS, compute_statistics
 from .mmd import mmd2
@@ -131,16 +132,17 @@ SPECTRE_PROTOCOL = GraphProtocol(
     source="KarolisMart/SPECTRE, cvignac/DiGress src/analysis/spectre_utils.py (compute_emd=False)",
 )
 
-PROTOCOLS: dict[str, GraphProtocol] = {p.name: p for p in (GDSS_PROTOCOL, SPECTRE_PROTOCOL)}
+#: the graph metric protocols by name
+PROTOCOLS: Registry[GraphProtocol] = Registry("graph metric protocol")
+PROTOCOLS.register(GDSS_PROTOCOL.name, GDSS_PROTOCOL)
+PROTOCOLS.register(SPECTRE_PROTOCOL.name, SPECTRE_PROTOCOL)
 
 
 def get_protocol(protocol: str | GraphProtocol) -> GraphProtocol:
     """The preset called ``protocol`` (or ``protocol`` itself if already a :class:`GraphProtocol`)."""
     if isinstance(protocol, GraphProtocol):
         return protocol
-    if protocol not in PROTOCOLS:
-        raise unknown_name("graph metric protocol", protocol, tuple(PROTOCOLS))
-    return PROTOCOLS[protocol]
+    return PROTOCOLS.get(protocol)
 
 
 def as_networkx_list(graphs: Any) -> list[nx.Graph]:

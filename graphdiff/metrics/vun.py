@@ -44,6 +44,7 @@ import networkx as nx
 import numpy as np
 
 from ..errors import unknown_name
+from ..registry import Registry
 from .cards import CardTable, MetricCard, cards_to_markdown
 from .graph_stats import adjacency, single_threaded_blas
 
@@ -300,11 +301,11 @@ def is_sbm_graph(
     return _sbm_verdict(nc, ec, p_intra, p_inter, strict)
 
 
-VALIDITY: dict[str, Callable[[nx.Graph], bool]] = {
-    "planar": is_planar_graph,
-    "tree": is_tree_graph,
-    "sbm": lambda G: bool(is_sbm_graph(G)),
-}
+#: graph validity checks by name
+VALIDITY: Registry[Callable[[nx.Graph], bool]] = Registry("graph validity")
+VALIDITY.register("planar", is_planar_graph)
+VALIDITY.register("tree", is_tree_graph)
+VALIDITY.register("sbm", lambda G: bool(is_sbm_graph(G)))
 
 
 # ----------------------------------------------------------------------------- isomorphism classes
@@ -401,9 +402,7 @@ def vun_metrics(
     from .graph import as_networkx_list
 
     if isinstance(validity, str):
-        if validity not in VALIDITY:
-            raise unknown_name("graph validity", validity, tuple(VALIDITY))
-        vname, vfn = validity, VALIDITY[validity]
+        vname, vfn = validity, VALIDITY.get(validity)
     else:
         vname, vfn = getattr(validity, "__name__", "custom"), validity
     gen = as_networkx_list(generated)

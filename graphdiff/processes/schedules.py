@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..errors import unknown_name
+from ..registry import Registry
 
 __all__ = ["NoiseSchedule", "LinearSchedule", "CosineSchedule", "LearnedSchedule", "get_schedule"]
 
@@ -166,9 +166,13 @@ class LearnedSchedule(nn.Module, NoiseSchedule):
         return -self.gamma(t)
 
 
+#: the noise schedules by name
+NOISE_SCHEDULES: Registry[type[NoiseSchedule]] = Registry("noise schedule")
+NOISE_SCHEDULES.register("linear", LinearSchedule)
+NOISE_SCHEDULES.register("cosine", CosineSchedule)
+NOISE_SCHEDULES.register("learned", LearnedSchedule)
+
+
 def get_schedule(name: str, **kwargs: float) -> NoiseSchedule:
-    """A schedule by name: ``"linear"``, ``"cosine"`` or ``"learned"``."""
-    table = {"linear": LinearSchedule, "cosine": CosineSchedule, "learned": LearnedSchedule}
-    if name not in table:
-        raise unknown_name("noise schedule", name, list(table))
-    return table[name](**kwargs)
+    """A schedule by name (:data:`NOISE_SCHEDULES`: ``"linear"``, ``"cosine"`` or ``"learned"``)."""
+    return NOISE_SCHEDULES.get(name)(**kwargs)

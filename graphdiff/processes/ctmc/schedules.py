@@ -18,7 +18,7 @@ import math
 import torch
 from torch import Tensor
 
-from ...errors import unknown_name
+from ...registry import Registry
 
 __all__ = [
     "CTMCSchedule",
@@ -137,18 +137,15 @@ class ExponentialCTMCSchedule(CTMCSchedule):
         return {"name": self.name, "a": self.a, "b": self.b}
 
 
-CTMC_SCHEDULES: dict[str, type[CTMCSchedule]] = {
-    "cosine": CosineCTMCSchedule,
-    "linear": LinearCTMCSchedule,
-    "exponential": ExponentialCTMCSchedule,
-}
+#: the CTMC schedules by name
+CTMC_SCHEDULES: Registry[type[CTMCSchedule]] = Registry("CTMC schedule")
+CTMC_SCHEDULES.register("cosine", CosineCTMCSchedule)
+CTMC_SCHEDULES.register("linear", LinearCTMCSchedule)
+CTMC_SCHEDULES.register("exponential", ExponentialCTMCSchedule)
 
 
 def get_ctmc_schedule(schedule: "str | CTMCSchedule", **kwargs: float) -> CTMCSchedule:
     """A schedule instance from a name (``cosine``, ``linear``, ``exponential``) or an instance."""
     if isinstance(schedule, CTMCSchedule):
         return schedule
-    cls = CTMC_SCHEDULES.get(schedule)
-    if cls is None:
-        raise unknown_name("CTMC schedule", schedule, list(CTMC_SCHEDULES))
-    return cls(**kwargs)
+    return CTMC_SCHEDULES.get(schedule)(**kwargs)
