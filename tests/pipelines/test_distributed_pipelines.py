@@ -9,7 +9,7 @@ import networkx as nx
 import pytest
 import torch
 
-from graphdiff.pipelines import load_pretrained, train_from_options
+from graphdiff.pipelines import load_pretrained, prepare_training, train_from_options
 from graphdiff.pipelines.discrete import DiscreteGraphDiffusion
 from graphdiff.states import GraphState
 from graphdiff.training import load_weights
@@ -38,12 +38,14 @@ def test_two_process_training_is_reproducible_and_starts_from_the_seeded_init(tm
     opts = _options(tmp_path, "a")
     a = train_from_options(opts, nproc=2)
     b = train_from_options(_options(tmp_path, "b"), nproc=2)
-    init = train_from_options({**_options(tmp_path, "init"), "train": {**opts["train"], "steps": 0}}, nproc=1)
+    one = train_from_options({**_options(tmp_path, "one"), "train": {**opts["train"], "steps": 1}}, nproc=1)
+    torch.manual_seed(opts["train"]["seed"])  # the seeded initial weights, as every rank builds them
+    init_dir = prepare_training(_options(tmp_path, "init"))[0].save_pretrained(tmp_path / "init" / "model")
     wa, card = load_weights(a.model_dir)
     wb, _ = load_weights(b.model_dir)
-    w0, _ = load_weights(init.model_dir)
+    w0, _ = load_weights(init_dir)
     assert card["pipeline"] == "DiscreteGraphDiffusion" and card["training"]["steps"] == 3
-    assert card["training"]["processes"] == 2 and "processes" not in load_weights(init.model_dir)[1]["training"]
+    assert card["training"]["processes"] == 2 and "processes" not in load_weights(one.model_dir)[1]["training"]
     assert all(torch.equal(wa[k], wb[k]) for k in wa), "two identical 2-process runs gave different weights"
     moved = max((wa[k].float() - w0[k].float()).abs().max().item() for k in wa)
     assert moved > 1e-4, "training did not change the weights"
