@@ -465,7 +465,8 @@ def train(
         result = train_from_options(cfg, nproc=nproc)
     except (ValueError, TypeError) as exc:
         _fail(str(exc))
-    typer.echo(str(result))
+    if result is not None and os.environ.get("RANK", "0") == "0":  # under torchrun: rank 0 speaks
+        typer.echo(str(result))
 
 
 def main() -> None:  # pragma: no cover

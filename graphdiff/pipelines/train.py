@@ -384,16 +384,41 @@ def _finished_run(options: dict[str, Any]) -> TrainSummary | None:
                         already_complete=True)
 
 
-def train_from_options(options: dict[str, Any], *, nproc: int = 1) -> TrainSummary:
+def _torchrun_worker(options: dict[str, Any], nproc: int) -> TrainSummary | None:
+    """One rank of a ``torchrun --nnodes N --nproc-per-node K -m graphdiff train ...`` run: join the
+    process group torchrun describes (``RANK``, ``WORLD_SIZE``, ``MASTER_ADDR``; nccl on GPUs, gloo
+    on CPUs) and train; rank 0 saves the model and returns the summary, the others ``None``."""
+    import torch.distributed as dist
+
+    from ..training.distributed import init_distributed
+
+    if nproc != 1:
+        raise ValueError("under torchrun the processes are torchrun's (--nproc-per-node); leave out --nproc")
+    from .checks import resolve_device
+
+    device = resolve_device(options.get("device", "auto"))
+    info = init_distributed(device=device)
+    try:
+        return _worker(info.rank, {**options, "device": str(info.device)}, 1)
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()
+
+
+def train_from_options(options: dict[str, Any], *, nproc: int = 1) -> TrainSummary | None:
     """Train the model described by ``options`` (see module docstring); with ``nproc > 1`` the same
     run uses DistributedDataParallel over ``nproc`` CPU processes (gloo; global batch = sum of the
-    per-rank batches). Resumes from ``out/checkpoints`` when present."""
+    per-rank batches). Resumes from ``out/checkpoints`` when present. Started by ``torchrun``
+    (``WORLD_SIZE`` > 1 in the environment) each process is one rank of torchrun's group, and
+    only rank 0 gets the summary (the others ``None``)."""
     from .checks import check_training_options
 
     check_training_options(options, nproc=nproc)  # every block, before data, spawning or a step
     done = _finished_run(options)
     if done is not None:
         return done
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # started by torchrun: this process is one rank
+        return _torchrun_worker(options, nproc)
     if nproc == 1:
         res = _worker(0, options)
         assert res is not None
