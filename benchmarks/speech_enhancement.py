@@ -19,7 +19,7 @@ network calls) and scores noisy input, a Wiener filter and the model with PESQ (
 process and file (speech_enhancement_curve.md). Gate: the model beats the noisy
 input on all three and the Wiener filter on PESQ. Results: benchmarks/results/speech_enhancement.md.
 
-pesq and pystoi are in the ``speech`` extra: pip install 'graphdiff[speech]'.
+pesq and pystoi are in the ``speech`` extra: pip install 'graphdiff-ml[speech]'.
 """
 
 from __future__ import annotations

@@ -29,5 +29,5 @@ def require(module: str) -> ModuleType:
         top = module.split(".")[0]
         extra = _EXTRA.get(top, "all")
         raise MissingDependencyError(
-            f"{module!r} is needed for this feature: pip install 'graphdiff[{extra}]'"
+            f"{module!r} is needed for this feature: pip install 'graphdiff-ml[{extra}]'"
         ) from exc
