@@ -378,9 +378,10 @@ def sample(
 
     if precision not in PRECISIONS + ("auto",):
         _fail(f"unknown precision {precision!r}; valid: {', '.join(PRECISIONS + ('auto',))}")
-    from .pipelines.checks import resolve_device
+    from .pipelines.checks import check_device, resolve_device
 
     device = resolve_device(device)
+    check_device(device)  # before anything reads it (auto precision, loading)
     if precision == "auto":  # resolved here, so a --resume run's settings name the precision used
         from .hardware import auto_precision
 

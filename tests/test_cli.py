@@ -307,3 +307,9 @@ def test_diverging_training_is_one_error_line(tmp_path):
     (tmp_path / "cfg.yaml").write_text(yaml.safe_dump(cfg))
     line = _one_error_line(runner.invoke(app, ["train", "-c", str(tmp_path / "cfg.yaml")]))
     assert "diverged" in line
+
+
+def test_an_unknown_device_is_refused_before_anything_reads_it():
+    """Found by the CLI fuzz test: --device bogus reached torch through the auto precision."""
+    for args in (["sample", "-n", "1", "--device", "bogus"], ["sample", "-n", "1", "--device", "bogus", "--precision", "auto"]):
+        assert "unknown device 'bogus'" in _one_error_line(runner.invoke(app, args))

@@ -206,7 +206,8 @@ def test_cli_train(ws, data):
     shutil.rmtree(ws / "runs", ignore_errors=True)  # no resume across examples
 
 
-_LISTING_ARGS = st.lists(st.sampled_from(["--json", "--bogus", "extra", "--help", "-n", "1", "", "--json=1", "\u00e9"]), max_size=3)
+_LISTING_ARGS = st.lists(st.sampled_from(["--json", "--bogus", "extra", "--help", "-n", "1", "", "--json=1", "\u00e9", "--no-json",
+                                          "-", "--", "qm9", "/proc/x", "-h", "--JSON"]), max_size=4)
 
 
 @fuzz_settings(10)
@@ -222,7 +223,7 @@ def test_cli_models(ws, extra):
 
 
 @fuzz_settings(10)
-@given(st.lists(st.sampled_from(["", "bogus", "--help", "--version", "sample", "train", "evaluate", "--json", "-n", "x"]),
-                max_size=3))
+@given(st.lists(st.sampled_from(["", "bogus", "--help", "--version", "sample", "train", "evaluate", "--json", "-n", "x",
+                                 "datasets", "models", "-", "--", "help", "--install-completion"]), max_size=4))
 def test_cli_top_level(ws, words):
     _invoke("top-level", words)
