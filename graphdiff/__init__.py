@@ -38,7 +38,7 @@ __all__ = sorted(_LAZY) + ["__version__"]
 
 
 _SUBMODULES = {"data", "metrics", "nn", "processes", "samplers", "losses", "training", "pipelines", "viz", "testing",
-               "states", "likelihood", "examples", "errors", "cli", "estimators"}
+               "states", "likelihood", "examples", "errors", "cli", "estimators", "registry"}
 
 
 def __getattr__(name: str) -> Any:
