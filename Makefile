@@ -7,7 +7,7 @@ TORCH_SPEC ?= torch>=2.4,<2.14
 DATA_DIR := $(abspath ../shared/data)
 export GRAPHDIFF_DATA ?= $(if $(wildcard $(DATA_DIR)),$(DATA_DIR),)
 
-.PHONY: install demo lint test test-fast bench clean-venv
+.PHONY: install demo lint docs test test-fast bench clean-venv
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -25,6 +25,10 @@ NOTEBOOKS := $(wildcard notebooks/*.ipynb)
 
 lint: $(STAMP)
 	$(BIN)/python -m ruff check --no-cache graphdiff benchmarks tests notebooks
+
+# the documentation site into site/ (git-ignored); warnings are errors
+docs: $(STAMP)
+	$(BIN)/python -m mkdocs build --strict
 
 test: $(STAMP)
 	MPLBACKEND=Agg $(BIN)/python -m pytest -q -p no:cacheprovider --nbmake tests $(NOTEBOOKS)

@@ -104,10 +104,14 @@ class ContinuousGraphDiffusion(GraphDiffusionPipeline):
     Args:
         network: a :class:`~graphdiff.nn.GraphScoreNetwork` with ``num_node_features = F``.
         encoding: how graphs become continuous tensors (:class:`~graphdiff.data.transforms.GraphEncoding`).
-        x_sde, adj_sde: JSON specs of the node / adjacency SDEs (:func:`make_sde`).
+        x_sde: JSON spec of the node SDE (:func:`make_sde`).
+        adj_sde: JSON spec of the adjacency SDE.
         parametrization: what the network predicts (``"eps"``, ``"score"``, ``"x0"``, ``"v"``).
         weighting: DSM weighting (``"sigma2"``, ``"likelihood"``, ``"none"``).
-        node_counts, vocabulary, dataset, card: see :class:`GraphDiffusionPipeline`.
+        node_counts: see :class:`GraphDiffusionPipeline`.
+        vocabulary: see :class:`GraphDiffusionPipeline`.
+        dataset: see :class:`GraphDiffusionPipeline`.
+        card: see :class:`GraphDiffusionPipeline`.
     """
 
     family: ClassVar[str] = "continuous"

@@ -94,7 +94,10 @@ class DiscreteGraphDiffusion(GraphDiffusionPipeline):
         process: the :class:`~graphdiff.processes.ctmc.GraphCTMC`.
         rates: its rate family (recorded on the card).
         edge_weight: weight of the edge cross-entropy (DiGress lambda).
-        node_counts, vocabulary, dataset, card: see :class:`GraphDiffusionPipeline`.
+        node_counts: see :class:`GraphDiffusionPipeline`.
+        vocabulary: see :class:`GraphDiffusionPipeline`.
+        dataset: see :class:`GraphDiffusionPipeline`.
+        card: see :class:`GraphDiffusionPipeline`.
     """
 
     family: ClassVar[str] = "discrete"

@@ -72,14 +72,17 @@ class GPNoiseSDE(LinearSDE):
     Args:
         kernel: ``"rbf"``, ``"ou"`` or ``"white"`` (see the module docstring).
         lengthscale: the kernel's ``l`` in the units of the observation times.
-        beta_min, beta_max, schedule: the VP noise schedule (as :class:`VPSDE`).
+        beta_min: the VP noise schedule's start (as :class:`VPSDE`).
+        beta_max: its end.
+        schedule: the schedule's name or instance (as :class:`VPSDE`).
         jitter: ``Sigma = (K + jitter I) / (1 + jitter)`` keeps the Cholesky stable for close
             times while keeping a unit diagonal. Larger values (e.g. 0.1) are a white-noise
             *nugget*: a smooth kernel alone leaves rough directions almost un-noised (eigenvalues
             down to ``jitter``), so the prior misses the ``alpha(T) x_0`` the data keep there and
             sampling must create it from almost nothing; measured in
             ``benchmarks/results/cspd_timeseries.md``.
-        eps, T: time range.
+        eps: the smallest time.
+        T: the end time.
     """
 
     def __init__(

@@ -62,7 +62,8 @@ class OUVESDE(LinearSDE):
 
     Args:
         theta: stiffness of the pull towards ``y`` (SGMSE+: 1.5).
-        sigma_min, sigma_max: the VE noise levels of ``g`` (SGMSE+: 0.05, 0.5).
+        sigma_min: the smallest VE noise level of ``g`` (SGMSE+: 0.05).
+        sigma_max: the largest (SGMSE+: 0.5).
         eps: smallest time for training and sampling (SGMSE+: 0.03).
         T: end time (1).
 

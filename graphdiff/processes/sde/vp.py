@@ -21,7 +21,8 @@ class VPSDE(LinearSDE):
     """VP SDE driven by a :class:`~graphdiff.processes.schedules.NoiseSchedule`.
 
     Args:
-        beta_min, beta_max: the linear schedule's endpoints (used when ``schedule="linear"``).
+        beta_min: the linear schedule's start (used when ``schedule="linear"``).
+        beta_max: its end.
         schedule: ``"linear"``, ``"cosine"`` or a :class:`NoiseSchedule` instance (e.g. a
             :class:`~graphdiff.processes.schedules.LearnedSchedule`).
         eps: smallest time used for training and sampling (the ``t -> 0`` floor).
