@@ -174,7 +174,7 @@ def scale(data: Path, frac: float, n_jobs: int) -> None:
             load = os.getloadavg()[0]
             out = subprocess.run([sys.executable, __file__, "--child", str(frac), "--data", str(data), "--cache", cache,
                                   "--n-jobs", str(n_jobs)],
-                                 check=True, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})  # fmt: skip
+                                 check=True, stdout=subprocess.PIPE, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})  # fmt: skip
             runs.append((label, load, json.loads(out.stdout.strip().splitlines()[-1])))
     n = runs[0][2]["n"]
     rows = ["| run | wall s | CPU s | peak RSS (MB) | 1-min load at start |", "|---|---|---|---|---|"]

@@ -32,12 +32,32 @@ from graphdiff.metrics.sbm_graphtool import graph_tool_block_counts, graph_tool_
 from graphdiff.metrics.vun import _sbm_verdict, sbm_block_counts  # noqa: E402
 
 
+def _perturb(G, frac: float, rng: np.random.Generator):
+    """A copy of ``G`` with ``frac`` of its edges moved to uniformly drawn non-edges."""
+    import networkx as nx
+
+    H = nx.convert_node_labels_to_integers(nx.Graph(G))
+    edges = list(H.edges())
+    k = int(round(frac * len(edges)))
+    for i in rng.choice(len(edges), k, replace=False):
+        H.remove_edge(*edges[i])
+    n = H.number_of_nodes()
+    while k:
+        u, v = (int(x) for x in rng.integers(0, n, 2))
+        if u != v and not H.has_edge(u, v):
+            H.add_edge(u, v)
+            k -= 1
+    return H
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=Path(os.environ.get("GRAPHDIFF_DATA", ROOT.parent / "shared" / "data")))
     ap.add_argument("--steps", type=int, default=1000)
     ap.add_argument("--split", default="test")
     ap.add_argument("--out", help="result file name under benchmarks/results (default sbm_validity.md)")
+    ap.add_argument("--perturb", type=float, default=0.0,
+                    help="move this fraction of each graph's edges to random non-edges first (ambiguous graphs, seed 0)")
     ap.add_argument("--limit", type=int, help="only the first N graphs of the split")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1], help="graph-tool seeds (the first is compared with ours)")
     args = ap.parse_args()
@@ -46,6 +66,8 @@ def main() -> None:
         sys.exit("graph-tool is not available (apt-get install python3-graph-tool); nothing to compare")
     with open(args.data / "graphs" / "esgg" / "sbm.pkl", "rb") as fh:  # the verified benchmark file
         graphs = pickle.load(fh)[args.split][: args.limit]
+    if args.perturb:
+        graphs = [_perturb(G, args.perturb, np.random.default_rng(i)) for i, G in enumerate(graphs)]
     load = os.getloadavg()[0]
     verdicts: dict[str, list[bool]] = {}
     blocks: dict[str, list[int]] = {}
@@ -71,11 +93,12 @@ def main() -> None:
     diff = [i for i in range(n) if ours[i] != g0[i]]
     detail = "; ".join(f"graph {i}: ours {'valid' if ours[i] else 'invalid'} with {blocks['ours (ICL)'][i]} blocks, graph-tool "
                        f"{'valid' if g0[i] else 'invalid'} with {blocks[names[0]][i]}" for i in diff) or "none"
+    pert_note = f", {args.perturb:.0%} of each graph's edges moved to random non-edges" if args.perturb else ""
     body = f"""# SBM validity: our block fit vs graph-tool's
 
 - date: {utc_now()}; commit: {git_commit()}; {machine_line(1)}; 1-min load at start {load:.1f}
-- command: `python benchmarks/sbm_validity.py --steps {args.steps} --split {args.split}{f' --limit {args.limit}' if args.limit else ''} --seeds {' '.join(map(str, args.seeds))}`
-- graphs: SPECTRE SBM {args.split} split ({'first ' if args.limit else ''}{n} graphs, `graphs/esgg/sbm.pkl`); verdict: SPECTRE's strict rule (2-5 blocks of
+- command: `python benchmarks/sbm_validity.py --steps {args.steps} --split {args.split}{f' --limit {args.limit}' if args.limit else ''} --seeds {' '.join(map(str, args.seeds))}{f' --perturb {args.perturb}' if args.perturb else ''}`
+- graphs: SPECTRE SBM {args.split} split ({'first ' if args.limit else ''}{n} graphs{pert_note}, `graphs/esgg/sbm.pkl`); verdict: SPECTRE's strict rule (2-5 blocks of
   20-40 nodes, mean Wald p-value > 0.9 against p_intra 0.3 / p_inter 0.005)
 - graph-tool {where}: `minimize_blockmodel_dl` + {args.steps} x `multiflip_mcmc_sweep(beta=inf, niter=10)` (SPECTRE uses 1000),
   graph-tool 2.45 (Debian python3-graph-tool), seeds {', '.join(map(str, args.seeds))}; ours: `fit_sbm` (ICL, spectral + greedy refinement)
