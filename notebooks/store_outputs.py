@@ -4,7 +4,8 @@ host without running anything::
     python notebooks/store_outputs.py                      # every notebook
     python notebooks/store_outputs.py 03_generic_graphs    # some of them
 
-Figures are stored as PNG at a moderate resolution (``figure.dpi`` 72) to keep each notebook small;
+Figures are stored as PNG at a moderate resolution (``figure.dpi`` 72; a PNG over 250 KB, such as a
+spectrogram, as a JPEG) to keep each notebook small;
 CI still executes every notebook (``make test`` runs nbmake, which does not rewrite them).
 """
 
@@ -28,8 +29,29 @@ def store(path: Path, timeout: int = 1800) -> float:
     client.execute()
     for cell in nb.cells:  # no run-specific noise in the stored file
         cell.get("metadata", {}).pop("execution", None)
+        for out in cell.get("outputs", []):
+            _shrink(out.get("data", {}))
     nbformat.write(nb, path)
     return time.perf_counter() - t0
+
+
+def _shrink(data: dict) -> None:
+    """A PNG over ``MAX_PNG`` bytes (a spectrogram, a dense image grid) is stored as a JPEG instead."""
+    import base64
+    import io
+
+    png = data.get("image/png")
+    if png is None or len(base64.b64decode(png)) <= MAX_PNG:
+        return
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.open(io.BytesIO(base64.b64decode(png))).convert("RGB").save(buf, format="JPEG", quality=80)
+    del data["image/png"]
+    data["image/jpeg"] = base64.b64encode(buf.getvalue()).decode()
+
+
+MAX_PNG = 250_000
 
 
 def main(names: list[str]) -> None:

@@ -22,8 +22,8 @@ def test_notebook_is_stored_executed_with_its_plots(path):
     fix = f"run: python notebooks/store_outputs.py {path.stem}"
     assert all(c.get("execution_count") for c in code if "".join(c["source"]).strip()), f"{path.name} is not executed; {fix}"
     plots = any("plt." in "".join(c["source"]) or "subplots(" in "".join(c["source"]) for c in code)
-    images = [base64.b64decode(o["data"]["image/png"]) for c in code for o in c.get("outputs", [])
-              if "image/png" in o.get("data", {})]
+    images = [base64.b64decode(o["data"][kind]) for c in code for o in c.get("outputs", [])
+              for kind in ("image/png", "image/jpeg") if kind in o.get("data", {})]
     if plots:
         assert images, f"{path.name} draws plots but stores none; {fix}"
     assert path.stat().st_size < MAX_BYTES, f"{path.name} is {path.stat().st_size:,} bytes"
