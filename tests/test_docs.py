@@ -60,3 +60,11 @@ def test_links_out_of_docs_become_repository_paths():
     assert "[the page](https://example.org/g/blob/main/BENCHMARKS.md)" in out
     nested = SimpleNamespace(file=SimpleNamespace(src_uri="api/data.md"))
     assert hooks.on_page_markdown("[p](../protocols.md)", nested, {}, None) == "[p](../protocols.md)"  # inside docs/
+
+
+def test_readme_is_a_short_front_door_whose_links_exist():
+    text = (ROOT / "README.md").read_text()
+    assert len(text.splitlines()) <= 120
+    assert 'pip install "graphdiff-ml' in text and "make test" in text and "make demo" in text
+    links = re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", text)
+    assert links and all((ROOT / link).exists() for link in links if "://" not in link), links
