@@ -370,6 +370,9 @@ def sample(
     precision: str = typer.Option("auto", help="Network precision: float32 (exact), bfloat16 (faster on CPUs with bf16 instructions and on GPUs) or auto (bfloat16 where the hardware has them, else float32)."),
     option: Optional[list[str]] = typer.Option(None, "--option", help="Sampler option KEY=VALUE (repeatable; VALUE read as JSON, else text), e.g. --option temperature=0.8."),
     sort_sizes: bool = typer.Option(True, "--sort-sizes/--no-sort-sizes", help="Sample in order of graph size, so each batch is padded only to similar sizes (the default: much faster on wide size ranges; the output keeps draw order, but the samples differ from an unsorted run)."),
+    condition: Optional[list[str]] = typer.Option(None, "--condition", help="Property target NAME=VALUE for a conditional model (repeatable), e.g. --condition logp=1.5 --condition qed=0.6 with -m qm9_cond."),
+    guidance_scale: Optional[float] = typer.Option(None, "--guidance-scale", help="Classifier-free guidance scale with --condition: 0 unconditional, 1 conditional, larger steers harder (default: the model card's)."),
+    scaffold: Optional[str] = typer.Option(None, "--scaffold", help="SMILES of a substructure every sample must contain (any molecule model), e.g. --scaffold c1ccncc1."),
 ) -> None:
     """Sample molecules or graphs from a pretrained model into a file, chunk by chunk (flat memory; --resume continues a killed run)."""
     from .pipelines import load_pretrained
@@ -396,13 +399,28 @@ def sample(
         options = parse_key_values(option or [])
     except ValueError as exc:
         _fail(f"--option {exc}")
+    targets = None
+    if condition:
+        targets = {}
+        for item in condition:
+            key, sep, value = item.partition("=")
+            try:
+                targets[key.strip()] = float(value)
+            except ValueError:
+                _fail(f"--condition takes NAME=NUMBER, got {item!r}")
+            if not sep or not key.strip():
+                _fail(f"--condition takes NAME=NUMBER, got {item!r}")
     pipe = load_pretrained(model, device=device)
     if out is None:
         out = Path("samples.smi" if pipe.vocabulary is not None else "samples.json")
+    steer = {k: v for k, v in {"condition": targets, "guidance_scale": guidance_scale, "scaffold": scaffold}.items()
+             if v is not None}
+    if steer:  # a bad condition or scaffold fails here (one error line), before anything is written
+        pipe.sample(1, steps=1, sampler=sampler, sampler_options=options, **steer)
     try:
         result = sample_to_file(pipe, n, out, chunk_size=chunk_size, resume=resume, seed=seed, steps=steps, sampler=sampler,
                                 nfe=nfe, nproc=nproc, precision=precision, sampler_options=options, sort_sizes=sort_sizes,
-                                progress=True)
+                                progress=True, **steer)
     except TypeError as exc:  # an option the sampler does not take
         if not options:
             raise

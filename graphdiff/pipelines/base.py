@@ -192,14 +192,23 @@ class GraphDiffusionPipeline:
         if condition is not None or guidance_scale is not None or scaffold is not None:
             from ..guidance.sampling import sample_guided
 
-            if nproc != 1 or nfe is not None or precision != "float32":
+            if nproc != 1 or nfe is not None:
                 raise ValueError("steered sampling (condition / guidance_scale / scaffold) runs in one process, "
-                                 "float32, with steps (not nfe)")
+                                 "with steps (not nfe)")
+            if precision not in PRECISIONS + ("auto",):
+                raise unknown_name("precision", precision, PRECISIONS + ("auto",))
             if device is not None:
                 self.to(device)
-            return sample_guided(self, n, condition=condition, guidance_scale=guidance_scale, scaffold=scaffold,
-                                 num_nodes=num_nodes, steps=steps, sampler=sampler, seed=seed, batch_size=batch_size,
-                                 sampler_options=sampler_options, progress=progress, sort_sizes=sort_sizes)
+            if precision == "auto":
+                from ..hardware import auto_precision
+
+                precision = auto_precision(self.device)
+            with autocast(self.device, precision):
+                out = sample_guided(self, n, condition=condition, guidance_scale=guidance_scale, scaffold=scaffold,
+                                    num_nodes=num_nodes, steps=steps, sampler=sampler, seed=seed, batch_size=batch_size,
+                                    sampler_options=sampler_options, progress=progress, sort_sizes=sort_sizes)
+            out.info["precision"] = precision
+            return out
 
         num_nodes = check_sample_args(n=n, steps=steps, nfe=nfe, batch_size=batch_size, nproc=nproc, num_nodes=num_nodes,
                                       max_nodes=self.node_counts.max_nodes)

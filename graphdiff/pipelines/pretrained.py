@@ -20,6 +20,7 @@ PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "pretrained"
 # short names -> the shipped model they stand for (first one present wins)
 ALIASES: dict[str, tuple[str, ...]] = {
     "qm9": ("qm9_ctmc", "qm9_sde"),
+    "qm9_conditional": ("qm9_cond",),
     "community_small": ("community_small_sde",),
     "ego_small": ("ego_small_sde",),
     "zinc250k": ("zinc250k_ctmc",),
@@ -161,6 +162,9 @@ def generate_molecules(
     nfe: int | None = None,
     sort_sizes: bool = True,
     threads: int | str | None = "auto",
+    condition: Mapping[str, Any] | None = None,
+    guidance_scale: float | None = None,
+    scaffold: Any = None,
 ) -> MoleculeSamples:
     """Generate ``n`` molecules with a pretrained model, offline.
 
@@ -181,7 +185,13 @@ def generate_molecules(
     the card's options of the sampler, e.g. ``{"temperature": 0.8}`` for a continuous model
     (higher validity, lower diversity: see the model's card and BENCHMARKS.md). ``nfe`` sets a
     budget of network calls per molecule instead of ``steps`` (a predictor-corrector step makes
-    several calls)."""
+    several calls).
+
+    Steering: ``condition={"logp": 1.5, "qed": 0.6}`` targets properties with a conditional model
+    (``model="qm9_cond"``; its card lists the properties and their training ranges) under
+    classifier-free guidance ``guidance_scale`` (0 unconditional, 1 conditional, larger steers
+    harder; default: the card's); ``scaffold="c1ccncc1"`` (any molecule model) makes every sample
+    contain that substructure. The samples then carry ``targets`` and achieved ``properties``."""
     pipe = load_pretrained(model, device=device)
     if pipe.vocabulary is None:
         raise ValueError(f"model {model!r} generates plain graphs, not molecules; use load_pretrained({model!r}).sample(n)")
@@ -193,6 +203,7 @@ def generate_molecules(
         raise ValueError(f"threads must be 'auto', a positive int or None, got {threads!r}")
     with torch_threads(threads):
         out = pipe.sample(n, steps=steps, sampler=sampler, seed=seed, batch_size=batch_size, progress=progress,
-                          precision=precision, sampler_options=sampler_options, nfe=nfe, sort_sizes=sort_sizes)
+                          precision=precision, sampler_options=sampler_options, nfe=nfe, sort_sizes=sort_sizes,
+                          condition=condition, guidance_scale=guidance_scale, scaffold=scaffold)
     assert isinstance(out, MoleculeSamples)
     return out

@@ -107,3 +107,27 @@ def test_scaffold_errors():
         pipe.sample(2, scaffold="C1CC", steps=2)
     with pytest.raises(ValueError, match="below the scaffold's 6 atoms"):
         pipe.sample(2, scaffold="c1ccncc1", num_nodes=[5, 7], steps=2)
+
+
+def test_cli_and_generate_molecules(tmp_path, cond_model):
+    from typer.testing import CliRunner
+
+    import graphdiff
+    from graphdiff.cli import app
+
+    out = tmp_path / "s.csv"
+    res = CliRunner().invoke(app, ["sample", "-m", "qm9_ctmc", "-n", "3", "--steps", "2", "--scaffold", "CCO", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    assert len(out.read_text().splitlines()) == 4
+    res = CliRunner().invoke(app, ["sample", "-m", "qm9_ctmc", "-n", "3", "--steps", "2", "--condition", "logp=1",
+                                   "-o", str(tmp_path / "x.smi")])
+    assert res.exit_code == 2 and "unconditional model" in res.output and not (tmp_path / "x.smi").exists()
+    res = CliRunner().invoke(app, ["sample", "-m", "qm9_ctmc", "-n", "3", "--condition", "logp", "-o", str(tmp_path / "y.smi")])
+    assert res.exit_code == 2 and "NAME=NUMBER" in res.output
+    folder = tmp_path / "cond"
+    cond_model.save_pretrained(folder)
+    res = CliRunner().invoke(app, ["sample", "-m", str(folder), "-n", "2", "--steps", "2", "--condition", "mw=100",
+                                   "--guidance-scale", "2", "-o", str(tmp_path / "c.smi")])
+    assert res.exit_code == 0, res.output
+    s = graphdiff.generate_molecules(2, model=str(folder), steps=2, condition={"logp": 1.0}, guidance_scale=1.5, threads=None)
+    assert s.info["guidance_scale"] == 1.5 and "logp" in s.properties
