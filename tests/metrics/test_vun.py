@@ -132,6 +132,7 @@ def test_sbm_backends_and_card_note():
 
 
 @pytest.mark.slow  # spawns processes (graph-tool / RDKit workers)
+@pytest.mark.graph_tool
 def test_graph_tool_fit_recovers_planted_blocks():
     from graphdiff.metrics.sbm_graphtool import graph_tool_block_counts, graph_tool_python
 
