@@ -82,6 +82,7 @@ def evaluate_molecules(pipe: DiscreteGraphDiffusion, ds: Any, state: GraphState,
                            num_valid_without_correction=report.n_valid_without_correction, n_jobs=n_jobs)
     values = {k: float(v) for k, v in res.values.items()}
     values["n_empty"] = report.n_empty
+    values["single_fragment"] = 1.0 - report.n_multi_fragment / max(report.n_total, 1)  # before the largest is kept
     return values, res
 
 
@@ -273,6 +274,9 @@ def main(argv: list[str] | None = None) -> int:
     if a.nll:
         lines.append(f"- likelihood: negative CTMC ELBO on the first {values['nelbo_test_graphs']} test graphs, "
                      f"8 time samples each: {values['nelbo_test_nats']:.3f} nats per graph (bound on -log p(G | N))")
+    if "single_fragment" in values:
+        lines.append(f"- single-fragment samples (one connected molecule before the largest fragment is kept): "
+                     f"{100 * values['single_fragment']:.1f}%")
     lines += ["", res.to_markdown() if hasattr(res, "to_markdown") else "```\n" + json.dumps(values, indent=1) + "\n```", ""]
     text = "\n".join(lines)
     print(text)
