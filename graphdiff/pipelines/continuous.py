@@ -272,20 +272,34 @@ class ContinuousGraphDiffusion(GraphDiffusionPipeline):
         return {**DEFAULT_SAMPLER_OPTIONS.get(sampler, {}), **super().sampler_options(sampler)}
 
     def sample_batch(self, node_mask: Tensor, *, steps: int, sampler: str, generator: torch.Generator,
-                     progress: bool = False, options: Mapping[str, Any] | None = None) -> tuple[GraphState, int]:
+                     progress: bool = False, options: Mapping[str, Any] | None = None,
+                     cond: Mapping[str, Tensor] | None = None, guidance_scale: float = 1.0,
+                     known: Any = None) -> tuple[GraphState, int]:
         """One batch for ``node_mask`` (B, N): prior draw, reverse SDE / ODE with ``sampler`` in
         ``steps`` steps, then :meth:`~graphdiff.data.transforms.GraphEncoding.decode`. ``options`` override
-        :meth:`sampler_options` (e.g. ``{"temperature": 0.8}``). Returns ``(state, nfe)``."""
+        :meth:`sampler_options` (e.g. ``{"temperature": 0.8}``). Returns ``(state, nfe)``.
+        ``cond`` / ``guidance_scale``: classifier-free guidance by score mixing
+        (:mod:`graphdiff.guidance.sde`; the network calls of both passes are counted)."""
         self.sampler_spec(sampler)
+        if known is not None:
+            raise NotImplementedError("scaffold-constrained (inpainting) sampling is implemented for the discrete "
+                                      "(CTMC) family only so far; use a discrete model")
         node_mask = node_mask.bool()
         like, fmask = self._pack(self.encoding.template(node_mask))
-        out = sample(self.process, self._model_fn(self.network, node_mask), like, method=sampler,
+        model_fn = self._model_fn(self.network, node_mask, cond)
+        calls = 1
+        if cond and guidance_scale != 1.0:
+            from ..guidance.sde import classifier_free_model
+
+            model_fn = classifier_free_model(model_fn, self._model_fn(self.network, node_mask), guidance_scale)
+            calls = getattr(model_fn, "calls", 1)
+        out = sample(self.process, model_fn, like, method=sampler,
                      parametrization=self.parametrization, steps=int(steps), mask=fmask, generator=generator,
                      **{**self.sampler_options(sampler), **dict(options or {})})
         st = self.process.unpack(out.samples, node_mask)
         if "X" not in self.process.components:
             st = GraphState(like.new_zeros(node_mask.shape + (0,)), st.A, node_mask)
-        return self.encoding.decode(st), int(out.nfe)
+        return self.encoding.decode(st), int(out.nfe) * calls
 
     def sample_continuous(self, node_mask: Tensor, *, steps: int = 50, sampler: str = "dpm_solver", seed: int = 0) -> GraphState:
         """Like :meth:`sample_batch` but returns the raw continuous ``(X, A)`` (before decoding)."""
