@@ -18,7 +18,7 @@ def test_bundled_models_are_small_and_described():
     names = list_pretrained()
     assert {"community_small_sde", "ego_small_sde", "qm9_ctmc", "qm9_sde", "zinc250k_ctmc"} <= set(names)
     total = sum(p.stat().st_size for p in PRETRAINED_DIR.rglob("*.safetensors"))
-    assert total < 8 * 2**20, f"bundled weights are {total / 2**20:.1f} MB"
+    assert total < 12 * 2**20, f"bundled weights are {total / 2**20:.1f} MB"  # six models, 3.1 MB the largest
     for info in list_pretrained(details=True):
         card = json.loads((PRETRAINED_DIR / info["name"] / "config.json").read_text())["card"]
         assert card["summary"] and card["metrics"], f"{info['name']}: card lacks summary / metrics"
