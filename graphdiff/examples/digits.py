@@ -55,8 +55,11 @@ class DigitsUNet(nn.Module):
         in_channels / out_channels: image channels (1 for digits; ``out_channels`` may be e.g.
             ``17 * in_channels`` to predict pixel-level logits for discrete diffusion).
         channels: width of the 8x8 level (the 4x4 level has ``2 * channels``).
-        num_classes: optional class conditioning; ``y`` ``(B,)`` long, with ``y = num_classes`` (or
-            ``y=None``) meaning "no label" (for classifier-free guidance).
+        num_classes: optional class conditioning; ``y`` ``(B,)`` long, with ``y=None``, ``y < 0`` (or
+            NaN, or ``y = num_classes``) meaning "no label": the null condition of classifier-free
+            guidance, with the library's shared tools: train with
+            :func:`graphdiff.guidance.drop_conditions` on ``y`` and sample with
+            :func:`graphdiff.guidance.sde.classifier_free_model`.
     """
 
     def __init__(
@@ -87,6 +90,12 @@ class DigitsUNet(nn.Module):
         if self.label is not None:
             if y is None:
                 y = torch.full((x.shape[0],), self.num_classes, dtype=torch.long, device=x.device)
+            else:  # the library's convention for an absent label (GlobalConditioning): < 0, or NaN
+                y = torch.as_tensor(y, device=x.device)
+                if y.is_floating_point():
+                    y = torch.nan_to_num(y, nan=-1.0)
+                y = y.long()
+                y = torch.where(y < 0, torch.full_like(y, self.num_classes), y)
             e = e + self.label(y)
         elif y is not None:
             raise ValueError("this DigitsUNet was built without num_classes; pass y=None")

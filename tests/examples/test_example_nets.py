@@ -88,3 +88,21 @@ def test_fit_batches_irregular_series_fieldwise() -> None:
 
     res = fit(net, loss, data, steps=3, batch_size=4, progress=False, ema_decay=None)
     assert len(res.losses) == 3 and all(torch.isfinite(torch.tensor(res.losses)))
+
+
+def test_digits_null_label_is_the_shared_convention() -> None:
+    """An absent label (None, < 0, NaN) is the null condition, so the library's condition dropout
+    and classifier-free model apply to the digits U-Net as they do to the graph networks."""
+    from graphdiff.guidance import drop_conditions
+    from graphdiff.guidance.sde import classifier_free_model
+
+    torch.manual_seed(0)
+    net = DigitsUNet(channels=8, num_classes=10)
+    x, t = torch.randn(4, 1, 8, 8), torch.rand(4)
+    null = net(x, t)
+    torch.testing.assert_close(net(x, t, y=torch.full((4,), -1)), null)
+    dropped = drop_conditions(torch.tensor([[3.0], [5.0], [7.0], [1.0]]), dropout=0.99999, generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(net(x, t, y=dropped[:, 0]), null)
+    y = torch.tensor([3, 5, 7, 1])
+    guided = classifier_free_model(lambda a, s: net(a, s, y=y), lambda a, s: net(a, s), 2.0)(x, t)
+    torch.testing.assert_close(guided, null + 2.0 * (net(x, t, y=y) - null))
