@@ -1,4 +1,4 @@
-"""The five bundled models' cards keep loading through the generic process (de)serialisation:
+"""The bundled models' cards keep loading through the generic process (de)serialisation:
 each loads, its process saves and restores itself to the same maths, and it samples a couple of
 graphs."""
 
@@ -13,10 +13,10 @@ from graphdiff.pipelines import list_pretrained, load_pretrained
 from graphdiff.processes.registry import process_from_config
 from graphdiff.testing import assert_configs_close
 
-BUNDLED = ["community_small_sde", "ego_small_sde", "qm9_ctmc", "qm9_sde", "zinc250k_ctmc"]
+BUNDLED = ["community_small_sde", "ego_small_sde", "qm9_cond", "qm9_ctmc", "qm9_sde", "zinc250k_ctmc"]
 
 
-def test_the_five_bundled_models_are_installed():
+def test_the_bundled_models_are_installed():
     assert sorted(list_pretrained()) == BUNDLED
 
 
