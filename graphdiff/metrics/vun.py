@@ -1,3 +1,4 @@
+# Over 450 lines on purpose: SPECTRE's validity rules (planar, tree, SBM with both block-model fits) and V.U.N. counting are one protocol.
 """Validity, uniqueness, novelty and V.U.N. of generated graphs (SPECTRE / DiGress protocol).
 
 Validity (SPECTRE ``spectre_utils.py``):

@@ -1,3 +1,4 @@
+# Over 450 lines on purpose: every structural feature of the noisy graph (random walks, cycles, spectra) shares one batched, masked set of helpers.
 """Structural / positional graph features computed on the fly from a (possibly noisy) adjacency.
 
 Every function is batched over dense, padded graphs: an adjacency ``(B, N, N)`` and a boolean

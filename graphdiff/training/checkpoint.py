@@ -1,3 +1,4 @@
+# Over 450 lines on purpose: the checkpoint file pair, its atomic writes, verification and pickle-free loading are one contract.
 """Pickle-free, atomic, verifiable checkpoints.
 
 A training checkpoint lives in a directory and is a *file pair*:
