@@ -46,7 +46,7 @@ def test_config_trains_one_step_on_a_stand_in(path: Path, tmp_path: Path):
         stand_in.update(_data(dataset, tmp_path))
         train_from_options(stand_in)
         cfg["init_from"] = str(init / "model")
-    cfg.update(_data(dataset, tmp_path))
+    cfg.update(_data(dataset, tmp_path, labels=(cfg.get("condition") or {}).get("labels", ())))
     cfg["train"] = {**cfg.get("train", {}), "steps": 1, "batch_size": 2, "checkpoint_every": 1}
     cfg["train"].pop("max_minutes", None)
     cfg.update(device="cpu", out=str(tmp_path / "run"), progress=False)
@@ -56,12 +56,14 @@ def test_config_trains_one_step_on_a_stand_in(path: Path, tmp_path: Path):
     assert pipe.family == cfg["family"]
 
 
-def _data(dataset: str, tmp_path: Path) -> dict:
+def _data(dataset: str, tmp_path: Path, labels=()) -> dict:
     if dataset in MOLECULES:
         smi = tmp_path / "mols.smi"
         smi.write_text("CCO\nc1ccccc1O\nCC(=O)N\nCCF\n")
         return {"smiles_file": str(smi), "vocabulary": dataset}
     graphs = tmp_path / "graphs.json"
-    graphs.write_text(json.dumps([nx.node_link_data(g, edges="links")
-                                  for g in (nx.cycle_graph(5), nx.path_graph(6), nx.star_graph(4), nx.grid_2d_graph(2, 3))]))
+    stand_in = (nx.cycle_graph(5), nx.path_graph(6), nx.star_graph(4), nx.grid_2d_graph(2, 3))
+    for i, g in enumerate(stand_in):  # class attributes for a config conditioned on graph labels
+        g.graph.update({name: i % 2 for name in labels})
+    graphs.write_text(json.dumps([nx.node_link_data(g, edges="links") for g in stand_in]))
     return {"graphs_file": str(graphs)}

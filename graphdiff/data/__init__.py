@@ -30,7 +30,7 @@ from .molecules import (
     smiles_to_state,
 )
 from .registry import DatasetCard, dataset_names, get_card, list_datasets, load
-from .synthetic import community_graphs, grid_graphs, planar_graphs, sbm_graphs
+from .synthetic import community_class_graphs, community_graphs, grid_graphs, planar_graphs, sbm_graphs
 from .transforms import NODE_FEATURES, GraphEncoding, to_categorical
 
 __all__ = [
@@ -39,4 +39,5 @@ __all__ = [
     "AtomVocabulary", "MolGraph", "EncodedMolecules", "DecodedMolecule", "DecodeReport", "mol_to_graph",
     "smiles_to_graph", "smiles_to_state", "graph_to_mol", "decode_molecules", "quantize_bonds",
     "continuous_to_state", "GraphEncoding", "NODE_FEATURES", "to_categorical", "grid_graphs", "planar_graphs", "sbm_graphs", "community_graphs",
+    "community_class_graphs",
 ]

@@ -75,6 +75,7 @@ DATASETS.register("synthetic_grid", "graphdiff.data.synthetic")
 DATASETS.register("synthetic_planar", "graphdiff.data.synthetic")
 DATASETS.register("synthetic_sbm", "graphdiff.data.synthetic")
 DATASETS.register("synthetic_community", "graphdiff.data.synthetic")
+DATASETS.register("synthetic_community_classes", "graphdiff.data.synthetic")
 
 
 def dataset_names() -> list[str]:

@@ -8,6 +8,12 @@
 * :func:`community_graphs`: two Erdos-Renyi communities (``p=0.7``) of ``n // 2`` nodes each, ``n`` in
   12..20, joined by bridge edges with probability ``2 * p_inter / (n // 2)`` per cross pair and at least one
   bridge (GraphRNN / GDSS community-small recipe).
+* :func:`community_class_graphs`: labelled community graphs, ``k`` in 2..5 communities (graph attribute
+  ``communities``; ``label = k - 2``, the class), classes interleaved (graph ``i`` has ``2 + i % 4``) so every
+  split is balanced; ``n`` uniform in 20..30 nodes whatever ``k`` (the size does not give the class away),
+  cut into ``k`` near-equal Erdos-Renyi communities (``p=0.7``), bridges as in :func:`community_graphs`
+  (probability ``2 * p_inter / (n / k)`` per cross pair) plus one between communities ``j`` and ``j + 1``
+  when they have none (so ``k = 2`` is the community-small rule on 20..30 nodes).
 
 Every generator draws from ``numpy.random.default_rng(seed)`` only, so the same arguments give the same
 graphs on every machine. The registry exposes them as ``synthetic_grid``, ``synthetic_planar``,
@@ -27,7 +33,8 @@ from ..errors import unknown_name
 from .dataset import GraphDataset
 from .registry import DatasetCard
 
-__all__ = ["grid_graphs", "planar_graphs", "sbm_graphs", "community_graphs", "split_graphs", "load", "CARDS"]
+__all__ = ["grid_graphs", "planar_graphs", "sbm_graphs", "community_graphs", "community_class_graphs", "split_graphs",
+           "load", "CARDS"]
 
 
 def _er_edges(rng: np.random.Generator, nodes: np.ndarray, p: float) -> list[tuple[int, int]]:
@@ -116,6 +123,40 @@ def community_graphs(
     return out
 
 
+def community_class_graphs(
+    n_graphs: int, *, seed: int = 0, min_communities: int = 2, max_communities: int = 5, min_nodes: int = 20,
+    max_nodes: int = 30, p_intra: float = 0.7, p_inter: float = 0.05
+) -> list[nx.Graph]:
+    """``n_graphs`` labelled community graphs (see the module docstring); graph ``i`` has
+    ``min_communities + i % (max_communities - min_communities + 1)`` communities, stored as the
+    graph attributes ``communities`` and ``label`` (``communities - min_communities``)."""
+    if not 1 <= min_communities <= max_communities or min_nodes < max_communities or max_nodes < min_nodes:
+        raise ValueError(f"need 1 <= min_communities <= max_communities <= min_nodes <= max_nodes, got "
+                         f"{min_communities}, {max_communities}, {min_nodes}, {max_nodes}")
+    rng = np.random.default_rng(seed)
+    n_classes = max_communities - min_communities + 1
+    out = []
+    for i in range(n_graphs):
+        k = min_communities + i % n_classes
+        n = int(rng.integers(min_nodes, max_nodes + 1))
+        blocks = np.array_split(np.arange(n), k)
+        g = nx.Graph(communities=k, label=k - min_communities)
+        g.add_nodes_from(range(n))
+        for b in blocks:
+            g.add_edges_from(_er_edges(rng, b, p_intra))
+        p_cross = 2 * p_inter / (n / k)
+        for a in range(k):
+            for b in range(a + 1, k):
+                x, y = blocks[a], blocks[b]
+                bridge = rng.random((len(x), len(y))) < p_cross
+                if b == a + 1 and not bridge.any():
+                    bridge[rng.integers(len(x)), rng.integers(len(y))] = True
+                ii, jj = bridge.nonzero()
+                g.add_edges_from(zip(x[ii].tolist(), y[jj].tolist()))
+        out.append(g)
+    return out
+
+
 def split_graphs(graphs: list[nx.Graph], *, test_fraction: float = 0.2, val_fraction: float = 0.0) -> dict[str, list[nx.Graph]]:
     """test = first ``int(test_fraction * n)``; val = next ``int(val_fraction * (n - n_test))``; train = rest."""
     n_test = int(test_fraction * len(graphs))
@@ -137,6 +178,8 @@ _SPECS: dict[str, tuple[Callable[..., list[nx.Graph]], int, float, str, str]] = 
                       "Martinkus et al., SPECTRE, ICML 2022."),
     "synthetic_community": (community_graphs, 100, 0.0, "Two Erdos-Renyi communities (p 0.7) of n // 2 nodes, n in 12..20, sparse bridges, at least one (GraphRNN / GDSS community-small recipe).",
                             "You et al., GraphRNN, ICML 2018; Jo et al., GDSS, ICML 2022."),
+    "synthetic_community_classes": (community_class_graphs, 800, 0.0, "Labelled community graphs: 2-5 Erdos-Renyi communities (p 0.7, graph attribute `communities`, class `label` = communities - 2, classes interleaved so splits are balanced) on 20-30 nodes whatever the class, sparse bridges, consecutive communities always bridged.",
+                                    "graphdiff (community-small recipe of You et al., GraphRNN, ICML 2018, with k communities)."),
 }
 
 

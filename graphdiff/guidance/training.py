@@ -13,10 +13,11 @@ from torch import Tensor
 from ..errors import unknown_name
 from .condition import ConditionSpec
 
-__all__ = ["condition_spec", "make_conditional", "conditional_batches", "training_condition_values", "CONDITION_KEYS"]
+__all__ = ["condition_spec", "make_conditional", "attach_condition", "conditional_batches", "training_condition_values",
+           "CONDITION_KEYS"]
 
-#: keys of the ``condition:`` block of a training config
-CONDITION_KEYS = ("properties", "columns", "file", "smiles_column", "dropout", "entry_dropout")
+#: keys of the ``condition:`` block of a training config (``labels``: class attributes of generic graphs)
+CONDITION_KEYS = ("properties", "columns", "labels", "file", "smiles_column", "dropout", "entry_dropout")
 
 
 def condition_spec(pipe: Any) -> ConditionSpec | None:
@@ -53,6 +54,22 @@ def make_conditional(pipe: Any, spec: ConditionSpec) -> None:
     pipe.card["condition"] = spec.to_dict()
 
 
+def attach_condition(pipe: Any, spec: ConditionSpec, values: np.ndarray, state: Any) -> Tensor:
+    """Make ``pipe`` conditional on ``spec`` (:func:`make_conditional`), with ``p(N | y)`` fitted
+    on the raw training ``values`` ``(n, k)`` and the graph sizes of ``state`` (labels are their own
+    bins); returns the standardised ``Y`` for ``pipe.fit(state, condition=Y)``."""
+    from .node_counts import ConditionalNodeCounts
+
+    sizes = state.node_mask.sum(-1)
+    classes = [e.num_classes if e.kind == "label" else 0 for e in spec.entries]
+    spec.extra["node_counts"] = ConditionalNodeCounts.fit(values, sizes, labels=classes).to_dict()  # p(N | y)
+    n_missing = int(np.isnan(values).any(1).sum())
+    if n_missing:
+        spec.extra["train_rows_with_missing_entries"] = n_missing
+    make_conditional(pipe, spec)
+    return spec.standardise(values)
+
+
 def conditional_batches(pipe: Any, data: Any, condition: Tensor) -> tuple[ConditionSpec, tuple]:
     """Check a training condition ``Y`` ``(B, k)`` against the pipeline's spec; the trainer's tensors."""
     spec = condition_spec(pipe)
@@ -69,16 +86,31 @@ def conditional_batches(pipe: Any, data: Any, condition: Tensor) -> tuple[Condit
 
 
 def training_condition_values(options: Mapping[str, Any], smiles: Sequence[str] | None, *,
-                              progress: bool = False) -> tuple[list[str], list[str], np.ndarray]:
+                              progress: bool = False, graphs: Sequence[Any] | None = None
+                              ) -> tuple[list[str], list[str], np.ndarray]:
     """The raw training condition of a ``condition:`` config block for the molecules ``smiles``
     (in order): ``(names, kinds, values (n, k))``. ``properties`` are computed with RDKit
     (:mod:`graphdiff.data.properties`); ``columns`` are read from ``file`` (a CSV whose
-    ``smiles_column`` rows must be the training SMILES, in order)."""
+    ``smiles_column`` rows must be the training SMILES, in order). For generic ``graphs`` (no
+    ``smiles``), ``labels`` and ``columns`` name graph attributes
+    (:func:`graphdiff.guidance.graph_labels.graph_condition_values`)."""
     from ..data.properties import PROPERTIES, compute_properties, read_property_columns
 
     bad = set(options) - set(CONDITION_KEYS)
     if bad:
         raise ValueError(f"unknown condition option(s) {sorted(bad)}; valid: {', '.join(CONDITION_KEYS)}")
+    if smiles is None and graphs is not None:
+        from .graph_labels import graph_condition_values
+
+        wrong = [k for k in ("properties", "file", "smiles_column") if options.get(k)]
+        if wrong:
+            raise ValueError(f"condition {', '.join(wrong)} need molecules; for generic graphs give `labels` and/or "
+                             "`columns`: names of graph attributes")
+        return graph_condition_values(graphs, labels=list(options.get("labels") or []),
+                                      columns=list(options.get("columns") or []))
+    if options.get("labels"):
+        raise ValueError("condition `labels` are graph attributes of generic graphs (dataset or graphs_file); "
+                         "for molecules give `properties` and/or `columns`")
     props = list(options.get("properties") or [])
     cols = list(options.get("columns") or [])
     if not props and not cols:

@@ -13,9 +13,11 @@ all: the atom types and charges are read from the data and every other key has a
                                 # folder) instead of fresh weights: train on, or fine-tune on your own data;
                                 # its network, process and atom types are kept (no network / process keys),
                                 # except that a `condition` block adds a conditioning input (zero-initialised)
-    condition:                  # optional: a conditional model (classifier-free guidance), molecules only
-      properties: [logp, qed, mw]   # RDKit properties (graphdiff.data.properties.PROPERTIES)
-      columns: [my_prop]        # and / or numeric columns of `file` (default: the smiles_file CSV)
+    condition:                  # optional: a conditional model (classifier-free guidance)
+      properties: [logp, qed, mw]   # molecules: RDKit properties (graphdiff.data.properties.PROPERTIES)
+      columns: [my_prop]        # and / or numeric columns of `file` (default: the smiles_file CSV);
+                                # generic graphs: numeric graph attributes (g.graph["my_prop"])
+      labels: [label]           # generic graphs: class attributes (g.graph["label"] in 0..K-1)
       dropout: 0.1              # probability of training on the null condition
       entry_dropout: 0.1        # probability of dropping each other entry (any subset can be given)
     max_train: 20000            # optional: train on the first k training items
@@ -38,7 +40,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from .base import PIPELINES, pipeline_class
@@ -135,6 +136,7 @@ def _prepare_conditional(options: dict[str, Any], notes: list[str] | None = None
     vocabulary = None
     notes = [] if notes is None else notes  # counted skips, told to the user with the fix
     kept_smiles: list[str] | None = None  # the training molecules in state order (for conditions)
+    kept_graphs: list | None = None  # the generic training graphs in state order (for conditions)
     from ..data import load, molecules
 
     init = _initial_model(options, family)
@@ -156,6 +158,7 @@ def _prepare_conditional(options: dict[str, Any], notes: list[str] | None = None
             from ..states import GraphState
 
             state = GraphState.from_networkx(graphs)
+            kept_graphs = graphs
     elif options.get("smiles_file"):
         from ..data import read_smiles_file
 
@@ -195,6 +198,7 @@ def _prepare_conditional(options: dict[str, Any], notes: list[str] | None = None
         name = path.stem
         graphs = read_graphs_file(path)[: max_train or None]
         state = GraphState.from_networkx(graphs)
+        kept_graphs = graphs
     if init is not None:
         if vocabulary is None and init.vocabulary is not None:
             raise ValueError(f"init_from {options['init_from']!r} is a molecule model ({_atoms(init.vocabulary)}); "
@@ -221,27 +225,23 @@ def _prepare_conditional(options: dict[str, Any], notes: list[str] | None = None
         pipe.card["summary"] = options["summary"]
     y = None
     if options.get("condition"):
-        y = _add_condition(pipe, dict(options["condition"]), state, kept_smiles, options)
+        y = _add_condition(pipe, dict(options["condition"]), state, kept_smiles, options, kept_graphs)
     return pipe, state, y
 
 
-def _add_condition(pipe: Any, cond: dict[str, Any], state: Any, smiles: list[str] | None, options: dict[str, Any]):
+def _add_condition(pipe: Any, cond: dict[str, Any], state: Any, smiles: list[str] | None, options: dict[str, Any],
+                   graphs: list | None = None):
     """Make ``pipe`` conditional on the ``condition`` block; the standardised ``Y`` of ``state``."""
-    from ..guidance import ConditionalNodeCounts, ConditionSpec
-    from ..guidance.training import make_conditional, training_condition_values
+    from ..guidance import ConditionSpec
+    from ..guidance.training import attach_condition, training_condition_values
 
     if cond.get("columns") and not cond.get("file") and options.get("smiles_file"):
         cond["file"] = options["smiles_file"]
-    names, kinds, values = training_condition_values(cond, smiles, progress=bool(options.get("progress", True)))
+    names, kinds, values = training_condition_values(cond, smiles, progress=bool(options.get("progress", True)),
+                                                     graphs=graphs)
     spec = ConditionSpec.from_data(names, values, kinds=kinds, dropout=float(cond.get("dropout", 0.1)),
                                    entry_dropout=float(cond.get("entry_dropout", 0.1)))
-    sizes = state.node_mask.sum(-1)
-    spec.extra["node_counts"] = ConditionalNodeCounts.fit(values, sizes).to_dict()  # p(N | y)
-    n_missing = int(np.isnan(values).any(1).sum())
-    if n_missing:
-        spec.extra["train_rows_with_missing_entries"] = n_missing
-    make_conditional(pipe, spec)
-    return spec.standardise(values)
+    return attach_condition(pipe, spec, values, state)
 
 
 def _encoding_notes(enc: Any, vocabulary: Any, options: dict[str, Any]) -> list[str]:

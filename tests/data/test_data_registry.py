@@ -47,7 +47,7 @@ def test_no_stray_markdown_cards():
 
 
 def test_synthetic_cards_match_generated_counts():
-    for name in ("synthetic_grid", "synthetic_planar", "synthetic_sbm", "synthetic_community"):
+    for name in ("synthetic_grid", "synthetic_planar", "synthetic_sbm", "synthetic_community", "synthetic_community_classes"):
         card = get_card(name)
         n = card.total
         ds = load(name, n_graphs=n, seed=3) if name != "synthetic_grid" else load(name, n_graphs=n, seed=3, max_side=11)

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from graphdiff.data import load
-from graphdiff.data.synthetic import community_graphs, grid_graphs, planar_graphs, sbm_graphs, split_graphs
+from graphdiff.data.synthetic import (community_class_graphs, community_graphs, grid_graphs, planar_graphs, sbm_graphs,
+                                      split_graphs)
 
 
 def _edges(graphs):
@@ -16,6 +17,7 @@ def _edges(graphs):
 
 @pytest.mark.parametrize("gen,kw", [
     (grid_graphs, {"max_side": 12}), (planar_graphs, {"n_nodes": 20}), (sbm_graphs, {"max_size": 22}), (community_graphs, {}),
+    (community_class_graphs, {}),
 ])
 def test_deterministic_for_a_seed(gen, kw):
     a, b, c = gen(6, seed=7, **kw), gen(6, seed=7, **kw), gen(6, seed=8, **kw)
@@ -80,3 +82,22 @@ def test_split_rule_and_registry_datasets():
     assert load("synthetic_community", n_graphs=10, seed=2).counts() == {"train": 8, "test": 2}
     with pytest.raises(TypeError):
         load("synthetic_grid", n_graphs=2, colour="red")
+
+
+def test_community_class_graphs_closed_form_and_balanced_labels():
+    # cliques (p_intra 1) joined only by the forced bridge between consecutive communities (p_inter 0)
+    gs = community_class_graphs(8, seed=3, min_nodes=20, max_nodes=30, p_intra=1.0, p_inter=0.0)
+    assert [g.graph["communities"] for g in gs] == [2, 3, 4, 5] * 2
+    assert [g.graph["label"] for g in gs] == [0, 1, 2, 3] * 2
+    for g in gs:
+        n, k = g.number_of_nodes(), g.graph["communities"]
+        assert 20 <= n <= 30 and nx.is_connected(g)
+        sizes = [len(b) for b in np.array_split(np.arange(n), k)]
+        assert g.number_of_edges() == sum(c * (c - 1) // 2 for c in sizes) + k - 1
+    again = community_class_graphs(8, seed=3, min_nodes=20, max_nodes=30, p_intra=1.0, p_inter=0.0)
+    assert all(nx.utils.graphs_equal(a, b) for a, b in zip(gs, again))
+    ds = load("synthetic_community_classes", n_graphs=40, seed=0)
+    assert ds.counts() == {"train": 32, "test": 8}
+    assert sorted(g.graph["label"] for g in ds.split("test")) == [0, 0, 1, 1, 2, 2, 3, 3]
+    with pytest.raises(ValueError, match="min_communities"):
+        community_class_graphs(2, min_communities=3, max_communities=2)
