@@ -15,7 +15,8 @@
 Every sampler is registered by name, with the network calls its steps make, in
 :mod:`graphdiff.samplers.registry` (:data:`SAMPLERS`; :data:`CTMC_SAMPLERS` for categorical states).
 
-The CTMC samplers live in :mod:`graphdiff.samplers.ctmc`.
+The CTMC samplers live in :mod:`graphdiff.samplers.ctmc`; RePaint inpainting (``"repaint"``) in
+:mod:`graphdiff.guidance.repaint`.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ from .pc import langevin_step, sample_pc
 from .registry import CTMC_SAMPLERS, SAMPLERS, SamplerSpec, StepCost, register_sampler, steps_for_nfe
 from .rk45 import ODESolution, odeint_rk45
 from .types import Callback, SampleOutput, StepInfo
+
+from ..guidance import repaint as _repaint  # noqa: E402,F401  (registers the inpainting sampler "repaint")
 
 __all__ = [
     "SampleOutput", "StepInfo", "Callback", "SAMPLERS", "sample",

@@ -41,6 +41,7 @@ SAMPLER_CASES: dict[str, tuple[int, dict[str, Any]]] = {
     "ddim": (80, {}),
     "dpm_solver_sde": (50, {}),
     "ddpm": (100, {}),
+    "repaint": (100, {"jumps": 2}),
     "flow_euler": (60, {}),
     "flow_heun": (15, {}),
 }

@@ -139,7 +139,7 @@ def test_every_sampler_gives_symmetric_masked_graphs(sampler: str):
     _check_graph_batch(state, sizes)
     assert set(state.A.unique().tolist()) <= {0.0, 1.0}
     expected = {"euler_maruyama": steps, "pc": 2 * steps, "ode_euler": steps, "ode_heun": 2 * steps,
-                "ddim": steps, "dpm_solver": steps, "ddpm": steps, "dpm_solver_sde": steps}
+                "ddim": steps, "dpm_solver": steps, "ddpm": steps, "dpm_solver_sde": steps, "repaint": steps}
     if sampler == "rk45":
         assert nfe > 0
     else:
