@@ -114,6 +114,8 @@ def sample_guided(
     guidance_scale: float | None = None,
     scaffold: "str | GraphState | None" = None,
     scaffold_mask: Tensor | None = None,
+    predictor: Any = None,
+    predictor_scale: float | None = None,
     num_nodes: Sequence[int] | Tensor | None = None,
     steps: int | None = None,
     sampler: str | None = None,
@@ -130,19 +132,37 @@ def sample_guided(
     else from the model's ``p(N)``, restricted to at least the scaffold's size. Molecule samples
     carry ``targets`` and achieved ``properties``.
 
-    Errors (never a silent unconditional run): a condition for an unconditional model, unknown
-    names (listing the valid ones), a guidance scale without a condition, a scaffold the model
-    cannot encode or larger than its largest graph. Targets far outside the training range warn.
+    ``predictor`` (a :class:`~graphdiff.guidance.predictor.NoisyGraphPredictor` trained on this
+    model's noisy graphs, or the folder it was saved to) steers any model, conditional or not,
+    towards the ``condition`` entries it predicts, with scale ``predictor_scale`` (default 1; 0 =
+    unguided): the first-order rate tilt for CTMC models, gradient guidance for SDE models. A
+    condition entry the model is also conditioned on goes to both. Scaffolds of continuous models
+    are inpainted with RePaint (sampler ``"repaint"``, the default then; ``sampler_options``
+    ``{"jumps": r}`` resamples each step ``r`` times).
+
+    Errors (never a silent unconditional run): a condition for an unconditional model (without a
+    predictor of it), unknown names (listing the valid ones), a guidance scale without a
+    condition, a predictor of another model or without a target, a predictor scale without a
+    predictor, a scaffold the model cannot encode or larger than its largest graph. Targets far
+    outside the training range warn.
     ``sort_sizes``: batch the graphs by size (less padding); they come back in draw order."""
     n = int(n)
     if n < 0:
         raise ValueError(f"n must be >= 0, got {n}")
     spec = condition_spec(pipe)
     name = pipe.card.get("name") or pipe.dataset or "this model"
+    guide = None
+    if predictor is not None:
+        guide, condition = _predictor_guide(pipe, predictor, predictor_scale, condition, spec, n)
+    elif predictor_scale is not None:
+        raise ValueError("predictor_scale needs a predictor (a NoisyGraphPredictor trained on this model's noisy graphs)")
     if condition is not None and spec is None:
         raise ValueError(f"{name} is an unconditional model: it cannot take a condition (a conditional model "
                          f"such as the bundled 'qm9_cond' can; or train one with a `condition:` block)")
     if guidance_scale is not None and not condition:
+        if guide is not None:
+            raise ValueError("guidance_scale is classifier-free guidance of a conditional model on its own condition "
+                             "entries; predictor guidance is scaled by predictor_scale")
         raise ValueError("guidance_scale needs a condition (it scales the pull towards it)")
     raw = Y = None
     w = 1.0
@@ -159,6 +179,8 @@ def sample_guided(
 
     from ..pipelines.checks import check_sampler_options
 
+    if sampler is None and sc is not None and pipe.family == "continuous":
+        sampler = "repaint"  # inpainting of score models
     sampler = sampler or pipe.card.get("sampling", {}).get("sampler") or pipe.default_sampler
     options = {**pipe.sampler_options(sampler), **dict(sampler_options or {})}
     check_sampler_options(options)
@@ -197,8 +219,9 @@ def sample_guided(
             mask = (torch.arange(max(int(sz.max()), 1))[None, :] < sz[:, None]).to(pipe.device)
             cond = None if Y is None else {k: v.to(pipe.device) for k, v in spec.network_kwargs(Y[idx]).items()}
             known = None if sc is None else sc.known(mask)
+            kw = {} if guide is None else {"predictor": guide.batch(idx, pipe.device)}
             st, k = pipe.sample_batch(mask, steps=steps, sampler=sampler, generator=gdev, options=options, cond=cond,
-                                      guidance_scale=w, known=known)
+                                      guidance_scale=w, known=known, **kw)
             states.append(st.to("cpu"))
             nfe += int(k)
             per_graph = max(per_graph, int(k))
@@ -217,9 +240,14 @@ def sample_guided(
                     guidance_scale=w)
     if sc is not None:
         info["scaffold"] = sc.smiles if sc.smiles is not None else f"<graph of {sc.size} nodes>"
+    if guide is not None:
+        info.update(predictor={k: (v if np.ndim(v) == 0 else "per sample") for k, v in guide.condition.items()},
+                    predictor_scale=guide.scale)
     out = pipe._wrap(state, nfe=nfe, seconds=time.perf_counter() - t0, info=info, nfe_per_graph=per_graph)
     if hasattr(out, "properties"):
         _attach_properties(out, spec, raw, condition)
+        if guide is not None:
+            _attach_predictor_targets(out, guide)
     return out
 
 
@@ -236,3 +264,66 @@ def _attach_properties(out: Any, spec: ConditionSpec | None, raw: np.ndarray | N
     if names:
         vals = compute_properties(out.molecules, names)
         out.properties = {k: vals[:, j] for j, k in enumerate(names)}
+
+
+class _BatchedGuide:
+    """Predictor guidance of a whole sampling call: the predictor, its standardised targets
+    ``(n, k)`` (raw ones in ``raw``) and the scale; :meth:`batch` cuts one batch's guide."""
+
+    def __init__(self, predictor: Any, y: Tensor, raw: np.ndarray, scale: float, condition: Mapping[str, Any]) -> None:
+        self.predictor, self.y, self.raw, self.scale, self.condition = predictor, y, raw, scale, dict(condition)
+
+    def batch(self, idx: Tensor, device: Any) -> Any:
+        from .predictor import PredictorGuide
+
+        return PredictorGuide(self.predictor, self.y[idx].to(device), self.scale)
+
+
+def _predictor_guide(pipe: Any, predictor: Any, predictor_scale: float | None, condition: Mapping[str, Any] | None,
+                     spec: ConditionSpec | None, n: int) -> tuple[_BatchedGuide, dict[str, Any] | None]:
+    """The predictor's guide and what is left of ``condition`` for the model itself (``None`` if
+    nothing). Entries the predictor predicts go to it (and to the model too if it is conditioned on
+    them); other entries must be the model's."""
+    from pathlib import Path
+
+    from .predictor import NoisyGraphPredictor
+
+    if isinstance(predictor, (str, Path)):
+        predictor = NoisyGraphPredictor.from_pretrained(predictor, device=pipe.device)
+    if not isinstance(predictor, NoisyGraphPredictor):
+        raise TypeError(f"predictor must be a NoisyGraphPredictor or the folder it was saved to, got {type(predictor).__name__}")
+    predictor.check_pipeline(pipe)
+    predictor.to(pipe.device).eval()
+    scale = check_guidance_scale(1.0 if predictor_scale is None else predictor_scale, "predictor_scale")
+    pspec = predictor.spec
+    mine = {k: v for k, v in dict(condition or {}).items() if k in pspec.names}
+    if not mine:
+        raise ValueError(f"predictor guidance needs a target: condition={{name: value}} with any of "
+                         f"{', '.join(pspec.describe())}")
+    rest = {}
+    for k, v in dict(condition or {}).items():
+        if k in pspec.names and (spec is None or k not in spec.names):
+            continue
+        if spec is None or k not in spec.names:
+            model = f"the model's: {', '.join(spec.describe())}" if spec is not None else "the model is unconditional"
+            raise ValueError(f"unknown condition {k!r}; the predictor predicts: {', '.join(pspec.describe())} ({model})")
+        rest[k] = v
+    raw = pspec.targets(mine, n)
+    return _BatchedGuide(predictor, pspec.standardise(raw), raw, scale, mine), (rest or None)
+
+
+def _attach_predictor_targets(out: Any, guide: _BatchedGuide) -> None:
+    """The predictor's targets and, for RDKit properties among them, the achieved values."""
+    from ..data.properties import PROPERTIES, compute_properties
+
+    targets = dict(getattr(out, "targets", None) or {})
+    for j, e in enumerate(guide.predictor.spec.entries):
+        if not np.isnan(guide.raw[:, j]).all():
+            targets.setdefault(e.name, guide.raw[:, j])
+    out.targets = targets
+    props = dict(getattr(out, "properties", None) or {})
+    names = [k for k in guide.condition if k in PROPERTIES and k not in props]
+    if names:
+        vals = compute_properties(out.molecules, names)
+        props.update({k: vals[:, j] for j, k in enumerate(names)})
+        out.properties = props

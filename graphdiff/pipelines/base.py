@@ -158,6 +158,8 @@ class GraphDiffusionPipeline:
         condition: Mapping[str, Any] | None = None,
         guidance_scale: float | None = None,
         scaffold: Any = None,
+        predictor: Any = None,
+        predictor_scale: float | None = None,
     ) -> GraphSamples:
         """Generate ``n`` graphs (molecules for molecule models).
 
@@ -165,7 +167,10 @@ class GraphDiffusionPipeline:
         (``{"logp": 1.5, "qed": 0.6}``, names of a conditional model's ``card["condition"]``; sizes
         then follow ``p(N | y)``) with classifier-free guidance ``guidance_scale`` (0 unconditional,
         1 conditional; default: the card's), and / or ``scaffold`` (a SMILES or one-graph
-        :class:`GraphState` every sample contains). Molecule samples then carry ``targets`` and
+        :class:`GraphState` every sample contains; continuous models inpaint it with RePaint).
+        ``predictor`` (a :class:`~graphdiff.guidance.predictor.NoisyGraphPredictor` of this model's
+        noisy graphs, or its folder) steers any model towards the ``condition`` entries it predicts,
+        scaled by ``predictor_scale`` (default 1). Molecule samples then carry ``targets`` and
         achieved ``properties``.
 
         ``steps`` counts sampler steps; a step may call the network more than once (a predictor-
@@ -189,11 +194,12 @@ class GraphDiffusionPipeline:
         default, which the older card metrics used), drawn from the same distribution."""
         from .checks import check_sample_args, check_sampler_options
 
-        if condition is not None or guidance_scale is not None or scaffold is not None:
+        if (condition is not None or guidance_scale is not None or scaffold is not None or predictor is not None
+                or predictor_scale is not None):
             from ..guidance.sampling import sample_guided
 
             if nproc != 1 or nfe is not None:
-                raise ValueError("steered sampling (condition / guidance_scale / scaffold) runs in one process, "
+                raise ValueError("steered sampling (condition / guidance_scale / scaffold / predictor) runs in one process, "
                                  "with steps (not nfe)")
             if precision not in PRECISIONS + ("auto",):
                 raise unknown_name("precision", precision, PRECISIONS + ("auto",))
@@ -205,6 +211,7 @@ class GraphDiffusionPipeline:
                 precision = auto_precision(self.device)
             with autocast(self.device, precision):
                 out = sample_guided(self, n, condition=condition, guidance_scale=guidance_scale, scaffold=scaffold,
+                                    predictor=predictor, predictor_scale=predictor_scale,
                                     num_nodes=num_nodes, steps=steps, sampler=sampler, seed=seed, batch_size=batch_size,
                                     sampler_options=sampler_options, progress=progress, sort_sizes=sort_sizes)
             out.info["precision"] = precision

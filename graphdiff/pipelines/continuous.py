@@ -274,32 +274,59 @@ class ContinuousGraphDiffusion(GraphDiffusionPipeline):
     def sample_batch(self, node_mask: Tensor, *, steps: int, sampler: str, generator: torch.Generator,
                      progress: bool = False, options: Mapping[str, Any] | None = None,
                      cond: Mapping[str, Tensor] | None = None, guidance_scale: float = 1.0,
-                     known: Any = None) -> tuple[GraphState, int]:
+                     known: Any = None, predictor: Any = None) -> tuple[GraphState, int]:
         """One batch for ``node_mask`` (B, N): prior draw, reverse SDE / ODE with ``sampler`` in
         ``steps`` steps, then :meth:`~graphdiff.data.transforms.GraphEncoding.decode`. ``options`` override
         :meth:`sampler_options` (e.g. ``{"temperature": 0.8}``). Returns ``(state, nfe)``.
         ``cond`` / ``guidance_scale``: classifier-free guidance by score mixing
-        (:mod:`graphdiff.guidance.sde`; the network calls of both passes are counted)."""
+        (:mod:`graphdiff.guidance.sde`; the network calls of both passes are counted).
+        ``predictor``: a :class:`~graphdiff.guidance.predictor.PredictorGuide`, gradient guidance
+        (:mod:`graphdiff.guidance.gradient`; one more call per evaluation). ``known = (values,
+        which)``: categorical states whose entries with ``which`` True every sample keeps (RePaint
+        inpainting, :mod:`graphdiff.guidance.repaint`; needs ``sampler="repaint"``)."""
         self.sampler_spec(sampler)
-        if known is not None:
-            raise NotImplementedError("scaffold-constrained (inpainting) sampling is implemented for the discrete "
-                                      "(CTMC) family only so far; use a discrete model")
         node_mask = node_mask.bool()
         like, fmask = self._pack(self.encoding.template(node_mask))
         model_fn = self._model_fn(self.network, node_mask, cond)
+        param = self.parametrization
         calls = 1
         if cond and guidance_scale != 1.0:
             from ..guidance.sde import classifier_free_model
 
             model_fn = classifier_free_model(model_fn, self._model_fn(self.network, node_mask), guidance_scale)
             calls = getattr(model_fn, "calls", 1)
-        out = sample(self.process, model_fn, like, method=sampler,
-                     parametrization=self.parametrization, steps=int(steps), mask=fmask, generator=generator,
-                     **{**self.sampler_options(sampler), **dict(options or {})})
+        if predictor is not None and predictor.scale != 0:
+            from ..guidance.gradient import predictor_guided_model
+
+            model_fn = predictor_guided_model(model_fn, self.process, param, predictor.sde_log_prob(self.process, node_mask),
+                                              predictor.scale, mask=fmask)
+            param, calls = "score", calls + 1
+        options = {**self.sampler_options(sampler), **dict(options or {})}
+        if known is not None:
+            if self.sampler_spec(sampler).name != "repaint":
+                raise ValueError(f"scaffold-constrained (inpainting) sampling of continuous models uses the 'repaint' "
+                                 f"sampler, not {sampler!r}")
+            options["known"] = self._known_flat(known, node_mask)
+        out = sample(self.process, model_fn, like, method=sampler, parametrization=param, steps=int(steps), mask=fmask,
+                     generator=generator, **options)
         st = self.process.unpack(out.samples, node_mask)
         if "X" not in self.process.components:
             st = GraphState(like.new_zeros(node_mask.shape + (0,)), st.A, node_mask)
         return self.encoding.decode(st), int(out.nfe) * calls
+
+    def _known_flat(self, known: Any, node_mask: Tensor) -> tuple[Tensor, Tensor]:
+        """Categorical ``(values, which)`` -> flat encoded values and a flat boolean mask (node
+        features are fixed only where they are the nodes' own classes, not derived degrees)."""
+        values, which = known
+        enc = self.encoding.encode(GraphState(values.X, values.A, node_mask))
+        flat, _ = self._pack(enc)
+        wx = which.X.bool() & node_mask
+        if self.encoding.node_features not in ("atoms", "categorical"):
+            wx = torch.zeros_like(wx)
+        wa = which.A.bool() & (node_mask[:, :, None] & node_mask[:, None, :])
+        w = GraphState(wx[..., None].expand(enc.X.shape).float(), wa.float(), node_mask)
+        wflat, _ = self._pack(w)
+        return flat, wflat > 0.5
 
     def sample_continuous(self, node_mask: Tensor, *, steps: int = 50, sampler: str = "dpm_solver", seed: int = 0) -> GraphState:
         """Like :meth:`sample_batch` but returns the raw continuous ``(X, A)`` (before decoding)."""

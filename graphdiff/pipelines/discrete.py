@@ -242,7 +242,7 @@ class DiscreteGraphDiffusion(GraphDiffusionPipeline):
     def sample_batch(self, node_mask: Tensor, *, steps: int, sampler: str, generator: torch.Generator,
                      progress: bool = False, options: Mapping[str, Any] | None = None,
                      cond: Mapping[str, Tensor] | None = None, guidance_scale: float = 1.0,
-                     known: tuple[GraphState, GraphState] | None = None) -> tuple[GraphState, int]:
+                     known: tuple[GraphState, GraphState] | None = None, predictor: Any = None) -> tuple[GraphState, int]:
         """One batch for ``node_mask`` (B, N): a prior draw, then ``steps`` reverse steps of
         ``sampler`` (``options`` override :meth:`sampler_options`). Returns
         ``(state with X (B, N), A (B, N, N) long, nfe)``.
@@ -250,7 +250,9 @@ class DiscreteGraphDiffusion(GraphDiffusionPipeline):
         ``cond``: the conditioning tensors of a conditional network, steered with classifier-free
         guidance of scale ``guidance_scale`` (0: unconditional, 1: conditional;
         :mod:`graphdiff.guidance.ctmc`). ``known = (values, which)``: categorical states whose
-        entries with ``which`` True are clamped (inpainting)."""
+        entries with ``which`` True are clamped (inpainting). ``predictor``: a
+        :class:`~graphdiff.guidance.predictor.PredictorGuide`, predictor guidance by the first-order
+        rate tilt (:mod:`graphdiff.guidance.tilt`; one more call per prediction)."""
         spec = self.sampler_spec(sampler)
         if int(steps) < 1:
             raise ValueError(f"steps must be >= 1, got {steps}")
@@ -266,6 +268,8 @@ class DiscreteGraphDiffusion(GraphDiffusionPipeline):
                 options.update(guidance_scale=guidance_scale, uncond_denoiser=self._denoiser(self.network))
         if known is not None:
             options["known"] = known
+        if predictor is not None and predictor.scale != 0:
+            options.update(log_tilt=predictor.ctmc_log_tilt(self.process), tilt_scale=predictor.scale)
         out = spec.run(self.process, denoiser, x, steps=int(steps), generator=generator, **options)
         st = out.samples
         return GraphState(st.X[:, :N].long(), st.A[:, :N, :N].long(), node_mask), int(out.nfe)

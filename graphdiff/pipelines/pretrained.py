@@ -165,6 +165,8 @@ def generate_molecules(
     condition: Mapping[str, Any] | None = None,
     guidance_scale: float | None = None,
     scaffold: Any = None,
+    predictor: Any = None,
+    predictor_scale: float | None = None,
 ) -> MoleculeSamples:
     """Generate ``n`` molecules with a pretrained model, offline.
 
@@ -191,7 +193,10 @@ def generate_molecules(
     (``model="qm9_cond"``; its card lists the properties and their training ranges) under
     classifier-free guidance ``guidance_scale`` (0 unconditional, 1 conditional, larger steers
     harder; default: the card's); ``scaffold="c1ccncc1"`` (any molecule model) makes every sample
-    contain that substructure. The samples then carry ``targets`` and achieved ``properties``."""
+    contain that substructure; ``predictor`` (a noisy-graph property predictor of this model, or its
+    folder; :func:`graphdiff.guidance.predictor_training.train_predictor`) steers any model towards
+    the ``condition`` entries it predicts, scaled by ``predictor_scale``. The samples then carry
+    ``targets`` and achieved ``properties``."""
     pipe = load_pretrained(model, device=device)
     if pipe.vocabulary is None:
         raise ValueError(f"model {model!r} generates plain graphs, not molecules; use load_pretrained({model!r}).sample(n)")
@@ -204,6 +209,7 @@ def generate_molecules(
     with torch_threads(threads):
         out = pipe.sample(n, steps=steps, sampler=sampler, seed=seed, batch_size=batch_size, progress=progress,
                           precision=precision, sampler_options=sampler_options, nfe=nfe, sort_sizes=sort_sizes,
-                          condition=condition, guidance_scale=guidance_scale, scaffold=scaffold)
+                          condition=condition, guidance_scale=guidance_scale, scaffold=scaffold,
+                          predictor=predictor, predictor_scale=predictor_scale)
     assert isinstance(out, MoleculeSamples)
     return out

@@ -68,7 +68,7 @@ def test_guided_sampling_on_the_mixture(w):
 
 def test_conditional_graph_sde_model():
     """A small continuous graph model with a label condition: guidance doubles the calls, w = 0 is
-    the null condition, and scaffolds are refused with a clear error (CTMC only so far)."""
+    the null condition."""
     import numpy as np
 
     from graphdiff.guidance import ConditionSpec
