@@ -131,3 +131,20 @@ def test_cli_and_generate_molecules(tmp_path, cond_model):
     assert res.exit_code == 0, res.output
     s = graphdiff.generate_molecules(2, model=str(folder), steps=2, condition={"logp": 1.0}, guidance_scale=1.5, threads=None)
     assert s.info["guidance_scale"] == 1.5 and "logp" in s.properties
+
+
+def test_scaffold_with_a_continuous_model_repaint():
+    """qm9_sde keeps the scaffold's atoms and bonds / non-bonds exactly (RePaint inpainting), the
+    free atoms fill the requested sizes, and another sampler is refused by name."""
+    from graphdiff.data.molecules import smiles_to_state
+
+    pipe = load_pretrained("qm9_sde")
+    out = pipe.sample(8, scaffold="c1ccncc1", seed=0, steps=10, sampler_options={"jumps": 2})
+    ref = smiles_to_state(["c1ccncc1"], pipe.vocabulary).state
+    assert (out.state.X[:, :6] == ref.X[0, :6]).all() and (out.state.A[:, :6, :6] == ref.A[0, :6, :6]).all()
+    assert out.info["sampler"] == "repaint" and out.nfe_per_graph == 2 * 9 + 1
+    sized = pipe.sample(3, scaffold="CCO", num_nodes=[4, 7, 9], steps=3)
+    assert sized.state.node_mask.sum(-1).tolist() == [4, 7, 9]
+    assert (sized.state.A[:, 0, 1] == 1).all() and (sized.state.A[:, 1, 2] == 1).all() and (sized.state.A[:, 0, 2] == 0).all()
+    with pytest.raises(ValueError, match="uses the 'repaint' sampler, not 'dpm_solver'"):
+        pipe.sample(2, scaffold="CCO", sampler="dpm_solver", steps=2)
