@@ -166,6 +166,8 @@ def sample_to_file(
     seed = check_count(seed, "seed", minimum=0)
     molecules = pipe.vocabulary is not None
     out = check_output(out, molecules=molecules)
+    if sampler is None and sample_kwargs.get("scaffold") is not None and pipe.family == "continuous":
+        sampler = "repaint"  # scaffolds of score models are inpainted (graphdiff.guidance.repaint)
     sampler = sampler or pipe.card.get("sampling", {}).get("sampler") or pipe.default_sampler
     if nfe is not None:
         if steps is not None:

@@ -119,6 +119,9 @@ def test_cli_and_generate_molecules(tmp_path, cond_model):
     res = CliRunner().invoke(app, ["sample", "-m", "qm9_ctmc", "-n", "3", "--steps", "2", "--scaffold", "CCO", "-o", str(out)])
     assert res.exit_code == 0, res.output
     assert len(out.read_text().splitlines()) == 4
+    res = CliRunner().invoke(app, ["sample", "-m", "qm9_sde", "-n", "2", "--steps", "2", "--scaffold", "CCO",
+                                   "-o", str(tmp_path / "sde.smi")])
+    assert res.exit_code == 0, res.output  # the repaint sampler is chosen for the scaffold
     res = CliRunner().invoke(app, ["sample", "-m", "qm9_ctmc", "-n", "3", "--steps", "2", "--condition", "logp=1",
                                    "-o", str(tmp_path / "x.smi")])
     assert res.exit_code == 2 and "unconditional model" in res.output and not (tmp_path / "x.smi").exists()

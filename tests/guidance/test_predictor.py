@@ -93,3 +93,19 @@ def test_bad_inputs(trained, tmp_path):
         NoisyGraphPredictor.from_pretrained(tmp_path / "model")
     with pytest.raises(FileNotFoundError, match="no noisy predictor"):
         NoisyGraphPredictor.from_pretrained(tmp_path / "nothing")
+
+
+def test_cli_predictor_flags(trained, tmp_path):
+    from typer.testing import CliRunner
+
+    from graphdiff.cli import app
+
+    pipe, pred, folder = trained
+    pipe.save_pretrained(tmp_path / "model")
+    out = tmp_path / "g.json"
+    args = ["sample", "-m", str(tmp_path / "model"), "-n", "3", "--steps", "2", "--device", "cpu", "-o", str(out)]
+    res = CliRunner().invoke(app, args + ["--predictor", str(folder), "--predictor-scale", "5", "--condition", "edges=20"])
+    assert res.exit_code == 0, res.output
+    assert out.exists()
+    res = CliRunner().invoke(app, args[:-1] + [str(tmp_path / "h.json"), "--predictor", str(folder)])
+    assert res.exit_code == 2 and "needs a target" in res.output
