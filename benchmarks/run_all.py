@@ -72,6 +72,8 @@ HEADLINES: list[Headline] = [
     Headline("community-small, continuous SDE: the bundled `community_small_sde` (GDSS protocol, MMD²)",
              "continuous_community_small", 0, _MMD_COLUMNS),
     Headline("ego-small, continuous SDE: the bundled `ego_small_sde` (GDSS protocol, MMD²)", "continuous_ego_small", 0, _MMD_COLUMNS),
+    Headline("Graph classes: class-conditional SDE on community graphs with 2-5 communities, mean over the classes "
+             "(MMD² per class, 25-min CPU model)", "graph_classes", 0),
     Headline("Sampling speed of the bundled QM9 models (2 torch threads)", "sampling_speed_2threads", 0),
     Headline("CSPD: white vs GP / OU diffusion noise for forecasting irregular series (CRPS, energy score; 1 seed)",
              "cspd_timeseries", 0, ("data set", "noise", "sampler", "CRPS", "energy score")),
