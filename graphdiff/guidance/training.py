@@ -26,19 +26,26 @@ def condition_spec(pipe: Any) -> ConditionSpec | None:
     return None if not d else ConditionSpec.from_dict(d)
 
 
-def make_conditional(pipe: Any, spec: ConditionSpec) -> None:
-    """Give ``pipe``'s network the conditioning input of ``spec`` (in place) and record ``spec`` in
-    its card. The existing weights are kept; the new input's weights are fresh, with the last layer
-    of its MLP at zero (:class:`graphdiff.nn.layers.GlobalConditioning`), so the network computes
-    exactly what it did before until it is trained. A network that already has this condition is
-    left as is; one with a different condition raises ``ValueError``."""
+def make_conditional(pipe: Any, spec: ConditionSpec) -> ConditionSpec:
+    """Give ``pipe``'s network the conditioning input of ``spec`` (in place), record the condition in
+    its card and return it. The existing weights are kept; the new input's weights are fresh, with
+    the last layer of its MLP at zero (:class:`graphdiff.nn.layers.GlobalConditioning`), so the
+    network computes exactly what it did before until it is trained. A network that already has this
+    condition (training on from a conditional model) keeps its weights and its standardisation: the
+    returned spec has the card's mean / std per entry (what the conditioning input learned to read),
+    the training range widened to cover ``spec``'s, and ``spec``'s dropout and extras (node counts of
+    the new data); standardise the new data with the returned spec. One with a different condition
+    raises ``ValueError``."""
     net = pipe.network
     cfg = dict(getattr(net, "config", {}))
     have = (dict(cfg.get("cond_dims") or {}), dict(cfg.get("cond_classes") or {}))
     want = (spec.cond_dims(), spec.cond_classes())
     if have == want:
+        old = condition_spec(pipe)
+        if old is not None:
+            spec = _keep_standardisation(old, spec)
         pipe.card["condition"] = spec.to_dict()
-        return
+        return spec
     if have != ({}, {}):
         raise ValueError(f"the model is already conditioned on {sorted(have[0]) + sorted(have[1])}; "
                          f"cannot re-condition it on {spec.names}")
@@ -52,6 +59,23 @@ def make_conditional(pipe: Any, spec: ConditionSpec) -> None:
         raise RuntimeError(f"cannot carry the weights over: missing {bad}, unexpected {list(unexpected)}")
     pipe.network = new
     pipe.card["condition"] = spec.to_dict()
+    return spec
+
+
+def _keep_standardisation(old: ConditionSpec, new: ConditionSpec) -> ConditionSpec:
+    """``new`` with ``old``'s mean / std per entry and the union of both training ranges."""
+    from dataclasses import replace
+
+    if sorted(old.names) != sorted(new.names):
+        raise ValueError(f"the model is conditioned on {old.names}; cannot train it on with {new.names}")
+    entries = []
+    for e in new.entries:
+        o = old[e.name]
+        if o.kind != e.kind:
+            raise ValueError(f"condition {e.name!r} is a {o.kind} in the model and a {e.kind} in the options")
+        entries.append(e if e.kind == "label" else
+                       replace(e, mean=o.mean, std=o.std, low=min(o.low, e.low), high=max(o.high, e.high)))
+    return ConditionSpec(entries, dropout=new.dropout, entry_dropout=new.entry_dropout, extra=dict(new.extra))
 
 
 def attach_condition(pipe: Any, spec: ConditionSpec, values: np.ndarray, state: Any) -> Tensor:
@@ -66,7 +90,7 @@ def attach_condition(pipe: Any, spec: ConditionSpec, values: np.ndarray, state: 
     n_missing = int(np.isnan(values).any(1).sum())
     if n_missing:
         spec.extra["train_rows_with_missing_entries"] = n_missing
-    make_conditional(pipe, spec)
+    spec = make_conditional(pipe, spec)  # training on from a conditional model: its standardisation
     return spec.standardise(values)
 
 

@@ -226,6 +226,10 @@ def _prepare_conditional(options: dict[str, Any], notes: list[str] | None = None
     y = None
     if options.get("condition"):
         y = _add_condition(pipe, dict(options["condition"]), state, kept_smiles, options, kept_graphs)
+    elif pipe.card.get("condition"):  # without values only the null condition would be trained
+        names = [e["name"] for e in pipe.card["condition"]["entries"]]
+        raise ValueError(f"init_from {options['init_from']!r} is conditioned on {', '.join(names)}: give the "
+                         f"`condition:` block it was trained with (e.g. properties: {names}) to train on")
     return pipe, state, y
 
 

@@ -56,3 +56,39 @@ def test_condition_block_errors(tmp_path):
         train_from_options({**base, "condition": {"properties": ["qed"], "drop": 0.1}})
     with pytest.raises(ValueError, match="needs `properties`"):
         train_from_options({**base, "condition": {"dropout": 0.1}})
+
+
+def test_training_on_from_a_conditional_model_keeps_its_weights_and_standardisation(tmp_path):
+    from graphdiff.data.properties import compute_properties
+    from graphdiff.pipelines.train import _prepare_conditional
+
+    f = tmp_path / "first.smi"
+    f.write_text("\n".join(SMILES) + "\n")
+    cond = {"properties": ["logp", "mw"], "dropout": 0.1}
+    first = {"smiles_file": str(f), "init_from": "qm9_ctmc", "out": str(tmp_path / "r1"), "progress": False,
+             "condition": cond, "train": {"steps": 2, "batch_size": 4, "lr": 1e-2, "warmup_steps": 0}}
+    parent_dir = str(train_from_options(first).model_dir)
+    parent = load_pretrained(parent_dir)
+    old = {e["name"]: e for e in parent.card["condition"]["entries"]}
+
+    heavier = ["CCCCCCCO", "OC(=O)CCC(=O)O", "c1ccccc1O", "CCN(CC)CC"]  # other means, a wider weight range
+    g = tmp_path / "second.smi"
+    g.write_text("\n".join(heavier) + "\n")
+    second = {"smiles_file": str(g), "init_from": parent_dir, "out": str(tmp_path / "r2"), "progress": False,
+              "condition": dict(cond, dropout=0.2), "train": {"steps": 1, "batch_size": 4}}
+    pipe, _, y = _prepare_conditional(second)
+    raw = compute_properties(heavier, ["logp", "mw"])
+    for j, name in enumerate(["logp", "mw"]):  # the parent's standardisation, not the new data's
+        want = (raw[:, j] - old[name]["mean"]) / old[name]["std"]
+        torch.testing.assert_close(y[:, j], torch.as_tensor(want, dtype=torch.float32))
+    new = {e["name"]: e for e in pipe.card["condition"]["entries"]}
+    assert new["mw"]["mean"] == old["mw"]["mean"] and new["mw"]["std"] == old["mw"]["std"]
+    assert new["mw"]["low"] == old["mw"]["low"] and new["mw"]["high"] == pytest.approx(118.09, abs=0.01)  # succinic acid
+    assert pipe.card["condition"]["dropout"] == 0.2
+    for k, v in parent.network.state_dict().items():  # the conditioning input too: nothing re-initialised
+        torch.testing.assert_close(pipe.network.state_dict()[k], v)
+
+    with pytest.raises(ValueError, match="is conditioned on logp, mw: give the `condition:` block"):
+        _prepare_conditional({k: v for k, v in second.items() if k != "condition"})
+    with pytest.raises(ValueError, match="already conditioned on .*cannot re-condition it on .'qed'."):
+        _prepare_conditional(dict(second, condition={"properties": ["qed"]}))
