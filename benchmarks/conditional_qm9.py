@@ -14,7 +14,10 @@ curve (``--plot``). Gate (issue 25): each property's MAE <= 25% of the unconditi
 
 Parts (run separately, e.g. in parallel, then ``report``): ``main`` (``--scale``, ``--per``
 samples per target), ``sweep`` (``--scales``, ``--sweep-per`` samples per target), ``uncond``
-(the reference model), ``report`` (markdown + plot from the parts' JSON in ``--work``).
+(the reference model), ``curve`` (one point of the training curve: ``--model`` at ``--scale`` with
+``--per`` samples per target, filed under its fine-tuning steps and minutes read from its card, so
+several checkpoints or stages of a model give MAE vs training time), ``report`` (markdown + plot
+from the parts' JSON in ``--work``).
 
     python benchmarks/conditional_qm9.py --part all --model graphdiff/pretrained/qm9_cond
 """
@@ -71,6 +74,16 @@ def score(out, tgt: np.ndarray, train: list[str]) -> dict:
             "seconds": out.seconds, "achieved": got.tolist(), "targets": tgt.tolist()}
 
 
+def fine_tuning(card: dict) -> tuple[int, float]:
+    """Fine-tuning steps and wall-clock minutes of a conditional model since its unconditional parent:
+    every stage of its card's lineage after the first (the unconditional model), plus its own training."""
+    from graphdiff.pipelines.train import training_lineage
+
+    stages = training_lineage(card)[1:] + [card.get("training", {})]
+    return (sum(int(s.get("steps") or 0) for s in stages),
+            sum(float(s.get("seconds") or 0) for s in stages) / 60)
+
+
 def run_part(part: str, args) -> None:
     import graphdiff
     from graphdiff.data import load
@@ -85,6 +98,17 @@ def run_part(part: str, args) -> None:
         tgt = np.repeat(tv, args.per, axis=0)
         out = pipe.sample(len(tgt), seed=args.seed, progress=True)
         res = {"uncond": score(out, tgt, train)}
+    elif part == "curve":
+        pipe = graphdiff.load_pretrained(args.model)
+        steps, minutes = fine_tuning(pipe.card)
+        tgt = np.repeat(tv, args.per, axis=0)
+        out = pipe.sample(len(tgt), condition={p: tgt[:, j] for j, p in enumerate(PROPS)}, guidance_scale=args.scale,
+                          seed=args.seed, progress=True)
+        r = score(out, tgt, train)
+        r.update(steps=steps, minutes=minutes, scale=args.scale, model=str(args.model))
+        print(steps, {k: v for k, v in r.items() if k not in ("achieved", "targets")}, flush=True)
+        (work / f"curve-{steps:06d}-{len(tgt)}.json").write_text(json.dumps(r))
+        return
     else:
         pipe = graphdiff.load_pretrained(args.model)
         per = args.per if part == "main" else args.sweep_per
@@ -114,6 +138,7 @@ def oracle(tv: np.ndarray, train_props: np.ndarray) -> dict:
 
 def report(args) -> None:
     import graphdiff
+    from graphdiff.pipelines.train import training_lineage
 
     work = Path(args.work)
     rows = {}
@@ -131,7 +156,8 @@ def report(args) -> None:
         orc = oracle(tv, compute_properties(load("qm9").smiles("train"), PROPS, progress=True))
     unc = rows.get(("uncond", "uncond"))
     card = graphdiff.load_pretrained(args.model).card
-    tr = card.get("training", {})
+    steps, minutes = fine_tuning(card)
+    stages = len(training_lineage(card))
 
     def fmt(v, f=".4f"):
         return "-" if v is None else format(v, f)
@@ -141,10 +167,11 @@ def report(args) -> None:
         "",
         f"- date: {utc_now()}; commit {git_commit()}; machine: {machine_line(args.threads)}; load average "
         f"{os.getloadavg()[0]:.1f} at report time (2 cores shared with other jobs: timings are not comparable)",
-        f"- model: `{args.model}` (conditional CTMC, {tr.get('steps')} fine-tuning steps, {float(tr.get('seconds') or 0) / 60:.0f} min "
+        f"- model: `{args.model}` (conditional CTMC, {steps} fine-tuning steps in {stages} stage(s), {minutes:.0f} min "
         f"on CPU, from `qm9_ctmc`; condition {', '.join(PROPS)} jointly); reference: `{args.reference}`",
-        f"- command: `python benchmarks/conditional_qm9.py --part all --model {args.model} --targets {args.targets} "
-        f"--per {args.per} --scale {args.scale:g} --scales {args.scales} --sweep-per {args.sweep_per} --seed {args.seed}`",
+        args.commands or (f"- command: `python benchmarks/conditional_qm9.py --part all --model {args.model} --targets "
+                          f"{args.targets} --per {args.per} --scale {args.scale:g} --scales {args.scales} --sweep-per "
+                          f"{args.sweep_per} --seed {args.seed}`"),
         f"- protocol: {args.targets} targets = the (logP, QED, MW) of test molecules drawn with seed {args.seed}; "
         f"main rows {args.per} samples per target, sweep rows {args.sweep_per}; card sampler "
         f"({card.get('sampling', {}).get('sampler')}, {card.get('sampling', {}).get('steps')} steps, "
@@ -179,6 +206,25 @@ def report(args) -> None:
         lines += [f"**Gate** (each MAE <= 25% of the unconditional MAE at >= 97% validity without correction), row "
                   f"w = {args.scale:g} ({r['n']} samples): MAE ratios " + ", ".join(f"{p} {v:.0%}" for p, v in ratios.items())
                   + f", validity w/o correction {r['validity_wo_correction']:.2%}: **{'PASS' if ok else 'FAIL'}**.", ""]
+    curve = [json.loads(f.read_text()) for f in work.glob("curve-*.json")]
+    if curve:  # the reported model's own rows at the curve's scale are its last points
+        have = {(r["n"], r["steps"]) for r in curve}
+        for part in ("main", "sweep"):
+            r = rows.get((part, f"w={curve[0]['scale']:g}"))
+            if r and (r["n"], steps) not in have:
+                curve.append({**r, "steps": steps, "minutes": minutes, "scale": curve[0]["scale"]})
+    curve.sort(key=lambda r: (r["n"], r["steps"]))
+    if curve and unc:
+        lines += ["Training curve: the same targets at w = " + ", ".join(sorted({f"{r['scale']:g}" for r in curve}))
+                  + " after each amount of fine-tuning (wall-clock minutes on the shared CPU, summed over the stages "
+                  "since `qm9_ctmc`); ratio = MAE / unconditional MAE.", "",
+                  "| fine-tuning steps | minutes | samples | MAE logP | MAE QED | MAE MW | ratios logP / QED / MW | "
+                  "validity w/o corr. |", "|---|---|---|---|---|---|---|---|"]
+        for r in curve:
+            ratios = " / ".join(f"{r['mae'][p] / unc['mae'][p]:.0%}" for p in PROPS)
+            lines.append(f"| {r['steps']} | {r['minutes']:.0f} | {r['n']} | {r['mae']['logp']:.3f} | {r['mae']['qed']:.4f} | "
+                         f"{r['mae']['mw']:.2f} | {ratios} | {fmt(r['validity_wo_correction'])} |")
+        lines.append("")
     if args.plot and sweep and unc:
         import matplotlib.pyplot as plt
 
@@ -205,7 +251,7 @@ def report(args) -> None:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--part", default="all", choices=["main", "sweep", "uncond", "report", "all"])
+    p.add_argument("--part", default="all", choices=["main", "sweep", "uncond", "curve", "report", "all"])
     p.add_argument("--model", default="qm9_cond")
     p.add_argument("--reference", default="qm9_ctmc")
     p.add_argument("--targets", type=int, default=100)
@@ -218,6 +264,7 @@ def main() -> None:
     p.add_argument("--work", default="/tmp/graphdiff_conditional_qm9")
     p.add_argument("--train-props", default=None, help=".npy cache of the training set's (logP, QED, MW) for the oracle")
     p.add_argument("--plot", action="store_true")
+    p.add_argument("--commands", default=None, help="report: the commands line, when the parts were run separately")
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "conditional_qm9.md"))
     args = p.parse_args()
     if args.part == "all":
