@@ -228,7 +228,7 @@ def report(args) -> None:
     if args.plot and sweep and unc:
         import matplotlib.pyplot as plt
 
-        fig, ax = plt.subplots(1, 2, figsize=(9, 3.6))
+        fig, ax = plt.subplots(1, 3 if curve else 2, figsize=(13.5 if curve else 9, 3.6))
         for p, c in zip(PROPS, ("C0", "C1", "C2")):
             pts = sorted((w, r["mae"][p] / unc["mae"][p], r["validity_wo_correction"]) for part, w, r in sweep if part == "sweep")
             ax[0].plot([q[0] for q in pts], [q[1] for q in pts], "o-", color=c, label=p)
@@ -241,6 +241,15 @@ def report(args) -> None:
         ax[0].set(xlabel="guidance scale w", ylabel="MAE / unconditional MAE", title="targeting vs w")
         ax[1].set(xlabel="validity without correction", ylabel="MAE / unconditional MAE", title="MAE vs validity")
         ax[0].legend()
+        if curve:  # MAE vs fine-tuning time, one line per sample count
+            for p, c in zip(PROPS, ("C0", "C1", "C2")):
+                for n, style in ((min(r["n"] for r in curve), "o-"), (max(r["n"] for r in curve), "s--")):
+                    pts = [(r["minutes"], r["mae"][p] / unc["mae"][p]) for r in curve if r["n"] == n]
+                    ax[2].plot([q[0] for q in pts], [q[1] for q in pts], style, color=c, label=f"{p}, {n} samples")
+            ax[2].axhline(0.25, ls="--", c="k", lw=0.8)
+            ax[2].set(xlabel="fine-tuning minutes (shared CPU)", ylabel="MAE / unconditional MAE",
+                      title=f"training curve (w = {curve[0]['scale']:g})")
+            ax[2].legend(fontsize=7)
         fig.tight_layout()
         png = Path(args.out).with_suffix(".png")
         fig.savefig(png, dpi=110)
