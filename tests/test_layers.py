@@ -27,8 +27,7 @@ FLOORS: list[list[str]] = [
     ["graphdiff.processes", "graphdiff.guidance.ctmc", "graphdiff.guidance.condition", "graphdiff.guidance.node_counts",
      "graphdiff.nn", "graphdiff.data", "graphdiff.metrics"],
     # 3: what runs a process: losses, samplers, the training loop
-    # (guidance.repaint is a sampler the samplers registry imports to register it)
-    ["graphdiff.losses", "graphdiff.samplers", "graphdiff.training", "graphdiff.guidance.repaint"],
+    ["graphdiff.losses", "graphdiff.samplers", "graphdiff.training"],
     # 4: built from processes + samplers + losses
     ["graphdiff.likelihood", "graphdiff.latent", "graphdiff.testing", "graphdiff.examples", "graphdiff.viz"],
     # 5: user-facing models (conditional training / sampling is part of them)

@@ -9,8 +9,8 @@
   predictor on a model's noisy graphs for predictor guidance, and :func:`train_predictor`;
 * guidance itself: :mod:`.ctmc` (classifier-free and predictor guidance of CTMC rates), :mod:`.tilt`
   (the first-order rate tilt of a differentiable predictor), :mod:`.sde` (score mixing),
-  :mod:`.gradient` (gradient guidance of scores), :mod:`.repaint` (RePaint inpainting, the
-  ``"repaint"`` sampler), :mod:`.sampling` (all of it behind ``pipe.sample``).
+  :mod:`.gradient` (gradient guidance of scores), :mod:`.sampling` (all of it behind
+  ``pipe.sample``; scaffolds of score models are inpainted by :mod:`graphdiff.samplers.repaint`).
 """
 
 from .condition import ConditionSpec, drop_conditions

@@ -283,7 +283,7 @@ class ContinuousGraphDiffusion(GraphDiffusionPipeline):
         ``predictor``: a :class:`~graphdiff.guidance.predictor.PredictorGuide`, gradient guidance
         (:mod:`graphdiff.guidance.gradient`; one more call per evaluation). ``known = (values,
         which)``: categorical states whose entries with ``which`` True every sample keeps (RePaint
-        inpainting, :mod:`graphdiff.guidance.repaint`; needs ``sampler="repaint"``)."""
+        inpainting, :mod:`graphdiff.samplers.repaint`; needs ``sampler="repaint"``)."""
         self.sampler_spec(sampler)
         node_mask = node_mask.bool()
         like, fmask = self._pack(self.encoding.template(node_mask))

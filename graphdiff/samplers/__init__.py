@@ -16,7 +16,7 @@ Every sampler is registered by name, with the network calls its steps make, in
 :mod:`graphdiff.samplers.registry` (:data:`SAMPLERS`; :data:`CTMC_SAMPLERS` for categorical states).
 
 The CTMC samplers live in :mod:`graphdiff.samplers.ctmc`; RePaint inpainting (``"repaint"``) in
-:mod:`graphdiff.guidance.repaint`.
+:mod:`graphdiff.samplers.repaint`.
 """
 
 from __future__ import annotations
@@ -33,11 +33,10 @@ from .euler_maruyama import sample_euler_maruyama
 from .exponential import logsnr_grid, sample_ddim, sample_ddpm, sample_dpm_solver, sample_dpm_solver_sde
 from .ode import pf_ode, sample_flow_euler, sample_flow_heun, sample_ode_euler, sample_ode_heun, sample_ode_rk45, sample_pf_ode
 from .pc import langevin_step, sample_pc
+from .repaint import forward_transition, sample_repaint
 from .registry import CTMC_SAMPLERS, SAMPLERS, SamplerSpec, StepCost, register_sampler, steps_for_nfe
 from .rk45 import ODESolution, odeint_rk45
 from .types import Callback, SampleOutput, StepInfo
-
-from ..guidance import repaint as _repaint  # noqa: E402,F401  (registers the inpainting sampler "repaint")
 
 __all__ = [
     "SampleOutput", "StepInfo", "Callback", "SAMPLERS", "sample",
@@ -45,6 +44,7 @@ __all__ = [
     "sample_euler_maruyama", "sample_pc", "langevin_step",
     "pf_ode", "sample_pf_ode", "sample_ode_euler", "sample_ode_heun", "sample_ode_rk45",
     "sample_dpm_solver", "sample_ddim", "sample_dpm_solver_sde", "sample_ddpm", "logsnr_grid",
+    "sample_repaint", "forward_transition",
     "sample_flow_euler", "sample_flow_heun", "odeint_rk45", "ODESolution",
     "CTMC_SAMPLERS", "CTMCSampleOutput", "sample_ctmc_ancestral", "sample_ctmc_tau_leaping", "sample_ctmc_predictor_corrector",
 ]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from graphdiff.guidance.repaint import forward_transition, sample_repaint
+from graphdiff.samplers.repaint import forward_transition, sample_repaint
 from graphdiff.processes.sde import VPSDE
 from graphdiff.samplers import SAMPLERS, sample
 from graphdiff.utils import bcast

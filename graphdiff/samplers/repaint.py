@@ -25,10 +25,10 @@ import torch
 from torch import Tensor
 
 from ..processes.base import Process, ScoreFn
-from ..samplers._common import Recorder, tvec
-from ..samplers.exponential import logsnr_grid
-from ..samplers.registry import StepCost, register_sampler
-from ..samplers.types import Callback, SampleOutput
+from ._common import Recorder, tvec
+from .exponential import logsnr_grid
+from .registry import StepCost, register_sampler
+from .types import Callback, SampleOutput
 from ..utils import apply_mask, bcast
 
 __all__ = ["sample_repaint", "forward_transition"]
