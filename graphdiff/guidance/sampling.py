@@ -179,9 +179,7 @@ def sample_guided(
 
     from ..pipelines.checks import check_sampler_options
 
-    if sampler is None and sc is not None and pipe.family == "continuous":
-        sampler = "repaint"  # inpainting of score models
-    sampler = sampler or pipe.card.get("sampling", {}).get("sampler") or pipe.default_sampler
+    sampler = pipe.resolve_sampler(sampler, scaffold=sc is not None)
     options = {**pipe.sampler_options(sampler), **dict(sampler_options or {})}
     check_sampler_options(options)
     steps = int(steps or pipe.card.get("sampling", {}).get("steps") or pipe.default_steps)

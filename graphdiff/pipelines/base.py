@@ -58,6 +58,8 @@ class GraphDiffusionPipeline:
     family: ClassVar[str] = "abstract"
     default_steps: ClassVar[int] = 50
     default_sampler: ClassVar[str] = ""
+    #: the sampler of a scaffold-constrained call that names none ("": the card's, as without a scaffold)
+    scaffold_sampler: ClassVar[str] = ""
     #: where this family's samplers are registered (:data:`graphdiff.samplers.SAMPLERS` or
     #: :data:`graphdiff.samplers.CTMC_SAMPLERS`)
     samplers: ClassVar[Any] = None
@@ -227,7 +229,7 @@ class GraphDiffusionPipeline:
             from .checks import resolve_device
 
             precision = auto_precision(resolve_device(device) if device is not None else self.device)
-        sampler = sampler or self.card.get("sampling", {}).get("sampler") or self.default_sampler
+        sampler = self.resolve_sampler(sampler)
         options = {**self.sampler_options(sampler), **dict(sampler_options or {})}  # what this call uses
         check_sampler_options(options)
         if device is not None:
@@ -262,6 +264,13 @@ class GraphDiffusionPipeline:
             info["sort_sizes"] = True
         return self._wrap(state, nfe=total_calls, seconds=seconds, info=info, nfe_per_graph=max(calls, default=0))
 
+    def resolve_sampler(self, sampler: str | None = None, *, scaffold: bool = False) -> str:
+        """The sampler a call uses: ``sampler`` if given, else :attr:`scaffold_sampler` for a
+        scaffold-constrained call (where the family has one), else the card's, else
+        :attr:`default_sampler`."""
+        return (sampler or (self.scaffold_sampler if scaffold else "") or self.card.get("sampling", {}).get("sampler")
+                or self.default_sampler)
+
     def steps_for_nfe(self, nfe: int, *, sampler: str | None = None,
                       sampler_options: Mapping[str, Any] | None = None) -> int:
         """The most steps of ``sampler`` (default: the card's) whose network calls per graph fit in
@@ -273,7 +282,7 @@ class GraphDiffusionPipeline:
         nfe = int(nfe)
         if nfe < 1:
             raise ValueError(f"nfe must be >= 1, got {nfe}")
-        sampler = sampler or self.card.get("sampling", {}).get("sampler") or self.default_sampler
+        sampler = self.resolve_sampler(sampler)
         options = {**self.sampler_options(sampler), **dict(sampler_options or {})}
         return steps_for_nfe(self.sampler_spec(sampler), nfe, label=sampler, **options)
 

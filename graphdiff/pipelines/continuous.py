@@ -117,6 +117,7 @@ class ContinuousGraphDiffusion(GraphDiffusionPipeline):
     family: ClassVar[str] = "continuous"
     default_steps: ClassVar[int] = 50
     default_sampler: ClassVar[str] = "dpm_solver"
+    scaffold_sampler: ClassVar[str] = "repaint"  # scaffolds of score models are inpainted (graphdiff.samplers.repaint)
     samplers: ClassVar[Any] = SAMPLERS
     #: reference settings of the 1000-step stochastic samplers
     reference_steps: ClassVar[int] = 1000

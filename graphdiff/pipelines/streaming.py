@@ -166,9 +166,7 @@ def sample_to_file(
     seed = check_count(seed, "seed", minimum=0)
     molecules = pipe.vocabulary is not None
     out = check_output(out, molecules=molecules)
-    if sampler is None and sample_kwargs.get("scaffold") is not None and pipe.family == "continuous":
-        sampler = "repaint"  # scaffolds of score models are inpainted (graphdiff.guidance.repaint)
-    sampler = sampler or pipe.card.get("sampling", {}).get("sampler") or pipe.default_sampler
+    sampler = pipe.resolve_sampler(sampler, scaffold=sample_kwargs.get("scaffold") is not None)
     if nfe is not None:
         if steps is not None:
             raise ValueError("give steps or nfe (a budget of network calls), not both")
