@@ -374,6 +374,7 @@ def sample(
     guidance_scale: Optional[float] = typer.Option(None, "--guidance-scale", help="Classifier-free guidance scale with --condition: 0 unconditional, 1 conditional, larger steers harder (default: the model card's)."),
     scaffold: Optional[str] = typer.Option(None, "--scaffold", help="SMILES of a substructure every sample must contain (any molecule model), e.g. --scaffold c1ccncc1."),
     predictor: Optional[Path] = typer.Option(None, "--predictor", help="Folder of a noisy-graph property predictor trained for this model (graphdiff.guidance.predictor_training): steers any model towards the --condition entries it predicts."),
+    candidates: int = typer.Option(1, "--candidates", help="Best-of-k with --condition (molecule models): draw this many candidates per molecule and keep the one whose RDKit properties are nearest the targets (valid without correction first). Costs k times the network calls; a selection step, not the model."),
     predictor_scale: Optional[float] = typer.Option(None, "--predictor-scale", help="Predictor guidance scale with --predictor: 0 unguided, 1 the predictor's p(y | G_t) as is, larger steers harder (default 1)."),
 ) -> None:
     """Sample molecules or graphs from a pretrained model into a file, chunk by chunk (flat memory; --resume continues a killed run)."""
@@ -417,7 +418,7 @@ def sample(
         out = Path("samples.smi" if pipe.vocabulary is not None else "samples.json")
     steer = {k: v for k, v in {"condition": targets, "guidance_scale": guidance_scale, "scaffold": scaffold,
                                "predictor": None if predictor is None else str(predictor),
-                               "predictor_scale": predictor_scale}.items()
+                               "predictor_scale": predictor_scale, "candidates": None if candidates == 1 else candidates}.items()
              if v is not None}
     if steer:  # a bad condition or scaffold fails here (one error line), before anything is written
         pipe.sample(1, steps=1, sampler=sampler, sampler_options=options, **steer)

@@ -18,6 +18,7 @@ from ..states import GraphState
 from .condition import ConditionSpec
 from .ctmc import check_guidance_scale
 from .node_counts import ConditionalNodeCounts
+from .selection import check_candidates, sample_best_of_k
 from .training import condition_spec
 
 __all__ = ["sample_guided", "encode_scaffold", "Scaffold", "DEFAULT_GUIDANCE_SCALE"]
@@ -124,6 +125,7 @@ def sample_guided(
     sampler_options: Mapping[str, Any] | None = None,
     progress: bool = False,
     sort_sizes: bool = True,
+    candidates: int = 1,
 ) -> Any:
     """``n`` samples of ``pipe`` steered by a ``condition`` (``{name: value or n values}``, names of
     the model's ``card["condition"]``) with classifier-free guidance ``guidance_scale`` (default:
@@ -145,7 +147,17 @@ def sample_guided(
     condition, a predictor of another model or without a target, a predictor scale without a
     predictor, a scaffold the model cannot encode or larger than its largest graph. Targets far
     outside the training range warn.
+    ``candidates=k`` (> 1; molecule models with a property target): best-of-k selection, ``k``
+    candidates per molecule and the one whose RDKit properties lie nearest the targets returned, at
+    ``k`` times the network calls (:mod:`graphdiff.guidance.selection`; a selection step, not the model).
     ``sort_sizes``: batch the graphs by size (less padding); they come back in draw order."""
+    k = check_candidates(candidates)
+    if k > 1:
+        return sample_best_of_k(pipe, n, k, condition=condition, predictor=predictor, num_nodes=num_nodes,
+                                guidance_scale=guidance_scale, scaffold=scaffold, scaffold_mask=scaffold_mask,
+                                predictor_scale=predictor_scale, steps=steps, sampler=sampler, seed=seed,
+                                batch_size=batch_size, sampler_options=sampler_options, progress=progress,
+                                sort_sizes=sort_sizes)
     n = int(n)
     if n < 0:
         raise ValueError(f"n must be >= 0, got {n}")

@@ -162,6 +162,7 @@ class GraphDiffusionPipeline:
         scaffold: Any = None,
         predictor: Any = None,
         predictor_scale: float | None = None,
+        candidates: int = 1,
     ) -> GraphSamples:
         """Generate ``n`` graphs (molecules for molecule models).
 
@@ -173,7 +174,8 @@ class GraphDiffusionPipeline:
         ``predictor`` (a :class:`~graphdiff.guidance.predictor.NoisyGraphPredictor` of this model's
         noisy graphs, or its folder) steers any model towards the ``condition`` entries it predicts,
         scaled by ``predictor_scale`` (default 1). Molecule samples then carry ``targets`` and
-        achieved ``properties``.
+        achieved ``properties``. ``candidates=k``: best-of-k selection (molecules, with a property
+        target), the nearest of ``k`` candidates per molecule by RDKit properties, ``k`` times the calls.
 
         ``steps`` counts sampler steps; a step may call the network more than once (a predictor-
         corrector step with 2 corrector steps calls it 3 times). ``nfe`` instead sets a budget of
@@ -197,11 +199,11 @@ class GraphDiffusionPipeline:
         from .checks import check_sample_args, check_sampler_options
 
         if (condition is not None or guidance_scale is not None or scaffold is not None or predictor is not None
-                or predictor_scale is not None):
+                or predictor_scale is not None or candidates != 1):
             from ..guidance.sampling import sample_guided
 
             if nproc != 1 or nfe is not None:
-                raise ValueError("steered sampling (condition / guidance_scale / scaffold / predictor) runs in one process, "
+                raise ValueError("steered sampling (condition / guidance_scale / scaffold / predictor / candidates) runs in one process, "
                                  "with steps (not nfe)")
             if precision not in PRECISIONS + ("auto",):
                 raise unknown_name("precision", precision, PRECISIONS + ("auto",))
@@ -213,7 +215,7 @@ class GraphDiffusionPipeline:
                 precision = auto_precision(self.device)
             with autocast(self.device, precision):
                 out = sample_guided(self, n, condition=condition, guidance_scale=guidance_scale, scaffold=scaffold,
-                                    predictor=predictor, predictor_scale=predictor_scale,
+                                    predictor=predictor, predictor_scale=predictor_scale, candidates=candidates,
                                     num_nodes=num_nodes, steps=steps, sampler=sampler, seed=seed, batch_size=batch_size,
                                     sampler_options=sampler_options, progress=progress, sort_sizes=sort_sizes)
             out.info["precision"] = precision

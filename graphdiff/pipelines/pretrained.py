@@ -167,6 +167,7 @@ def generate_molecules(
     scaffold: Any = None,
     predictor: Any = None,
     predictor_scale: float | None = None,
+    candidates: int = 1,
 ) -> MoleculeSamples:
     """Generate ``n`` molecules with a pretrained model, offline.
 
@@ -196,7 +197,10 @@ def generate_molecules(
     contain that substructure; ``predictor`` (a noisy-graph property predictor of this model, or its
     folder; :func:`graphdiff.guidance.predictor_training.train_predictor`) steers any model towards
     the ``condition`` entries it predicts, scaled by ``predictor_scale``. The samples then carry
-    ``targets`` and achieved ``properties``."""
+    ``targets`` and achieved ``properties``. ``candidates=k`` (with a property ``condition``) is
+    best-of-k selection: ``k`` candidates per molecule, the one whose RDKit properties lie nearest
+    the targets kept (valid without correction first); it costs ``k`` times the network calls and
+    is a selection step after the model (:mod:`graphdiff.guidance.selection`)."""
     pipe = load_pretrained(model, device=device)
     if pipe.vocabulary is None:
         raise ValueError(f"model {model!r} generates plain graphs, not molecules; use load_pretrained({model!r}).sample(n)")
@@ -210,6 +214,6 @@ def generate_molecules(
         out = pipe.sample(n, steps=steps, sampler=sampler, seed=seed, batch_size=batch_size, progress=progress,
                           precision=precision, sampler_options=sampler_options, nfe=nfe, sort_sizes=sort_sizes,
                           condition=condition, guidance_scale=guidance_scale, scaffold=scaffold,
-                          predictor=predictor, predictor_scale=predictor_scale)
+                          predictor=predictor, predictor_scale=predictor_scale, candidates=candidates)
     assert isinstance(out, MoleculeSamples)
     return out
