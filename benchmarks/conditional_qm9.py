@@ -19,7 +19,10 @@ samples per target), ``sweep`` (``--scales``, ``--sweep-per`` samples per target
 (the reference model), ``curve`` (one point of the training curve: ``--model`` at ``--scale`` with
 ``--per`` samples per target, filed under its fine-tuning steps and minutes read from its card, so
 several checkpoints or stages of a model give MAE vs training time), ``report`` (markdown + plot
-from the parts' JSON in ``--work``).
+from the parts' JSON in ``--work``). Steering on top of the model at ``--scale``: ``steer`` (one row
+per predictor scale of ``--predictor-scales`` with the noisy predictor ``--predictor``, 0 = none,
+times each ``k`` of ``--candidates``, best-of-k selection, 1 = none; ``--per`` samples per target)
+and ``steer-report`` (its table, written into the page between the steer markers, the rest kept).
 
     python benchmarks/conditional_qm9.py --part all --model graphdiff/pretrained/qm9_cond
     python benchmarks/conditional_qm9.py --dataset zinc250k --part all --per 5 --sweep-per 2 --scales 0,1,2
@@ -293,7 +296,7 @@ def resolve(args: argparse.Namespace) -> argparse.Namespace:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--part", default="all", choices=["main", "sweep", "uncond", "curve", "report", "all"])
+    p.add_argument("--part", default="all", choices=["main", "sweep", "uncond", "curve", "report", "all", "steer", "steer-report"])
     p.add_argument("--dataset", default="qm9", choices=sorted(DATASETS))
     p.add_argument("--model", default=None, help="default: the dataset's (qm9_cond; runs/zinc_cond/model)")
     p.add_argument("--reference", default=None, help="default: the dataset's unconditional model")
@@ -309,7 +312,14 @@ def main() -> None:
     p.add_argument("--plot", action="store_true")
     p.add_argument("--commands", default=None, help="report: the commands line, when the parts were run separately")
     p.add_argument("--out", default=None, help="default: benchmarks/results/conditional_<dataset>.md")
+    p.add_argument("--predictor", default=None, help="steer: folder of a NoisyGraphPredictor of the model's noisy graphs")
+    p.add_argument("--predictor-scales", default="0", help="steer: predictor guidance scales (0 = no predictor)")
+    p.add_argument("--candidates", default="1", help="steer: best-of-k candidates per molecule (1 = the model alone)")
     args = resolve(p.parse_args())
+    if args.part in ("steer", "steer-report"):
+        from conditional_steer import run_steer, steer_report
+
+        return run_steer(args, targets, score) if args.part == "steer" else steer_report(args, targets)
     if args.part == "all":
         for part in ("uncond", "main", "sweep"):
             run_part(part, args)

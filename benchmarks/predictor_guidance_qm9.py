@@ -36,18 +36,19 @@ def train(args) -> None:
     from graphdiff.guidance.predictor_training import molecule_property_data, train_predictor
     from graphdiff.pipelines import load_pretrained
 
-    pipe = load_pretrained("qm9_ctmc")
+    pipe = load_pretrained(args.model)
+    props = args.properties.split(",")
     smiles = load("qm9").smiles("train")
     if args.train_molecules:
         smiles = smiles[: args.train_molecules]
     t0 = time.perf_counter()
-    graphs, vals = molecule_property_data(pipe, smiles, ["logp"])
+    graphs, vals = molecule_property_data(pipe, smiles, props)
     ok = np.isfinite(vals).all(1)
     graphs, vals = graphs[torch.as_tensor(np.nonzero(ok)[0])], vals[ok]
     prep = time.perf_counter() - t0
-    pred = train_predictor(pipe, graphs, vals, ["logp"], network={"hidden": 64, "depth": 3}, steps=10**7,
+    pred = train_predictor(pipe, graphs, vals, props, network={"hidden": 64, "depth": 3}, steps=10**7,
                            max_minutes=args.minutes, batch_size=64, seed=0, valid_fraction=0.02)
-    pred.card["name"] = "qm9_ctmc_logp_predictor"
+    pred.card["name"] = f"{pipe.card.get('name') or args.model}_{'_'.join(props)}_predictor"
     pred.save_pretrained(Path(args.work) / "predictor")
     rep = {**pred.card["training"], "prep_seconds": round(prep, 1), "commit": git_commit(), "date": utc_now(),
            "machine": machine_line(torch.get_num_threads())}
@@ -122,6 +123,8 @@ def main() -> None:
     ap.add_argument("--part", choices=["train", "eval", "report"], required=True)
     ap.add_argument("--work", required=True)
     ap.add_argument("--minutes", type=float, default=10.0)
+    ap.add_argument("--model", default="qm9_ctmc", help="train: the model whose noisy graphs the predictor reads")
+    ap.add_argument("--properties", default="logp", help="train: comma-separated RDKit properties it predicts (jointly)")
     ap.add_argument("--train-molecules", type=int, default=0, help="first N training molecules (0 = all)")
     ap.add_argument("--targets", type=float, nargs="+", default=[-1.0, 0.5, 2.0])
     ap.add_argument("--scales", type=float, nargs="+", default=[0.0, 1.0, 5.0])
