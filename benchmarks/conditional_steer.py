@@ -132,8 +132,11 @@ def steer_report(args, targets) -> None:
     chosen = [r for r in full if r["candidates"] > 1 and gate(r)]
     verdict = ("the model alone (with or without the predictor) " + ("meets" if alone else "does **not** meet")
                + " the gate at 1,000 samples" + (f" ({', '.join(line(r).split(' | ')[0][2:] for r in alone)})" if alone else ""))
-    verdict += ("; best-of-k selection meets it at " + ", ".join(f"k = {r['candidates']}" + (f" with predictor {r['predictor_scale']:g}"
-                if r["predictor_scale"] else "") for r in chosen) if chosen else "; best-of-k selection does not meet it at 1,000 samples either")
+    if chosen:
+        verdict += "; best-of-k selection meets it at " + ", ".join(
+            f"k = {r['candidates']}" + (f" with predictor {r['predictor_scale']:g}" if r["predictor_scale"] else "") for r in chosen)
+    elif any(r["candidates"] > 1 for r in full):
+        verdict += "; best-of-k selection does not meet it at 1,000 samples either"
     lines += [f"**Gate verdict**: {verdict}.", "", END]
     page = Path(args.out)
     text = page.read_text() if page.exists() else ""
