@@ -61,12 +61,13 @@ def run_steer(args, targets, score) -> None:
 def _predictor_line(folder: str | None) -> str:
     if not folder or not (Path(folder) / "config.json").exists():
         return ""
-    card = json.loads((Path(folder) / "config.json").read_text()).get("card", {})
+    cfg = json.loads((Path(folder) / "config.json").read_text()).get("card", {})  # save_weights' wrapper
+    card = cfg.get("card", {})
     tr = card.get("training", {})
     vm = tr.get("valid_mae", {})
     mae = "; ".join(f"{p} " + ", ".join(f"{t}: {v:.3g}" for t, v in vm.get(p, {}).items()) for p in PROPS if p in vm)
     return (f"- predictor: `NoisyGraphPredictor` of ({', '.join(PROPS)}) jointly (graph transformer, hidden "
-            f"{card.get('body', {}).get('hidden', 64)}), trained on the model's own noisy graphs of the training split for "
+            f"{cfg.get('body', {}).get('hidden')}, depth {cfg.get('body', {}).get('depth')}), trained on the model's own noisy graphs of the training split for "
             f"{tr.get('minutes')} min on one thread ({tr.get('steps')} steps of {tr.get('batch_size')} graphs); held-out MAE "
             f"on graphs noised at {mae} ({tr.get('valid_graphs')} graphs)")
 
@@ -109,7 +110,7 @@ def steer_report(args, targets) -> None:
              "time (2 cores shared with other jobs)",
              f"- model `{rows[0]['model']}` at classifier-free scale w = {rows[0]['scale']:g}, the same {args.targets} targets (seed "
              f"{args.seed}) as above, card sampler, sizes from p(N | y); ratio = MAE / MAE of the unconditional reference "
-             f"(`{args.reference}`, {unc['n']} samples, measured with these rows: MAE {unc['mae']['logp']:.3f} / "
+             f"(`{args.reference}`, {unc['n']} samples, its card sampler, {unc['calls']} calls, measured with these rows: MAE {unc['mae']['logp']:.3f} / "
              f"{unc['mae']['qed']:.4f} / {unc['mae']['mw']:.2f}); gate = each ratio <= 25% at validity w/o correction >= 97%",
         ]
     pl = _predictor_line(folder)
@@ -125,8 +126,8 @@ def steer_report(args, targets) -> None:
     if sel:
         lines += ["**Best-of-k selection** (not the model: a selection step after it that draws k candidates per "
                   "molecule, computes their properties with RDKit, the very oracle the MAE is scored with, and keeps the "
-                  "nearest to the target, valid-without-correction candidates first; calls per molecule are k times the "
-                  "model's):", ""] + head + [line(r) for r in sel] + [""]
+                  "nearest to the target, valid-without-correction candidates first; samples = molecules returned, k times as "
+                  "many drawn; calls per molecule are k times the model's):", ""] + head + [line(r) for r in sel] + [""]
     full = [r for r in rows if r["n"] >= 1000]
     alone = [r for r in full if r["candidates"] == 1 and gate(r)]
     chosen = [r for r in full if r["candidates"] > 1 and gate(r)]

@@ -24,7 +24,7 @@ def _row(n, k, ps, mae, valid, calls):
 def test_steer_report_tables_gate_and_block(tmp_path):
     work = tmp_path / "W"
     work.mkdir()
-    (work / "uncond.json").write_text(json.dumps({"uncond": {"mae": {"logp": 1.0, "qed": 0.08, "mw": 8.0}, "n": 1000}}))
+    (work / "uncond.json").write_text(json.dumps({"uncond": {"mae": {"logp": 1.0, "qed": 0.08, "mw": 8.0}, "n": 1000, "calls": 23}}))
     rows = {"alone": _row(1000, 1, 0.0, (0.4, 0.056, 2.4), 0.99, 49),       # 40% / 70% / 30%: fails
             "pred": _row(200, 1, 0.5, (0.2, 0.016, 1.6), 0.96, 98),         # 20% / 20% / 20% but validity 96%: fails
             "best8": _row(1000, 8, 0.0, (0.2, 0.02, 1.6), 1.0, 392)}        # 20% / 25% / 20%: passes
