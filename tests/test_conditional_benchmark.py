@@ -112,3 +112,18 @@ def test_report_puts_the_datasets_references_beside_the_rows(tiny_data, tmp_path
     else:  # QM9: the gate (ratios 10% / 10% / 10% at 95% validity w/o correction: fails on validity)
         assert published not in page
         assert "MAE ratios logp 10%, qed 10%, mw 10%" in page and "**FAIL**" in page
+
+
+def test_fine_tuning_counts_the_stages_since_the_unconditional_parent():
+    """zinc250k_ctmc was trained in several stages itself: only what came after it is fine-tuning."""
+    def stage(name, steps, seconds, parent=None):
+        return {"model": name, "steps": steps, "seconds": seconds, **({"init_from": parent} if parent else {})}
+
+    parent = {"init_from": stage("u2", 20, 600, stage("u1", 10, 600)), "training": {"steps": 30, "seconds": 600}}
+    child = {"init_from": stage("c1", 100, 120, stage("u3", 30, 600, parent["init_from"])),
+             "training": {"steps": 200, "seconds": 240}}
+    assert [s["steps"] for s in bench.fine_tuning_stages(child, parent)] == [100, 200]
+    assert bench.fine_tuning(child, parent) == (300, 6.0)
+    # a parent trained from scratch (qm9_ctmc): everything after the first entry
+    scratch = {"init_from": stage("q", 5, 60), "training": {"steps": 7, "seconds": 60}}
+    assert bench.fine_tuning(scratch, {"training": {}}) == (7, 1.0)
