@@ -18,6 +18,7 @@ from graphdiff.examples.speech import (
     SpeechScoreNet,
     add_noise,
     harmonic_speech,
+    sgmse_sde,
     si_sdr,
     wiener_filter,
 )
@@ -151,3 +152,60 @@ def test_eps_parametrization_score_matches_marginal():
     m = sde.marginal(x0, t, y=y)
     torch.testing.assert_close(score, -(xt - m.mean) / m.std**2, rtol=1e-4, atol=1e-4)
     assert math.isfinite(float(score.abs().max()))
+
+
+def test_sgmse_sde_has_sgmse_complex_noise_marginals():
+    """SGMSE+ draws complex noise of unit complex variance (each part 1/2): its std for sigma_min
+    0.05, sigma_max 0.5 (its sdes.py formula) is sqrt(2) times the per-channel std here."""
+    sde = sgmse_sde()
+    t = torch.tensor([0.03, 0.3, 1.0], dtype=torch.float64)
+    theta, smin, L = 1.5, 0.05, math.log(10.0)
+    sgmse_std = torch.sqrt(smin**2 * torch.exp(-2 * theta * t) * (torch.exp(2 * (theta + L) * t) - 1) * L / (theta + L))
+    torch.testing.assert_close(math.sqrt(2) * sde.sigma(t), sgmse_std)
+    assert (sde.theta, sde.eps) == (1.5, 0.03)
+    assert SpeechEnhancer(SpeechScoreNet(channels=4)).sde.config() == sde.config()
+
+
+@pytest.mark.parametrize("t", [0.03, 0.2, 1.0])
+def test_precond_starts_at_the_gaussian_posterior_mean(t):
+    """With the output layer at zero (its init), the preconditioned denoiser is c_skip r_t: for a
+    Gaussian residual d = x0 - y ~ N(0, sigma_d^2) that is the exact posterior mean
+    E[d | x_t, y] = sigma_d^2 / (sigma_d^2 + (sigma/a)^2) (x_t - y) / a, and the training target
+    has unit variance. The x0 form at init returns y (no denoising): at t = eps its error is the
+    whole residual, the precond error only the posterior std."""
+    sd = 0.07
+    sde = sgmse_sde()
+    g = torch.Generator().manual_seed(0)
+    y = 0.1 * torch.randn(16, 2, 64, 16, generator=g)
+    x0 = y + sd * torch.randn(y.shape, generator=g)
+    tt = torch.full((16,), t)
+    xt, _ = sde.sample_marginal(x0, tt, generator=g, y=y)
+    a, sig = float(sde.alpha(tt[:1])), float(sde.sigma(tt[:1]))
+    s2 = (sig / a) ** 2
+    pre = SpeechEnhancer(SpeechScoreNet(channels=4), sde=sde, transform=SMALL, sigma_data=sd)
+    with torch.no_grad():
+        x0_hat = pre.denoise(xt, tt, y)
+        torch.testing.assert_close(x0_hat, y + sd**2 / (sd**2 + s2) * (xt - y) / a, rtol=1e-4, atol=1e-6)
+        loss = float(pre.loss(x0, y, generator=torch.Generator().manual_seed(1)))
+    assert abs(loss - 1.0) < 0.05, loss
+    post_std = math.sqrt(sd**2 * s2 / (sd**2 + s2))
+    err = float((x0_hat - x0).pow(2).mean().sqrt())
+    assert abs(err / post_std - 1) < 0.05, (err, post_std)
+    x0_form = SpeechEnhancer(SpeechScoreNet(channels=4), sde=sde, transform=SMALL, parametrization="x0")
+    with torch.no_grad():
+        err_x0 = float((x0_form.denoise(xt, tt, y) - x0).pow(2).mean().sqrt())
+    torch.testing.assert_close(err_x0, float((y - x0).pow(2).mean().sqrt()))
+    if t == 0.03:
+        assert err < 0.35 * err_x0
+
+
+def test_posterior_mean_of_untrained_enhancer_is_the_input():
+    """At T with x_T = y the residual input is 0 and the untrained output is 0: x0_hat = y, so the
+    one-call posterior mean returns the noisy waveform (through the STFT round trip)."""
+    g = torch.Generator().manual_seed(0)
+    noisy = add_noise(harmonic_speech(2, seconds=0.25, sample_rate=8000, generator=g), 5.0, generator=g)
+    enh = SpeechEnhancer(SpeechScoreNet(channels=4), transform=SMALL)
+    out = enh.posterior_mean(noisy)
+    torch.testing.assert_close(out, noisy, atol=1e-5, rtol=0)
+    assert enh.posterior_mean(noisy[0]).shape == noisy[0].shape
+    assert enh.enhance(noisy[0], steps=2, denoise_final=True, generator=g).shape == noisy[0].shape
