@@ -1,23 +1,27 @@
 """SGMSE+-style speech enhancement on the synthetic espeak-ng set (benchmarks/speech_data.py).
 
-Two steps, so a long CPU training run and its evaluation can be separated:
+Steps, so a long CPU training run and its evaluation can be separated:
 
     python benchmarks/speech_enhancement.py train --data ~/.cache/graphdiff/speech_synth \
-        --run ~/.cache/graphdiff/speech_runs/c16 --minutes 40 --checkpoint-minutes 10,20,30
+        --run ~/.cache/graphdiff/speech_runs/pc16 --minutes 32 --checkpoint-minutes 5,10,20
     python benchmarks/speech_enhancement.py eval --data ~/.cache/graphdiff/speech_synth \
-        --run ~/.cache/graphdiff/speech_runs/c16 --n 16 --n-checkpoints 0
+        --run ~/.cache/graphdiff/speech_runs/pc16 --n 16
     python benchmarks/speech_enhancement.py curve --data ~/.cache/graphdiff/speech_synth \
-        --run ~/.cache/graphdiff/speech_runs/c16 --n 3
+        --run ~/.cache/graphdiff/speech_runs/pc16 --n 3
 
 ``train`` fits :class:`graphdiff.examples.speech.SpeechEnhancer` (OU-VE SDE, y-conditioned U-Net
-on the compressed complex STFT) on one thread for at most ``--minutes`` and saves EMA weights at
-each ``--checkpoint-minutes`` mark and at the end (safetensors + JSON under ``--run``).
-``eval`` enhances the first ``--n`` test utterances (30 PC steps, ALD corrector snr 0.5: 60
-network calls) and scores noisy input, a Wiener filter and the model with PESQ (wide band, the
-``pesq`` package), ESTOI (``pystoi``) and SI-SDR; earlier checkpoints are scored on the first
-``--n-checkpoints`` utterances (quality vs training minutes); ``curve`` does that in a separate
-process and file (speech_enhancement_curve.md). Gate: the model beats the noisy
-input on all three and the Wiener filter on PESQ. Results: benchmarks/results/speech_enhancement.md.
+on the compressed complex STFT; ``--parametrization`` precond, x0 or eps) on one thread for at most
+``--minutes`` and saves EMA weights at each ``--checkpoint-minutes`` mark and at the end
+(safetensors + JSON under ``--run``). ``eval`` enhances test utterances ``--start`` to ``--start +
+--n - 1`` (the first 16 for the results page; 16 onwards serve as a validation set for choices)
+and scores the noisy input, a Wiener filter and the model with PESQ (wide band, the ``pesq``
+package), ESTOI (``pystoi``) and SI-SDR: SGMSE+'s PC sampler (30 steps, ALD corrector snr 0.5: 60
+network calls), the same draws ending in the posterior mean at ``eps``, the probability-flow ODE
+from the prior's mean, and the network's one-call posterior mean at ``T``; also by noise type.
+Gate, on the PC sampling row: the model beats the noisy input on all three and the Wiener filter
+on PESQ. ``curve`` scores every checkpoint on the first ``--n`` utterances
+(speech_enhancement_curve.md). Results: benchmarks/results/speech_enhancement.md; the pipeline
+checks are benchmarks/speech_diagnose.py (speech_diagnosis.md).
 
 pesq and pystoi are in the ``speech`` extra: pip install 'graphdiff-ml[speech]'.
 """
@@ -58,7 +62,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     torch.manual_seed(args.seed)
     clean, noisy, _, _ = load_split(args.data, "train")
-    enh = SpeechEnhancer(SpeechScoreNet(channels=args.channels))
+    enh = SpeechEnhancer(SpeechScoreNet(channels=args.channels), parametrization=args.parametrization)
     marks = sorted(float(m) for m in args.checkpoint_minutes.split(",") if m.strip()) if args.checkpoint_minutes else []
     saved: list[float] = []
     args.run.mkdir(parents=True, exist_ok=True)
@@ -124,14 +128,16 @@ def cmd_curve(args: argparse.Namespace) -> int:
         c = json.loads((p / "config.json").read_text())["card"]
         g = torch.Generator().manual_seed(args.seed)
         o = [enh.enhance(y, steps=args.steps, snr=args.snr, generator=g) for y in tqdm(noisy[:k], desc=p.name)]
-        curve.append(_score(f"{c['train_minutes']} min ({c['train_steps']} steps)", o, clean[:k]))
+        curve.append(_score(f"{c['train_minutes']} min ({c['train_steps']} steps): PC sample", o, clean[:k]))
+        curve.append(_score(f"{c['train_minutes']} min: posterior mean at T (1 call)", [enh.posterior_mean(y) for y in noisy[:k]], clean[:k]))
     lines = [
         "# Speech enhancement: quality vs CPU training minutes (OU-VE score model, synthetic espeak-ng speech)",
         "",
         f"- date: {utc_now()}; commit: {git_commit()}; machine: {cpu_name('cpu')}, {os.cpu_count()} cores shared with other jobs "
         f"(load average {os.getloadavg()[0]:.1f} at the end); torch threads {torch.get_num_threads()}",
         f"- command: `python benchmarks/speech_enhancement.py curve --data DATA --run RUN --n {args.n}`; the checkpoints are the "
-        "EMA weights saved during the run of speech_enhancement.md (same data, model and sampler: 30 PC steps, ALD snr 0.5)",
+        "EMA weights saved during the run of speech_enhancement.md (same data, model and sampler: 30 PC steps, ALD snr 0.5; "
+        "and the one-call posterior mean at T of the same network)",
         f"- protocol: the first {k} test utterances only (a trend, not a measurement: see speech_enhancement.md for the "
         "main numbers); PESQ wb, ESTOI, SI-SDR (dB), mean ± standard error; sampling seed fixed per checkpoint",
         "",
@@ -144,14 +150,35 @@ def cmd_curve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _enhance_both(enh, noisy: torch.Tensor, steps: int, snr: float, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """One PC sampling run (as ``enh.enhance``): the waveform of the sample at ``eps`` and of the
+    network's posterior mean there (``denoise_final=True``: one more call), from the same draw."""
+    from graphdiff.samplers import sample_pc
+
+    y, _, norm = enh.states(noisy[None])
+    proc = enh.sde.given(y)
+    x = sample_pc(proc, enh.score_fn(y), proc.prior_sample(y, generator=gen), steps=steps, snr=snr, n_corrector=1,
+                  corrector="ald", generator=gen).samples
+    with torch.no_grad():
+        xd = enh.denoise(x, torch.full((1,), enh.sde.eps), y)
+    return enh._wave(x, noisy[None], norm, True), enh._wave(xd, noisy[None], norm, True)
+
+
+def _gate(model: dict, noisy_row: dict, wiener: dict) -> dict:
+    gate = {m: bool(model[m].mean() > noisy_row[m].mean()) for m in ("pesq", "estoi", "si_sdr")}
+    gate["pesq_vs_wiener"] = bool(model["pesq"].mean() > wiener["pesq"].mean())
+    return gate
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from graphdiff.examples.speech import SpeechEnhancer, wiener_filter
 
     clean, noisy, snr_db, kinds = load_split(args.data, "test")
-    n = min(args.n, len(clean))
-    clean, noisy = clean[:n], noisy[:n]
+    lo = args.start
+    n = min(args.n, len(clean) - lo)
+    clean, noisy, snr_db, kinds = clean[lo: lo + n], noisy[lo: lo + n], snr_db[lo: lo + n], kinds[lo: lo + n]
     gen = torch.Generator().manual_seed(args.seed)
     t0 = time.time()
     rows = [_score("noisy input", noisy, clean),
@@ -159,45 +186,45 @@ def cmd_eval(args: argparse.Namespace) -> int:
     final = SpeechEnhancer.load(args.run / "final")
     card = json.loads((args.run / "final" / "config.json").read_text())["card"]
     t_enh = time.time()
-    outs = [final.enhance(y, steps=args.steps, snr=args.snr, generator=gen) for y in tqdm(noisy, desc="enhance")]
+    pairs = [_enhance_both(final, y, args.steps, args.snr, gen) for y in tqdm(noisy, desc="enhance")]
     t_enh = time.time() - t_enh
-    rows.append(_score(f"OU-VE score model, {card['train_minutes']} min", outs, clean))
-    curve = []
-    k = min(args.n_checkpoints, n)
-    ckpts = sorted((p for p in args.run.glob("min*") if (p / "config.json").exists()), key=lambda p: float(p.name[3:]))
-    for p in ckpts if k > 0 else []:
-        enh = SpeechEnhancer.load(p)
-        c = json.loads((p / "config.json").read_text())["card"]
-        g = torch.Generator().manual_seed(args.seed)
-        o = [enh.enhance(y, steps=args.steps, snr=args.snr, generator=g) for y in tqdm(noisy[:k], desc=p.name)]
-        curve.append(_score(f"{c['train_minutes']} min ({c['train_steps']} steps)", o, clean[:k]))
-    if k > 0:  # the final model on the same utterances: its first k rows above (same seed, same order)
-        curve.append({**{m: rows[2][m][:k] for m in ("pesq", "estoi", "si_sdr")}, "n": k,
-                      "system": f"{card['train_minutes']} min ({card['train_steps']} steps, final)"})
-    base = {r["system"]: r for r in rows}
-    model, noisy_row, wiener = rows[2], base["noisy input"], base["Wiener filter (decision-directed)"]
-    gate = {m: bool(model[m].mean() > noisy_row[m].mean()) for m in ("pesq", "estoi", "si_sdr")}
-    gate["pesq_vs_wiener"] = bool(model["pesq"].mean() > wiener["pesq"].mean())
+    pc = f"OU-VE score model, {card['train_minutes']} min: PC sampling, {args.steps} steps ({2 * args.steps} calls)"
+    rows.append(_score(pc, [p[0] for p in pairs], clean))
+    rows.append(_score(f"same samples + posterior mean at t = eps ({2 * args.steps + 1} calls)", [p[1] for p in pairs], clean))
+    rows.append(_score(f"same network: probability-flow ODE from the prior mean x_T = y, {args.steps} Euler steps "
+                       f"({args.steps} calls; deterministic)",
+                       [final.enhance(y, steps=args.steps, sampler="ode", start="mean") for y in tqdm(noisy, desc="ode")], clean))
+    rows.append(_score("same network: posterior mean at T, x_T = y (1 call; a point estimate, not a sample)",
+                       [final.posterior_mean(y) for y in noisy], clean))
+    for r, short in zip(rows, ("noisy", "Wiener", "PC sample", "PC sample + final mean", "ODE from prior mean", "posterior mean at T")):
+        r["short"] = short
+    gate_row = rows[3] if args.denoise_final else rows[2]
+    gate = _gate(gate_row, rows[0], rows[1])
     passed = all(gate.values())
-    snr_txt = f"{float(np.mean(snr_db[:n])):.1f} dB mean input SNR (range {float(np.min(snr_db[:n])):.1f}-{float(np.max(snr_db[:n])):.1f})"
-    kinds_txt = ", ".join(f"{t} {int((kinds[:n] == t).sum())}" for t in np.unique(kinds[:n]))
+    others = [f"{r['short']}: {'passes' if all(_gate(r, rows[0], rows[1]).values()) else 'fails'}"
+              for r in rows[2:] if r is not gate_row]
+    snr_txt = f"{float(np.mean(snr_db)):.1f} dB mean input SNR (range {float(np.min(snr_db)):.1f}-{float(np.max(snr_db)):.1f})"
+    kinds_txt = ", ".join(f"{t} {int((kinds == t).sum())}" for t in np.unique(kinds))
     lines = [
         "# Speech enhancement: OU-VE score model (SGMSE+ recipe) on synthetic espeak-ng speech",
         "",
         f"- date: {utc_now()}; commit: {git_commit()}; machine: {cpu_name('cpu')}, {os.cpu_count()} cores shared with other jobs "
         f"(load average {os.getloadavg()[0]:.1f} at the end); torch threads {torch.get_num_threads()}",
         f"- commands: `python benchmarks/speech_data.py --out DATA --train 600 --test 40` (seed 0), "
-        f"`python benchmarks/speech_enhancement.py train --data DATA --run RUN --minutes {card['train_minutes']:.0f} ...`, "
-        f"`python benchmarks/speech_enhancement.py eval --data DATA --run RUN --n {args.n} --n-checkpoints {args.n_checkpoints}`",
+        f"`python benchmarks/speech_enhancement.py train --data DATA --run RUN --minutes {card['train_minutes']:.0f} "
+        f"--parametrization {card['parametrization']} ...`, `python benchmarks/speech_enhancement.py eval --data DATA --run RUN "
+        f"--n {args.n}{' --start %d' % lo if lo else ''}{' --denoise-final' if args.denoise_final else ''}`",
         f"- data: espeak-ng sentences (7 English voices x 10 variants, speed 130-190, pitch 25-75), 22.05 -> 16 kHz, "
-        f"cut to 3 s; train {card['train_utterances']} utterances; test: the first {n} of 40 held-out sentences "
-        f"({kinds_txt} noise; {snr_txt}); babble = 5 held-out synthetic talkers",
-        f"- model: {card['parameters']} parameters, channels {card['channels']}, parametrization {card['parametrization']}, "
+        f"cut to 3 s; train {card['train_utterances']} utterances (babble 219, white 193, pink 188); test: utterances "
+        f"{lo}-{lo + n - 1} of 40 held-out sentences ({kinds_txt} noise; {snr_txt}); babble = 5 held-out synthetic talkers",
+        f"- model: {card['parameters']} parameters, channels {card['channels']}, parametrization {card['parametrization']}"
+        f"{' (sigma_data %g)' % card['sigma_data'] if card.get('parametrization') == 'precond' else ''}, "
         f"SDE {card['sde']}, STFT n_fft 510 hop 128, compression exponent 0.5 scale 0.15; trained {card['train_steps']} steps "
         f"({card['train_minutes']} min, stopped by {card['stopped_by']}), batch {card['batch_size']}, crops of "
         f"{card['crop_frames']} frames, Adam lr {card['lr']}, EMA 0.999, {card['threads']} thread",
         f"- sampling: predictor-corrector, {args.steps} steps, ALD corrector snr {args.snr}: {2 * args.steps} network calls per "
-        f"utterance; prior N(y, sigma(T)^2); {t_enh / n:.1f} s per utterance on this loaded CPU",
+        f"utterance; prior N(y, sigma(T)^2); {t_enh / n:.1f} s per utterance on this loaded CPU (both PC rows come from the "
+        "same draws)",
         "- metrics: PESQ wide band (`pesq` 0.0.4), ESTOI (`pystoi`, extended=True), SI-SDR (dB); mean ± standard error over utterances",
         f"- anchor: {ANCHOR}",
         "",
@@ -205,14 +232,21 @@ def cmd_eval(args: argparse.Namespace) -> int:
         "|---|---|---|---|---|",
         *[_fmt(r) for r in rows],
         "",
-        f"Gate (model > noisy on PESQ, ESTOI, SI-SDR; model > Wiener on PESQ): {'PASSED' if passed else 'NOT MET'} "
-        f"({', '.join(f'{k}: {v}' for k, v in gate.items())})",
+        f"Gate (the PC sampling row{' with the final posterior-mean step' if args.denoise_final else ''}, chosen before this "
+        f"table; > noisy on PESQ, ESTOI, SI-SDR; > Wiener on PESQ): {'PASSED' if passed else 'NOT MET'} "
+        f"({', '.join(f'{k}: {v}' for k, v in gate.items())}). The same test on the other rows: {'; '.join(others)}.",
         "",
+        "By noise type (means):",
+        "",
+        "| system | noise | n | PESQ | ESTOI | SI-SDR (dB) |",
+        "|---|---|---|---|---|---|",
     ]
-    if curve:
-        lines += [f"Quality vs training minutes (first {k} test utterances, same seed):", "",
-                  "| checkpoint | n | PESQ | ESTOI | SI-SDR (dB) |", "|---|---|---|---|---|", *[_fmt(r) for r in curve], ""]
-    lines += [f"Evaluation wall time {time.time() - t0:.0f} s.", ""]
+    for r in rows:
+        for t in np.unique(kinds):
+            k = kinds == t
+            lines.append(f"| {r['short']} | {t} | {int(k.sum())} | {r['pesq'][k].mean():.3f} | "
+                         f"{r['estoi'][k].mean():.3f} | {r['si_sdr'][k].mean():.3f} |")
+    lines += ["", f"Evaluation wall time {time.time() - t0:.0f} s.", ""]
     text = "\n".join(lines)
     out = Path(args.results)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -236,11 +270,13 @@ def main(argv: list[str] | None = None) -> int:
     tr.add_argument("--crop-frames", type=int, default=32)
     tr.add_argument("--lr", type=float, default=1e-3)
     tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--parametrization", default="precond", help="precond (default), x0 or eps (see graphdiff.examples.speech)")
     ev = sub.add_parser("eval")
     ev.add_argument("--data", type=Path, default=default_data)
     ev.add_argument("--run", type=Path, required=True)
-    ev.add_argument("--n", type=int, default=24)
-    ev.add_argument("--n-checkpoints", type=int, default=8)
+    ev.add_argument("--n", type=int, default=16)
+    ev.add_argument("--start", type=int, default=0, help="first test utterance (16 onwards: a validation set)")
+    ev.add_argument("--denoise-final", action="store_true", help="the gate row ends with the posterior mean at eps")
     ev.add_argument("--steps", type=int, default=30)
     ev.add_argument("--snr", type=float, default=0.5)
     ev.add_argument("--seed", type=int, default=0)
