@@ -128,3 +128,24 @@ def test_the_checker_sees_a_violation():
     assert room_of("graphdiff.guidance.ctmc") == "graphdiff.guidance.ctmc"
     assert room_of("graphdiff.guidance.sampling") == "graphdiff.guidance"
     assert len(IMPORTS) > 200
+
+
+def test_samplers_do_not_load_the_predictor():
+    """``graphdiff.samplers.ctmc`` imports ``graphdiff.guidance.ctmc``, which runs the guidance
+    package's init first: that init is lazy, so a sampler import stays below the predictor (an
+    ``nn`` model and its training loop). Checked in a fresh interpreter."""
+    import json
+    import subprocess
+    import sys
+
+    code = ("import json, sys, graphdiff.samplers; "
+            "print(json.dumps([m for m in sys.modules if m.startswith('graphdiff.guidance.')]))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    loaded = json.loads(out)
+    assert "graphdiff.guidance.ctmc" in loaded
+    assert not {"graphdiff.guidance.predictor", "graphdiff.guidance.predictor_training"} & set(loaded)
+
+    from graphdiff import guidance  # the names still resolve, on first use
+
+    assert guidance.NoisyGraphPredictor.__name__ == "NoisyGraphPredictor"
+    assert set(guidance.__all__) <= set(dir(guidance))

@@ -13,11 +13,29 @@
   ``pipe.sample``; scaffolds of score models are inpainted by :mod:`graphdiff.samplers.repaint`).
 """
 
-from .condition import ConditionSpec, drop_conditions
-from .graph_labels import condition_on_graph_attributes
-from .node_counts import ConditionalNodeCounts
-from .predictor import NoisyGraphPredictor
-from .predictor_training import train_predictor
+from importlib import import_module
+from typing import Any
 
-__all__ = ["ConditionSpec", "drop_conditions", "ConditionalNodeCounts", "condition_on_graph_attributes",
-           "NoisyGraphPredictor", "train_predictor"]
+# Lazy (PEP 562): samplers import guidance.ctmc, which loads this package first; importing the
+# predictor and its training loop here would pull them into every sampler import.
+_EXPORTS = {
+    "ConditionSpec": ".condition",
+    "drop_conditions": ".condition",
+    "condition_on_graph_attributes": ".graph_labels",
+    "ConditionalNodeCounts": ".node_counts",
+    "NoisyGraphPredictor": ".predictor",
+    "train_predictor": ".predictor_training",
+}
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(_EXPORTS[name], __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
