@@ -55,7 +55,14 @@ def run_steer(args, targets, score) -> None:
                      predictor=args.predictor if ps > 0 else None, commit=git_commit(), date=utc_now(),
                      machine=machine_line(args.threads))
             print(f"p={ps:g} k={k}", {key: v for key, v in r.items() if key not in ("achieved", "targets")}, flush=True)
-            (work / f"steer-w{args.scale:g}-p{ps:g}-k{k}-{len(tgt)}.json").write_text(json.dumps(r))
+            tag = "" if args.model == "qm9_cond" else f"{_short(args.model)}-"
+            (work / f"steer-{tag}w{args.scale:g}-p{ps:g}-k{k}-{len(tgt)}.json").write_text(json.dumps(r))
+
+
+def _short(model: str) -> str:
+    """A model's short name: a bundled name, or the run folder of ``runs/<run>/model``."""
+    p = Path(model)
+    return p.parent.name if p.name == "model" else p.name
 
 
 def _predictor_line(folder: str | None) -> str:
@@ -81,7 +88,8 @@ def steer_report(args, targets) -> None:
     rows = [json.loads(f.read_text()) for f in sorted(work.glob("steer-*.json"))]
     if not rows:
         raise SystemExit(f"no steer-*.json in {work}: run --part steer first")
-    rows.sort(key=lambda r: (r["candidates"] > 1, r["n"], r["candidates"], r["predictor_scale"]))
+    models = list(dict.fromkeys(r["model"] for r in sorted(rows, key=lambda r: r["model"] != "qm9_cond")))
+    rows.sort(key=lambda r: (r["candidates"] > 1, r["n"], models.index(r["model"]), r["candidates"], r["predictor_scale"]))
     folder = next((r["predictor"] for r in rows if r.get("predictor")), None)
 
     def ratios(r):
@@ -93,6 +101,8 @@ def steer_report(args, targets) -> None:
     def line(r):
         k, ps = r["candidates"], r["predictor_scale"]
         label = f"w = {r['scale']:g}" + (f" + predictor {ps:g}" if ps > 0 else " (model alone)" if k == 1 else "")
+        if len(models) > 1:  # several models: name each row's
+            label = f"`{_short(r['model'])}` {label}"
         label += f", best-of-{k}" if k > 1 else ""
         rr = ratios(r)
         return (f"| {label} | {r['n']} | {r['calls']} | {r['mae']['logp']:.3f} | {r['mae']['qed']:.4f} | {r['mae']['mw']:.2f} | "
@@ -108,7 +118,7 @@ def steer_report(args, targets) -> None:
              f"- date: {utc_now()} (report); rows measured {min(r['date'] for r in rows)} to {max(r['date'] for r in rows)} at "
              f"commit(s) {', '.join(commits)}; machine: {rows[0]['machine']}; load average {os.getloadavg()[0]:.1f} at report "
              "time (2 cores shared with other jobs)",
-             f"- model `{rows[0]['model']}` at classifier-free scale w = {rows[0]['scale']:g}, the same {args.targets} targets (seed "
+             f"- model{'s' if len(models) > 1 else ''} {', '.join(f'`{m}`' for m in models)} at classifier-free scale w = {rows[0]['scale']:g}, the same {args.targets} targets (seed "
              f"{args.seed}) as above, card sampler, sizes from p(N | y); ratio = MAE / MAE of the unconditional reference "
              f"(`{args.reference}`, {unc['n']} samples, its card sampler, {unc['calls']} calls, measured with these rows: MAE {unc['mae']['logp']:.3f} / "
              f"{unc['mae']['qed']:.4f} / {unc['mae']['mw']:.2f}); gate = each ratio <= 25% at validity w/o correction >= 97%",

@@ -46,4 +46,11 @@ def test_steer_report_tables_gate_and_block(tmp_path):
     steer.steer_report(args, None)
     text = page.read_text()
     assert text.count(steer.BEGIN) == 1 and "best-of-8" not in text and "earlier rows" in text
+    # rows of a second model (a further training stage) are named by their run folder
+    (work / "steer-other.json").write_text(json.dumps({**_row(200, 1, 0.0, (0.3, 0.04, 2.0), 0.98, 49),
+                                                      "model": "runs/qm9_cond_lowdrop/model"}))
+    steer.steer_report(args, None)
+    text = page.read_text()
+    assert "models `qm9_cond`, `runs/qm9_cond_lowdrop/model` at" in text
+    assert "| `qm9_cond_lowdrop` w = 1 (model alone) | 200 | 49 | 0.300 |" in text and "| `qm9_cond` w = 1 (model alone) | 1000 |" in text
     assert "**Gate verdict**: the model alone (with or without the predictor) does **not** meet the gate at 1,000 samples.\n" in text
