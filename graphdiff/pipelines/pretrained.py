@@ -51,14 +51,17 @@ def list_pretrained(details: bool = False) -> list[Any]:
 def measured(card: Mapping[str, Any]) -> str:
     """One line of a card's measured quality at its default sampler, with the protocol's counts:
     ``"99.4% valid w/o correction, FCD 0.175, NSPDK 0.0004; pc, 49 network calls, 10,000 samples"``
-    for molecule models, ``"MMD degree 0.019 / clustering 0.088 / orbit 0.009; dpm_solver_sde, 50
-    network calls, 20 graphs x 10 seeds"`` for graph models; ``"not measured"`` without metrics."""
+    for molecule models (with the single-fragment fraction after validity where the card records it),
+    ``"MMD degree 0.019 / clustering 0.088 / orbit 0.009; dpm_solver_sde, 50 network calls, 20 graphs x
+    10 seeds"`` for graph models; ``"not measured"`` without metrics."""
     m = card.get("metrics") or {}
     if m.get("values"):
         v = m["values"]
         parts = []
         if v.get("validity_wo_correction") is not None:
             parts.append(f"{100 * v['validity_wo_correction']:.1f}% valid w/o correction")
+        if v.get("single_fragment") is not None:  # samples in one piece before the largest fragment is kept
+            parts.append(f"{100 * v['single_fragment']:.1f}% single fragment")
         parts += [f"{k.upper()} {v[k]:{f}}" for k, f in (("fcd", ".3g"), ("nspdk", ".2g")) if v.get(k) is not None]
         if v.get("vun") is not None:
             parts.append(f"V.U.N. {100 * v['vun']:.1f}%")

@@ -138,6 +138,9 @@ def test_measured_line_states_quality_and_protocol():
     mol = {"metrics": {"sampler": "pc", "nfe": 49, "n_samples": 10000,
                        "values": {"validity_wo_correction": 0.99391, "fcd": 0.17512, "nspdk": 0.000432}}}
     assert measured(mol) == "99.4% valid w/o correction, FCD 0.175, NSPDK 0.00043; pc, 49 network calls, 10,000 samples"
+    mol["metrics"]["values"]["single_fragment"] = 0.7649
+    assert measured(mol) == ("99.4% valid w/o correction, 76.5% single fragment, FCD 0.175, NSPDK 0.00043; pc, 49 network "
+                             "calls, 10,000 samples")
     rows = [{"sampler": "ddpm", "steps": 50, "nfe": 50, "seeds": 3, "degree": 0.5, "clustering": 0.25, "orbit": 0.125},
             {"sampler": "dpm_solver_sde", "steps": 50, "nfe": 50, "seeds": 10, "degree": 0.0186, "clustering": 0.0879, "orbit": 0.0095}]
     graph = {"sampling": {"sampler": "dpm_solver_sde", "steps": 50}, "metrics": {"n_generated": 20, "rows": rows}}
