@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib.util
 import re
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -93,12 +94,13 @@ def _result(calls: int, valid: float, fcd: float, single: float, setting: str) -
         *(f"| {k} | {v:.4f} | gdss |" for k, v in metrics.items()), ""])
 
 
-def test_report_reads_the_runs_back_in_call_order(few_call, tmp_path):
+def test_report_reads_the_runs_back_in_call_order(few_call, tmp_path, monkeypatch):
     ref = "pc, 25 steps (time grid (1 - i/n)^3, predictor ancestral, corrector_steps 3)"
     few = "pc, 8 steps (time grid (1 - i/n)^3, predictor ancestral, corrector_steps 2)"
     (tmp_path / "pc25c3_n1000_s0.md").write_text(_result(97, 0.963, 5.53, 76.0, ref))
     (tmp_path / "pc8c2_n1000_s0.md").write_text(_result(22, 0.958, 5.81, 74.5, few))
-    check = few_call.ZINC.check[0]
+    check = "pc8c2"
+    monkeypatch.setitem(few_call.MODELS, "zinc250k_ctmc", replace(few_call.ZINC, check=(check,), reading="At 10,000: {summary}."))
     (tmp_path / f"{check}_n10000_s1.md").write_text(_result(22, 0.9612, 4.8, 75.25, few))
     text = few_call.report("zinc250k_ctmc", tmp_path)
     grid = text.split("## 1,000 samples")[1]
@@ -106,6 +108,9 @@ def test_report_reads_the_runs_back_in_call_order(few_call, tmp_path):
     assert f"| `pc8c2`: {few} | 22 | 1,000 | 0 | 95.80% | 74.5% | 99.90% | 1.000 | 5.810 | 0.0042 | 66.0 |" in grid
     assert "224,568 training SMILES" in text and "24,887 test SMILES" in text
     assert f"`{check}` (22 calls): validity w/o correction 96.12%, single fragment 75.2%, FCD 4.800 (seeds 1)" in text
+    assert "## 10,000 samples" in text
+    (tmp_path / f"{check}_n10000_s1.md").unlink()
+    assert "## 10,000 samples" not in few_call.report("zinc250k_ctmc", tmp_path)  # no section without its runs
     with pytest.raises(SystemExit, match="no runs"):
         few_call.report("zinc250k_ctmc", tmp_path / "empty")
 
