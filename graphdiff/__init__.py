@@ -6,8 +6,7 @@ optional dependencies (rdkit, fcd, ...) are only needed by the features that use
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from ._lazy import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -39,19 +38,4 @@ __all__ = sorted(_LAZY) + ["__version__"]
 
 _SUBMODULES = {"data", "metrics", "nn", "processes", "samplers", "losses", "training", "pipelines", "viz", "testing",
                "states", "likelihood", "examples", "errors", "cli", "estimators", "registry"}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _SUBMODULES:
-        return importlib.import_module(f"graphdiff.{name}")
-    target = _LAZY.get(name)
-    if target is None:
-        raise AttributeError(f"module 'graphdiff' has no attribute {name!r}")
-    mod, attr = target.split(":")
-    value = getattr(importlib.import_module(mod), attr)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, _SUBMODULES)

@@ -13,29 +13,17 @@
   ``pipe.sample``; scaffolds of score models are inpainted by :mod:`graphdiff.samplers.repaint`).
 """
 
-from importlib import import_module
-from typing import Any
+from .._lazy import lazy_exports
 
-# Lazy (PEP 562): samplers import guidance.ctmc, which loads this package first; importing the
-# predictor and its training loop here would pull them into every sampler import.
+# Lazy: samplers import guidance.ctmc, which loads this package first; importing the predictor and
+# its training loop here would pull them into every sampler import.
 _EXPORTS = {
-    "ConditionSpec": ".condition",
-    "drop_conditions": ".condition",
-    "condition_on_graph_attributes": ".graph_labels",
-    "ConditionalNodeCounts": ".node_counts",
-    "NoisyGraphPredictor": ".predictor",
-    "train_predictor": ".predictor_training",
+    "ConditionSpec": ".condition:ConditionSpec",
+    "drop_conditions": ".condition:drop_conditions",
+    "condition_on_graph_attributes": ".graph_labels:condition_on_graph_attributes",
+    "ConditionalNodeCounts": ".node_counts:ConditionalNodeCounts",
+    "NoisyGraphPredictor": ".predictor:NoisyGraphPredictor",
+    "train_predictor": ".predictor_training:train_predictor",
 }
 __all__ = list(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(_EXPORTS[name], __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

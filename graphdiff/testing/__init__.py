@@ -19,6 +19,7 @@ from typing import Callable
 import torch
 from torch import Tensor
 
+from .._lazy import lazy_exports
 from ..states import GraphState, pair_mask
 
 __all__ = ["run_suite", "assert_configs_close", "permute_state", "assert_permutation_equivariant", "assert_symmetric", "random_graph_state",
@@ -26,16 +27,10 @@ __all__ = ["run_suite", "assert_configs_close", "permute_state", "assert_permuta
            "run_sampler_case"]
 
 # suites, imported on first use (they need pytest)
-_LAZY = {"ProcessConformance": "processes", "CTMCConformance": "ctmc", "SAMPLER_CASES": "samplers", "GMM": "samplers",
-         "add_sampler_case": "samplers", "assert_sampler_reproduces": "samplers", "run_sampler_case": "samplers"}
-
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "ProcessConformance": ".processes:ProcessConformance", "CTMCConformance": ".ctmc:CTMCConformance",
+    "SAMPLER_CASES": ".samplers:SAMPLER_CASES", "GMM": ".samplers:GMM", "add_sampler_case": ".samplers:add_sampler_case",
+    "assert_sampler_reproduces": ".samplers:assert_sampler_reproduces", "run_sampler_case": ".samplers:run_sampler_case"})
 
 
 def permute_state(state: GraphState, perm: Tensor) -> GraphState:
