@@ -196,23 +196,23 @@ class GraphDiffusionPipeline:
         draw order (graph ``i`` has the ``i``-th drawn size), but each sees different noise than
         without sorting, so a seed gives other samples than with ``sort_sizes=False`` (the earlier
         default, which the older card metrics used), drawn from the same distribution."""
-        from .checks import check_sample_args, check_sampler_options
+        from .checks import check_sample_args, check_sampler_options, resolve_device
 
+        if precision not in PRECISIONS + ("auto",):
+            raise unknown_name("precision", precision, PRECISIONS + ("auto",))
+        if precision == "auto":
+            from ..hardware import auto_precision
+
+            precision = auto_precision(resolve_device(device) if device is not None else self.device)
         if (condition is not None or guidance_scale is not None or scaffold is not None or predictor is not None
                 or predictor_scale is not None or candidates != 1):
             from ..guidance.sampling import sample_guided
 
             if nproc != 1 or nfe is not None:
-                raise ValueError("steered sampling (condition / guidance_scale / scaffold / predictor / candidates) runs in one process, "
-                                 "with steps (not nfe)")
-            if precision not in PRECISIONS + ("auto",):
-                raise unknown_name("precision", precision, PRECISIONS + ("auto",))
+                raise ValueError("steered sampling (condition / guidance_scale / scaffold / predictor / candidates) "
+                                 "runs in one process, with steps (not nfe)")
             if device is not None:
                 self.to(device)
-            if precision == "auto":
-                from ..hardware import auto_precision
-
-                precision = auto_precision(self.device)
             with autocast(self.device, precision):
                 out = sample_guided(self, n, condition=condition, guidance_scale=guidance_scale, scaffold=scaffold,
                                     predictor=predictor, predictor_scale=predictor_scale, candidates=candidates,
@@ -224,13 +224,6 @@ class GraphDiffusionPipeline:
         num_nodes = check_sample_args(n=n, steps=steps, nfe=nfe, batch_size=batch_size, nproc=nproc, num_nodes=num_nodes,
                                       max_nodes=self.node_counts.max_nodes)
         n = int(n)
-        if precision not in PRECISIONS + ("auto",):
-            raise unknown_name("precision", precision, PRECISIONS + ("auto",))
-        if precision == "auto":
-            from ..hardware import auto_precision
-            from .checks import resolve_device
-
-            precision = auto_precision(resolve_device(device) if device is not None else self.device)
         sampler = self.resolve_sampler(sampler)
         options = {**self.sampler_options(sampler), **dict(sampler_options or {})}  # what this call uses
         check_sampler_options(options)
