@@ -20,6 +20,7 @@ Training: :mod:`.predictor_training`.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
@@ -32,7 +33,7 @@ from ..registry import Registry
 from ..states import GraphState
 from .condition import ConditionSpec
 
-__all__ = ["NoisyGraphPredictor", "PredictorGuide", "PREDICTOR_BODIES", "LOGVAR_RANGE"]
+__all__ = ["NoisyGraphPredictor", "as_predictor", "PredictorGuide", "PREDICTOR_BODIES", "LOGVAR_RANGE"]
 
 #: clamp of the predicted log-variance (standardised units)
 LOGVAR_RANGE = (-6.0, 4.0)
@@ -196,6 +197,16 @@ class NoisyGraphPredictor(nn.Module):
             raise CheckpointError(f"{p}: weights do not match config.json: {exc}") from exc
         return model.to(device).eval()
 
+
+
+def as_predictor(predictor: Any, *, device: str | torch.device = "cpu") -> NoisyGraphPredictor:
+    """``predictor`` itself if it is a :class:`NoisyGraphPredictor`, else the one saved in the folder
+    it names (a ``str`` or path); anything else raises ``TypeError``."""
+    if isinstance(predictor, (str, os.PathLike)):
+        predictor = NoisyGraphPredictor.from_pretrained(predictor, device=device)
+    if not isinstance(predictor, NoisyGraphPredictor):
+        raise TypeError(f"predictor must be a NoisyGraphPredictor or the folder it was saved to, got {type(predictor).__name__}")
+    return predictor
 
 @dataclass
 class PredictorGuide:

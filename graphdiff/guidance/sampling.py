@@ -151,6 +151,9 @@ def sample_guided(
     candidates per molecule and the one whose RDKit properties lie nearest the targets returned, at
     ``k`` times the network calls (:mod:`graphdiff.guidance.selection`; a selection step, not the model).
     ``sort_sizes``: batch the graphs by size (less padding); they come back in draw order."""
+    n = int(n)
+    if n < 0:
+        raise ValueError(f"n must be >= 0, got {n}")
     k = check_candidates(candidates)
     if k > 1:
         return sample_best_of_k(pipe, n, k, condition=condition, predictor=predictor, num_nodes=num_nodes,
@@ -158,9 +161,6 @@ def sample_guided(
                                 predictor_scale=predictor_scale, steps=steps, sampler=sampler, seed=seed,
                                 batch_size=batch_size, sampler_options=sampler_options, progress=progress,
                                 sort_sizes=sort_sizes)
-    n = int(n)
-    if n < 0:
-        raise ValueError(f"n must be >= 0, got {n}")
     spec = condition_spec(pipe)
     name = pipe.card.get("name") or pipe.dataset or "this model"
     guide = None
@@ -294,14 +294,9 @@ def _predictor_guide(pipe: Any, predictor: Any, predictor_scale: float | None, c
     """The predictor's guide and what is left of ``condition`` for the model itself (``None`` if
     nothing). Entries the predictor predicts go to it (and to the model too if it is conditioned on
     them); other entries must be the model's."""
-    from pathlib import Path
+    from .predictor import as_predictor
 
-    from .predictor import NoisyGraphPredictor
-
-    if isinstance(predictor, (str, Path)):
-        predictor = NoisyGraphPredictor.from_pretrained(predictor, device=pipe.device)
-    if not isinstance(predictor, NoisyGraphPredictor):
-        raise TypeError(f"predictor must be a NoisyGraphPredictor or the folder it was saved to, got {type(predictor).__name__}")
+    predictor = as_predictor(predictor, device=pipe.device)
     predictor.check_pipeline(pipe)
     predictor.to(pipe.device).eval()
     scale = check_guidance_scale(1.0 if predictor_scale is None else predictor_scale, "predictor_scale")

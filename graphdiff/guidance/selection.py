@@ -122,13 +122,10 @@ def sample_best_of_k(pipe: Any, n: int, k: int, *, condition: Mapping[str, Any] 
     if not asked:
         raise ValueError(f"candidates > 1 (best-of-k) scores RDKit properties ({', '.join(PROPERTIES)}); the condition "
                          f"has none: {', '.join(condition)}")
-    n = int(n)
-    if n < 0:
-        raise ValueError(f"n must be >= 0, got {n}")
-    if isinstance(predictor, (str, bytes)) or hasattr(predictor, "__fspath__"):
-        from .predictor import NoisyGraphPredictor
+    if predictor is not None:
+        from .predictor import as_predictor
 
-        predictor = NoisyGraphPredictor.from_pretrained(predictor, device=pipe.device)
+        predictor = as_predictor(predictor, device=pipe.device)
     scales: dict[str, float] = {}
     for spec in (getattr(predictor, "spec", None), condition_spec(pipe)):  # the model's std wins
         if spec is not None:

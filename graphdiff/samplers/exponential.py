@@ -58,6 +58,18 @@ def logsnr_grid(process: Process, n: int, device: torch.device | str | None = No
     return ts.to(device=device, dtype=dtype)
 
 
+
+def exponential_step(x: Tensor, D: Tensor, sigma_from: Tensor, sigma_to: Tensor, alpha_to: Tensor, h: Tensor,
+                     eta: float = 0.0, noise: Tensor | None = None) -> Tensor:
+    """One first-order exponential-integrator step with the denoiser held at ``D`` (module
+    docstring): the reverse ODE's exact step for ``eta = 0``, the reverse SDE's with its noise
+    scaled by ``eta`` otherwise (then ``noise``, a standard normal draw like ``x``, is required);
+    ``h`` is the half log-SNR increment of the step. Shared by the solvers here and RePaint."""
+    if eta == 0.0:
+        return (sigma_to / sigma_from) * x - alpha_to * torch.expm1(-h) * D
+    return ((sigma_to / sigma_from) * torch.exp(-eta * h) * x - alpha_to * torch.expm1(-(1.0 + eta) * h) * D
+            + sigma_to * torch.sqrt(-torch.expm1(-2.0 * eta * h)) * noise)
+
 @torch.no_grad()
 def sample_dpm_solver(
     process: Process,
@@ -120,13 +132,8 @@ def sample_dpm_solver(
             r = h_prev / h
             D = (1.0 + 0.5 / r) * d - (0.5 / r) * d_prev
         e = eta if i < n - 1 else 0.0
-        if e == 0.0:
-            x = (s_t / s_s) * x - a_t * torch.expm1(-h) * D
-        else:
-            noise = process.noise(x, generator, mask)
-            x = ((s_t / s_s) * torch.exp(-e * h) * x - a_t * torch.expm1(-(1.0 + e) * h) * D
-                 + s_noise * s_t * torch.sqrt(-torch.expm1(-2.0 * e * h)) * noise)
-        x = apply_mask(x, mask)
+        noise = None if e == 0.0 else s_noise * process.noise(x, generator, mask)
+        x = apply_mask(exponential_step(x, D, s_s, s_t, a_t, h, e, noise), mask)
         d_prev, h_prev = d, h
         rec(i, ts[i + 1], x, denoised=d)
     return SampleOutput(samples=x, nfe=rec.nfe, trajectory=rec.traj, times=rec.times)

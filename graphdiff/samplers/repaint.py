@@ -26,7 +26,7 @@ from torch import Tensor
 
 from ..processes.base import Process, ScoreFn
 from ._common import Recorder, tvec
-from .exponential import logsnr_grid
+from .exponential import exponential_step, logsnr_grid
 from .registry import StepCost, register_sampler
 from .types import Callback, SampleOutput
 from ..utils import apply_mask, bcast
@@ -92,11 +92,8 @@ def sample_repaint(
         for u in range(1 if last else jumps):
             d = apply_mask((x + s_t**2 * score_fn(x, t)) / a_t, mask)
             rec.nfe += 1
-            if last:
-                x_s = (s_s / s_t) * x - a_s * torch.expm1(-h) * d
-            else:
-                x_s = ((s_s / s_t) * torch.exp(-h) * x - a_s * torch.expm1(-2.0 * h) * d
-                       + s_s * torch.sqrt(-torch.expm1(-2.0 * h)) * process.noise(x, generator, mask))
+            eta = 0.0 if last else 1.0  # DDPM's ancestral step; the last one noise-free
+            x_s = exponential_step(x, d, s_t, s_s, a_s, h, eta, None if last else process.noise(x, generator, mask))
             if which is not None:
                 if last:
                     x_s = torch.where(which, values, x_s)
