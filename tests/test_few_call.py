@@ -5,6 +5,7 @@ benchmarks/default_call_speed.py: each setting's name states the sampler it runs
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 import sys
 from dataclasses import replace
@@ -128,3 +129,22 @@ def test_default_call_rows_sample_with_the_sampler_they_name():
         assert CTMC_SAMPLERS.get("pc").cost(**opts).calls(zinc["steps"]) == 97
     finally:
         sys.modules.pop("_graphdiff_default_call_speed", None)
+
+
+def _card_sampling(model: str) -> dict:
+    card = json.loads((ROOT / "graphdiff" / "pretrained" / model / "config.json").read_text())["card"]["sampling"]
+    return {"sampler": card["sampler"], "steps": int(card["steps"]), "time_power": float(card["time_power"]),
+            "options": dict(card.get("options", {}).get(card["sampler"], {}))}
+
+
+def test_each_card_samples_with_a_setting_checked_at_10000(few_call):
+    """The card's default sampler is one of its sweep's settings, and one of those run at 10,000 samples
+    (the quality its page reports for the default call)."""
+    for model, spec in few_call.MODELS.items():
+        card = _card_sampling(model)
+        same = [name for name, row in spec.grid.items()
+                if {**(a := _args(row)), "steps": int(a["steps"]), "time_power": float(a["time_power"])} == card]
+        assert len(same) == 1 and same[0] in spec.check, (model, card, same)
+        calls = CTMC_SAMPLERS.get(card["sampler"]).cost(
+            **{k: v for k, v in card["options"].items() if k != "predictor"}).calls(card["steps"])
+        assert calls == {"qm9_ctmc": 23, "zinc250k_ctmc": 97}[model], (model, calls)
