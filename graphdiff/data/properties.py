@@ -9,15 +9,23 @@
   RDKit ships in ``rdkit.Contrib`` (Ertl & Schuffenhauer 2009).
 
 :func:`compute_properties` evaluates them on SMILES or RDKit molecules (NaN for a SMILES RDKit
-cannot parse); :func:`read_property_columns` reads a user's own numeric columns from a CSV.
+cannot parse); :func:`cached_properties` does the same for a list of SMILES through an on-disk
+cache (training a conditional model reads the properties of the same training set every run);
+:func:`read_property_columns` reads a user's own numeric columns from a CSV.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import gzip
+import hashlib
+import json
 import math
 import os
+import tempfile
+import time
+import warnings
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -26,7 +34,8 @@ import numpy as np
 from .._optional import require
 from ..errors import unknown_name
 
-__all__ = ["PROPERTIES", "PROPERTY_DESCRIPTIONS", "property_function", "compute_properties", "read_property_columns"]
+__all__ = ["PROPERTIES", "PROPERTY_DESCRIPTIONS", "property_function", "compute_properties", "cached_properties",
+           "property_cache_key", "read_property_columns", "CACHE_ENV"]
 
 PROPERTY_DESCRIPTIONS = {
     "logp": "Wildman-Crippen logP (RDKit Crippen.MolLogP)",
@@ -98,6 +107,130 @@ def compute_properties(molecules: Sequence[Any], names: Sequence[str], *, progre
                     v = math.nan
                 out[i, j] = v
     return out
+
+
+#: set to ``0`` (or ``false`` / ``no`` / ``off``) to turn the property cache off
+CACHE_ENV = "GRAPHDIFF_PROPERTY_CACHE"
+_CACHE_FORMAT = "graphdiff-properties"
+_CACHE_VERSION = 1
+
+
+def _rdkit_version() -> str:
+    return str(require("rdkit").__version__)
+
+
+def property_cache_key(smiles: Sequence[str], names: Sequence[str], rdkit_version: str | None = None) -> str:
+    """The cache key of :func:`cached_properties`: a SHA-256 prefix of the cache format version, the
+    RDKit version, the property names (in order) and the SMILES (in order)."""
+    h = hashlib.sha256()
+    for tag in (_CACHE_FORMAT, str(_CACHE_VERSION), rdkit_version or _rdkit_version(), ",".join(names),
+                str(len(smiles))):
+        h.update(tag.encode() + b"\x00")
+    for smi in smiles:
+        h.update(smi.encode("utf-8") + b"\n")
+    return h.hexdigest()[:32]
+
+
+def _cache_folder() -> Path:
+    from ..metrics._cache import cache_dir  # $GRAPHDIFF_CACHE or ~/.cache/graphdiff, shared with the metrics
+
+    return cache_dir() / "properties"
+
+
+def _cache_enabled(cache: bool | None) -> bool:
+    if cache is not None:
+        return bool(cache)
+    return os.environ.get(CACHE_ENV, "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _read_cache(folder: Path, key: str, names: list[str], n: int, rdkit_version: str) -> np.ndarray | None:
+    """The cached array, or ``None`` when there is none; a file that is unreadable or does not match
+    (names, size, RDKit version, checksum) is reported with a warning and ignored."""
+    meta_path, npy_path = folder / f"{key}.json", folder / f"{key}.npy"
+    if not meta_path.is_file():
+        return None
+    try:
+        meta = json.loads(meta_path.read_text())
+        want = {"format": _CACHE_FORMAT, "version": _CACHE_VERSION, "key": key, "names": names, "n": n,
+                "rdkit": rdkit_version}
+        bad = [k for k, v in want.items() if meta.get(k) != v]
+        if bad:
+            raise ValueError(f"its record does not match ({', '.join(bad)})")
+        if _sha256_file(npy_path) != meta.get("sha256"):
+            raise ValueError("the array's sha256 differs from its record")
+        arr = np.load(npy_path, allow_pickle=False)
+        if arr.dtype != np.float64 or arr.shape != (n, len(names)):
+            raise ValueError(f"array of {arr.dtype} {arr.shape}, expected float64 {(n, len(names))}")
+        return arr
+    except (OSError, ValueError, TypeError, AttributeError) as exc:
+        warnings.warn(f"property cache {meta_path.with_suffix('')}.*: {exc}; recomputing the properties", stacklevel=3)
+        return None
+
+
+def _write_atomic(target: Path, write: Callable[[Any], None]) -> None:
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide the cache from other users of a shared cache dir
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _write_cache(folder: Path, key: str, names: list[str], values: np.ndarray, rdkit_version: str,
+                 seconds: float) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        npy_path = folder / f"{key}.npy"
+        _write_atomic(npy_path, lambda fh: np.save(fh, values, allow_pickle=False))
+        meta = {"format": _CACHE_FORMAT, "version": _CACHE_VERSION, "key": key, "names": names, "n": int(values.shape[0]),
+                "rdkit": rdkit_version, "sha256": _sha256_file(npy_path), "seconds": round(seconds, 1)}
+        # the record goes last: it is the commit point, and it names the array's checksum
+        _write_atomic(folder / f"{key}.json", lambda fh: fh.write(json.dumps(meta, indent=1).encode()))
+    except OSError as exc:
+        warnings.warn(f"could not write the property cache under {folder}: {exc}", stacklevel=3)
+
+
+def cached_properties(smiles: Sequence[str], names: Sequence[str], *, progress: bool = False,
+                      cache: bool | None = None) -> np.ndarray:
+    """:func:`compute_properties` of a list of SMILES, read from / written to an on-disk cache.
+
+    The cache lives in ``<cache dir>/properties`` (``$GRAPHDIFF_CACHE`` or ``~/.cache/graphdiff``,
+    as the metrics' caches): ``<key>.npy`` (the float64 array, read with ``allow_pickle=False``) and
+    ``<key>.json`` (names, size, RDKit version, the array's sha256), both written atomically (a
+    temporary file, then ``os.replace``; the JSON last). The key (:func:`property_cache_key`)
+    hashes the SMILES in order, the names and the RDKit version, so any change recomputes. A
+    corrupted or mismatching entry is recomputed (and rewritten) with a warning, never used.
+
+    ``cache=False``, or the environment variable ``GRAPHDIFF_PROPERTY_CACHE=0``, computes without
+    reading or writing the cache; ``cache=True`` uses it whatever the environment says."""
+    names = list(names)
+    smiles = list(smiles)
+    if not _cache_enabled(cache) or not smiles or not all(isinstance(s, str) for s in smiles):
+        return compute_properties(smiles, names, progress=progress)
+    for n in names:
+        property_function(n)  # unknown names fail before any hashing or file access
+    version = _rdkit_version()
+    key = property_cache_key(smiles, names, version)
+    folder = _cache_folder()
+    hit = _read_cache(folder, key, names, len(smiles), version)
+    if hit is not None:
+        return hit
+    t0 = time.perf_counter()
+    values = compute_properties(smiles, names, progress=progress)
+    _write_cache(folder, key, names, values, version, time.perf_counter() - t0)
+    return values
 
 
 def read_property_columns(path: str | os.PathLike, columns: Sequence[str], *,

@@ -114,11 +114,11 @@ def training_condition_values(options: Mapping[str, Any], smiles: Sequence[str] 
                               ) -> tuple[list[str], list[str], np.ndarray]:
     """The raw training condition of a ``condition:`` config block for the molecules ``smiles``
     (in order): ``(names, kinds, values (n, k))``. ``properties`` are computed with RDKit
-    (:mod:`graphdiff.data.properties`); ``columns`` are read from ``file`` (a CSV whose
+    (:mod:`graphdiff.data.properties`), through its on-disk cache (:func:`cached_properties`); ``columns`` are read from ``file`` (a CSV whose
     ``smiles_column`` rows must be the training SMILES, in order). For generic ``graphs`` (no
     ``smiles``), ``labels`` and ``columns`` name graph attributes
     (:func:`graphdiff.guidance.graph_labels.graph_condition_values`)."""
-    from ..data.properties import PROPERTIES, compute_properties, read_property_columns
+    from ..data.properties import PROPERTIES, cached_properties, read_property_columns
 
     bad = set(options) - set(CONDITION_KEYS)
     if bad:
@@ -146,7 +146,7 @@ def training_condition_values(options: Mapping[str, Any], smiles: Sequence[str] 
         raise ValueError("a property condition needs molecules (a molecule dataset or smiles_file)")
     parts, kinds = [], []
     if props:
-        parts.append(compute_properties(smiles, props, progress=progress))
+        parts.append(cached_properties(smiles, props, progress=progress))  # on-disk cache (GRAPHDIFF_PROPERTY_CACHE=0: off)
         kinds += ["property"] * len(props)
     if cols:
         if not options.get("file"):
