@@ -349,6 +349,7 @@ def fit(
     generator: torch.Generator | None = None,
     hyperparameters: Mapping[str, Any] | None = None,
     model_kwargs: Mapping[str, Any] | None = None,
+    lr_scales: Sequence[tuple[Iterable[nn.Parameter], float]] | None = None,
 ) -> TrainResult:
     """Minimise ``loss_fn(model, batch, generator)`` for ``steps`` AdamW updates.
 
@@ -386,6 +387,12 @@ def fit(
             cosine decay completes. A resumed run gets a fresh budget.
         generator: the generator handed to ``loss_fn`` (default: one seeded from ``seed`` + rank).
         hyperparameters, model_kwargs: stored in the checkpoint JSON for the record.
+        lr_scales: ``[(parameters, scale), ...]``: each subset of the model's parameters gets its
+            own AdamW parameter group with learning rate ``lr * scale``, following the same
+            warmup / schedule; the other parameters form the first group at ``lr``. ``None`` or
+            ``[]``: one group (the default). Each ``scale`` must be a finite number > 0, each
+            subset non-empty and disjoint from the others. The scales are recorded with the
+            hyperparameters, and a checkpoint resumes only into the same grouping.
 
     Raises:
         TrainingDivergedError: a non-finite loss or gradient norm, naming the (1-based) update;
@@ -410,7 +417,8 @@ def fit(
     model.train()
     if generator is None:
         generator = torch.Generator(device=device).manual_seed(seed + 1_000_003 * rank)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay)
+    groups, scales = _param_groups(model, lr, lr_scales)
+    optimizer = torch.optim.AdamW(groups, lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule_fn)
     hp = {
         "steps": steps, "lr": lr, "weight_decay": weight_decay, "betas": list(betas), "eps": eps,
@@ -419,6 +427,8 @@ def fit(
         "shuffle": shuffle, "drop_last": drop_last, "bf16": bf16,
         "size_grouped": lengths is not None, "bucket_batches": bucket_batches, **dict(hyperparameters or {}),
     }
+    if scales:
+        hp["lr_scales"] = scales
     run = _Run(
         model=model, loss_fn=loss_fn, optimizer=optimizer, scheduler=scheduler,
         ema=EMA(model, decay=ema_decay, warmup=ema_warmup) if ema_decay is not None else None,
@@ -464,6 +474,37 @@ def fit(
         losses=run.losses, wall_time=time.perf_counter() - t0, final_step=run.step, start_step=start_step,
         checkpoint_dir=run.ckpt_dir, last_checkpoint=run.last_ckpt, ema=run.ema, lrs=run.lrs, stopped_by=run.stopped_by,
     )
+
+
+def _param_groups(model: nn.Module, lr: float, lr_scales: Sequence[tuple[Iterable[nn.Parameter], float]] | None
+                  ) -> tuple[Any, list[float]]:
+    """AdamW's parameter groups for ``fit(lr_scales=...)``: the model's parameters (``None`` = one
+    group, exactly as without the option), or ``[{rest}, {subset, lr * scale}, ...]`` with the
+    scales; ``ValueError`` on a bad scale, an empty subset, a parameter outside the model or in two
+    subsets."""
+    if not lr_scales:
+        return model.parameters(), []
+    owned = {id(p) for p in model.parameters()}
+    taken: set[int] = set()
+    subsets, scales = [], []
+    for i, (params, scale) in enumerate(lr_scales):
+        scale = float(scale)
+        if not (math.isfinite(scale) and scale > 0):
+            raise ValueError(f"lr_scales[{i}]: the scale must be a finite number > 0, got {scale}")
+        ps = list(params)
+        if not ps:
+            raise ValueError(f"lr_scales[{i}]: no parameters to scale (the model has none of that kind)")
+        ids = [id(p) for p in ps]
+        if any(j not in owned for j in ids):
+            raise ValueError(f"lr_scales[{i}]: holds parameters that are not the model's")
+        if taken & set(ids) or len(set(ids)) != len(ids):
+            raise ValueError(f"lr_scales[{i}]: a parameter appears twice (in two subsets or twice in one)")
+        taken |= set(ids)
+        subsets.append(ps)
+        scales.append(scale)
+    rest = [p for p in model.parameters() if id(p) not in taken]
+    groups = [{"params": rest}] + [{"params": ps, "lr": lr * s} for ps, s in zip(subsets, scales)]
+    return groups, scales
 
 
 def _check_fit_args(steps: int, checkpoint_every: int, max_seconds: float | None) -> None:
