@@ -14,7 +14,7 @@ from ..errors import unknown_name
 from .condition import ConditionSpec
 
 __all__ = ["condition_spec", "make_conditional", "attach_condition", "conditional_batches", "training_condition_values",
-           "CONDITION_KEYS"]
+           "conditioning_parameters", "conditioning_lr_scales", "check_cond_lr_scale", "CONDITION_KEYS"]
 
 #: keys of the ``condition:`` block of a training config (``labels``: class attributes of generic graphs)
 CONDITION_KEYS = ("properties", "columns", "labels", "file", "smiles_column", "dropout", "entry_dropout")
@@ -60,6 +60,58 @@ def make_conditional(pipe: Any, spec: ConditionSpec) -> ConditionSpec:
     pipe.network = new
     pipe.card["condition"] = spec.to_dict()
     return spec
+
+
+def conditioning_parameters(network: torch.nn.Module) -> list[torch.nn.Parameter]:
+    """The parameters of ``network``'s conditioning path: the condition MLP (``cond_mlp``) and the
+    label embeddings of every :class:`graphdiff.nn.layers.GlobalConditioning` inside it (found by
+    module type, not by parameter names), in module order. The time MLP and the time embedding are
+    not part of it. Empty for an unconditional network."""
+    from ..nn.layers import GlobalConditioning
+
+    out: list[torch.nn.Parameter] = []
+    seen: set[int] = set()
+    for module in network.modules():
+        if not isinstance(module, GlobalConditioning):
+            continue
+        for part in ("cond_mlp", "label_embeddings"):
+            sub = getattr(module, part, None)
+            if sub is None:
+                continue
+            for p in sub.parameters():
+                if id(p) not in seen:
+                    seen.add(id(p))
+                    out.append(p)
+    return out
+
+
+def check_cond_lr_scale(scale: Any, *, conditional: bool = True) -> float:
+    """``train.cond_lr_scale`` as a float; ``ValueError`` unless it is a finite number > 0, or when it
+    is not 1 and the model is not ``conditional``."""
+    import math
+
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not (math.isfinite(scale) and scale > 0):
+        raise ValueError(f"cond_lr_scale must be a finite number > 0, got {scale!r}")
+    if scale != 1 and not conditional:
+        raise ValueError(f"cond_lr_scale {scale:g} scales the learning rate of the conditioning weights: it needs a "
+                         "conditional model (a `condition:` block)")
+    return float(scale)
+
+
+def conditioning_lr_scales(network: torch.nn.Module, scale: float) -> list[tuple[list[torch.nn.Parameter], float]]:
+    """``lr_scales`` for :func:`graphdiff.training.fit` that train the conditioning path
+    (:func:`conditioning_parameters`) at ``scale`` times the learning rate: ``[]`` for ``scale == 1``
+    (one parameter group, the trainer's default); ``ValueError`` for a scale that is not a finite
+    number > 0, or a network without conditioning weights."""
+    scale = check_cond_lr_scale(scale)
+    if scale == 1.0:
+        return []
+    params = conditioning_parameters(network)
+    if not params:
+        raise ValueError(f"cond_lr_scale {scale:g} needs a conditional network, and this "
+                         f"{type(network).__name__} has no conditioning weights (give a `condition:` block, or "
+                         "init_from a conditional model)")
+    return [(params, scale)]
 
 
 def _keep_standardisation(old: ConditionSpec, new: ConditionSpec) -> ConditionSpec:

@@ -51,7 +51,8 @@ FAMILIES = PIPELINES  #: the pipeline families by name (:data:`graphdiff.pipelin
 _KNOWN = {"dataset", "smiles_file", "graphs_file", "family", "max_train", "network", "process", "train", "sampling",
           "out", "device", "vocabulary", "max_atoms", "summary", "progress", "init_from", "condition"}
 _TRAIN_KEYS = {"steps", "batch_size", "lr", "ema_decay", "seed", "checkpoint_every", "warmup_steps", "lr_schedule",
-               "grad_clip", "weight_decay", "log_every", "group_by_size", "bucket_batches", "max_minutes", "bf16"}
+               "grad_clip", "weight_decay", "log_every", "group_by_size", "bucket_batches", "max_minutes", "bf16",
+               "cond_lr_scale"}
 
 
 @dataclass
@@ -112,7 +113,9 @@ def prepare_training(options: "dict[str, Any] | str | os.PathLike") -> tuple[Any
     if not isinstance(options, dict):
         options = read_config(options)
     pipe, state = _prepare(options)
-    return pipe, state, _train_kwargs(options)
+    kw = _train_kwargs(options)
+    _cond_lr_scale(pipe, kw)
+    return pipe, state, kw
 
 
 def _prepare(options: dict[str, Any]):
@@ -318,9 +321,23 @@ def _train_kwargs(options: dict[str, Any]) -> dict[str, Any]:
     if bad:
         raise ValueError(f"unknown train option(s) {sorted(bad)}; valid: {sorted(_TRAIN_KEYS)}")
     train.setdefault("steps", 1000)
+    if train.get("cond_lr_scale") is not None:  # checked before the data are read
+        from ..guidance.training import check_cond_lr_scale
+
+        check_cond_lr_scale(train["cond_lr_scale"], conditional=bool(options.get("condition")))
     if train.get("max_minutes") is not None:
         check_max_minutes(train["max_minutes"], "train.max_minutes")
     return train
+
+
+def _cond_lr_scale(pipe: Any, kw: dict[str, Any]) -> float | None:
+    """``train.cond_lr_scale`` (popped from ``kw``) as the trainer's ``lr_scales``; the scale."""
+    scale = kw.pop("cond_lr_scale", None)
+    if scale is not None:
+        from ..guidance.training import conditioning_lr_scales
+
+        kw["lr_scales"] = conditioning_lr_scales(pipe.network, scale)
+    return scale
 
 
 def threads_per_process(nproc: int, *, cpus: int | None = None, environ: dict[str, str] | None = None) -> int | None:
@@ -353,10 +370,13 @@ def _worker(rank: int, options: dict[str, Any], nproc: int = 1) -> TrainSummary 
         sampling = pipe.card.get("sampling", {})
         dry_run(pipe, steps=sampling.get("steps"), sampler=sampling.get("sampler") or pipe.default_sampler, options={})
     out = Path(options.get("out", "runs/model"))
+    cond_lr_scale = _cond_lr_scale(pipe, kw)
     result = pipe.fit(state, device=options.get("device", "auto"), checkpoint_dir=out / "checkpoints",
                       progress=rank == 0 and bool(options.get("progress", True)), condition=y, **kw)
     if rank != 0:
         return None
+    if cond_lr_scale is not None:
+        pipe.card["training"]["cond_lr_scale"] = float(cond_lr_scale)
     model_dir = pipe.save_pretrained(out / "model")
     return TrainSummary(model_dir, result.final_step, result.losses[-1] if result.losses else float("nan"),
                         result.wall_time, list(result.losses), planned_steps=int(kw["steps"]),
