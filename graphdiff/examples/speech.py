@@ -2,13 +2,13 @@
 STFT of a waveform, compressed as in SGMSE+ (magnitude exponent 0.5, scale 0.15), a small
 y-conditioned conv U-Net, and enhancement as conditional sampling of the OU-VE SDE
 (:class:`~graphdiff.processes.OUVESDE`) with the core's predictor-corrector sampler (30 steps,
-annealed-Langevin corrector at snr 0.5).
+annealed-Langevin corrector at snr 0.5); also StoRM-style stochastic regeneration (start the
+reverse SDE at ``t_start < T`` from the forward-noised one-call posterior mean) and the average of
+several samples (:meth:`SpeechEnhancer.enhance`).
 
 State layout: a complex spectrogram ``(B, F, T)`` is stored as a real tensor ``(B, 2, F, T)``
 (real and imaginary parts as channels), so the processes and samplers see an ordinary
-``(B, ...)`` tensor. Unlike SGMSE+, whose noise is complex normal with unit *complex* variance,
-each real channel here gets unit-variance noise (``sqrt(2)`` more noise per complex entry for the
-same sigma); the SDE defaults are kept.
+``(B, ...)`` tensor.
 
 Noise convention: SGMSE+ draws complex normal noise of unit *complex* variance (each of the real
 and imaginary parts has variance 1/2); the state here is real, so the speech enhancer's default
@@ -35,8 +35,8 @@ sigma^2`` with ``a = e^{-theta t}``, Tweedie's formula):
   benchmarks/results/speech_enhancement.md). Kept for old checkpoints.
 - ``"eps"``: SGMSE+'s own loss ``||sigma score + z||^2`` with ``score = -F / sigma``.
 
-The stand-in "speech" for tests and CI, white-noise mixing, SI-SDR and the classical Wiener
-baseline live in :mod:`graphdiff.examples.speech_signals` (re-exported here).
+The spectrogram transform, the stand-in "speech" for tests and CI, white-noise mixing, SI-SDR and
+the classical Wiener baseline live in :mod:`graphdiff.examples.speech_signals` (re-exported here).
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ from torch import Tensor, nn
 from ..processes import OUVESDE
 from ..samplers import sample_ode_euler, sample_pc
 from ._layers import ResBlock, TimeMLP
-from .speech_signals import add_noise, harmonic_speech, si_sdr, wiener_filter
+from .speech_signals import SpectrogramTransform, add_noise, harmonic_speech, si_sdr, wiener_filter
 
 __all__ = [
     "SpectrogramTransform", "SpeechScoreNet", "SpeechEnhancer", "TrainLog",
@@ -67,71 +67,6 @@ def sgmse_sde(**kwargs: float) -> OUVESDE:
     """The OU-VE SDE with SGMSE+'s defaults in the real-channel convention (see the module notes):
     ``theta 1.5``, ``sigma_min 0.05 / sqrt 2``, ``sigma_max 0.5 / sqrt 2``, ``eps 0.03``."""
     return OUVESDE(**{"theta": 1.5, "sigma_min": 0.05 / math.sqrt(2), "sigma_max": 0.5 / math.sqrt(2), **kwargs})
-
-
-# ----------------------------------------------------------------------------- spectrograms
-@dataclass(frozen=True)
-class SpectrogramTransform:
-    """Waveform ``(B, L)`` <-> compressed complex STFT state ``(B, 2, F, T)`` (SGMSE+'s transform).
-
-    ``torch.stft`` with a periodic Hann window of ``n_fft`` samples and hop ``hop`` (SGMSE+: 510 /
-    128 at 16 kHz, so ``F = 256``), then ``c = scale |X|^exponent e^{i angle X}`` (exponent 0.5,
-    scale 0.15). :meth:`inverse` undoes both (``|X| = (|c| / scale)^(1 / exponent)``)."""
-
-    n_fft: int = 510
-    hop: int = 128
-    exponent: float = 0.5
-    scale: float = 0.15
-
-    def __post_init__(self) -> None:
-        if self.n_fft < 2 or self.hop < 1 or self.hop > self.n_fft:
-            raise ValueError(f"need n_fft >= 2 and 1 <= hop <= n_fft, got n_fft={self.n_fft}, hop={self.hop}")
-        if not (self.exponent > 0 and self.scale > 0):
-            raise ValueError(f"need exponent > 0 and scale > 0, got {self.exponent}, {self.scale}")
-
-    @property
-    def freq_bins(self) -> int:
-        return self.n_fft // 2 + 1
-
-    def _window(self, like: Tensor) -> Tensor:
-        return torch.hann_window(self.n_fft, periodic=True, dtype=like.dtype, device=like.device)
-
-    def stft(self, wave: Tensor) -> Tensor:
-        """Complex STFT ``(B, F, T)`` of ``wave`` ``(B, L)`` (centred frames)."""
-        if wave.dim() != 2:
-            raise ValueError(f"wave must be (B, L), got shape {tuple(wave.shape)}")
-        return torch.stft(wave, self.n_fft, self.hop, window=self._window(wave), center=True, return_complex=True)
-
-    def istft(self, spec: Tensor, length: int) -> Tensor:
-        """Waveform ``(B, length)`` from a complex STFT ``(B, F, T)``."""
-        win = torch.hann_window(self.n_fft, periodic=True, dtype=spec.real.dtype, device=spec.device)
-        return torch.istft(spec, self.n_fft, self.hop, window=win, center=True, length=length)
-
-    def compress(self, spec: Tensor) -> Tensor:
-        """``scale |X|^exponent e^{i angle X}`` (complex in, complex out)."""
-        return self.scale * spec.abs() ** self.exponent * torch.exp(1j * spec.angle())
-
-    def decompress(self, c: Tensor) -> Tensor:
-        """Inverse of :meth:`compress`."""
-        return (c.abs() / self.scale) ** (1.0 / self.exponent) * torch.exp(1j * c.angle())
-
-    @staticmethod
-    def to_state(c: Tensor) -> Tensor:
-        """Complex ``(B, F, T)`` -> real ``(B, 2, F, T)``."""
-        return torch.view_as_real(c).permute(0, 3, 1, 2).contiguous()
-
-    @staticmethod
-    def from_state(x: Tensor) -> Tensor:
-        """Real ``(B, 2, F, T)`` -> complex ``(B, F, T)``."""
-        return torch.view_as_complex(x.permute(0, 2, 3, 1).contiguous())
-
-    def __call__(self, wave: Tensor) -> Tensor:
-        """Waveform ``(B, L)`` -> state ``(B, 2, F, T)``."""
-        return self.to_state(self.compress(self.stft(wave)))
-
-    def inverse(self, x: Tensor, length: int) -> Tensor:
-        """State ``(B, 2, F, T)`` -> waveform ``(B, length)``."""
-        return self.istft(self.decompress(self.from_state(x)), length)
 
 
 # ----------------------------------------------------------------------------- network
@@ -352,36 +287,84 @@ class SpeechEnhancer:
 
     # ---------------------------------------------------------------- enhancement
     @torch.no_grad()
-    def enhance(self, noisy: Tensor, *, steps: int = 30, snr: float = 0.5, corrector: str = "ald",
+    def enhance(self, noisy: Tensor, *, steps: int = 30, snr: float = 0.5, corrector: str | None = "ald",
                 generator: torch.Generator | None = None, denoise_final: bool = False, sampler: str = "pc",
-                start: str = "draw") -> Tensor:
-        """Enhanced waveforms ``(B, L)`` from ``noisy`` ``(B, L)`` (or ``(L,)``) by conditional
-        sampling on the process bound to ``y`` (``sde.given(y)``).
-
-        ``sampler="pc"`` (SGMSE+): ``steps`` reverse-diffusion steps, each after one corrector step
-        (``corrector``, ``snr``): ``2 steps`` network calls. ``sampler="ode"``: the probability-flow
-        ODE (Euler, ``steps`` calls). ``start="draw"`` takes ``x_T`` from the prior ``N(y,
-        sigma(T)^2)``; ``start="mean"`` takes its mean ``y`` (with the ODE: a deterministic
-        enhancement, the flow of the prior's centre, not a random posterior sample). The prior
-        misses ``e^{-theta T}(x_0 - y)`` of the true marginal mean at ``T``; the sampler starts
-        there anyway and the learned score pulls the state back (see
-        :class:`~graphdiff.processes.OUVESDE`). ``denoise_final`` replaces the state at ``eps`` by
-        the network's posterior mean there (one more call)."""
-        if sampler not in ("pc", "ode") or start not in ("draw", "mean"):
-            raise ValueError(f"need sampler in ['pc', 'ode'] and start in ['draw', 'mean'], got {sampler!r}, {start!r}")
+                start: str = "draw", t_start: float | None = None, average: int = 1) -> Tensor:
+        """Enhanced waveforms ``(B, L)`` from ``noisy`` ``(B, L)`` (or ``(L,)``): :meth:`sample_states`
+        on the observation's state ``y`` (see there for ``steps`` ... ``t_start``), mapped back.
+        ``average=K`` returns the mean of ``K`` independent samples in the state domain (a
+        Monte-Carlo posterior mean, ``K`` times the calls; the regeneration's predictive call is
+        shared), not a sample."""
+        if int(average) != average or average < 1:
+            raise ValueError(f"average must be an integer >= 1, got {average}")
         squeeze = noisy.dim() == 1
         noisy = noisy[None] if squeeze else noisy
         self.net.eval()
         y, _, norm = self.states(noisy)
-        proc = self.sde.given(y)
-        x = proc.prior_sample(y, generator=generator) if start == "draw" else y.clone()
-        if sampler == "pc":
-            out = sample_pc(proc, self.score_fn(y), x, steps=steps, snr=snr, n_corrector=1, corrector=corrector, generator=generator).samples
-        else:
-            out = sample_ode_euler(proc.reverse(self.score_fn(y), probability_flow=True).drift, x, proc.time_grid(steps)).samples
-        if denoise_final:
-            out = self.denoise(out, torch.full((out.shape[0],), self.sde.eps), y)
+        x0_hat = self.denoise(y, torch.full((y.shape[0],), self.sde.T), y) if start == "regenerate" else None
+        kw = dict(steps=steps, snr=snr, corrector=corrector, generator=generator, denoise_final=denoise_final,
+                  sampler=sampler, start=start, t_start=t_start, x0_hat=x0_hat)
+        out = torch.stack([self.sample_states(y, **kw) for _ in range(int(average))]).mean(0)
         return self._wave(out, noisy, norm, squeeze)
+
+    @torch.no_grad()
+    def sample_states(self, y: Tensor, *, steps: int = 30, snr: float = 0.5, corrector: str | None = "ald",
+                      generator: torch.Generator | None = None, denoise_final: bool = False, sampler: str = "pc",
+                      start: str = "draw", t_start: float | None = None, x0_hat: Tensor | None = None) -> Tensor:
+        """One conditional sample ``(B, 2, F, T)`` of the clean state given the observation state
+        ``y`` on the process bound to ``y`` (``sde.given(y)``), reversed over ``steps`` uniform steps
+        from the start time down to ``eps``.
+
+        ``sampler="pc"`` (SGMSE+): each step one corrector step (``corrector``, ``snr``; ``None``:
+        no corrector) and one reverse-diffusion predictor step, ``2 steps`` network calls (``steps``
+        without corrector). ``sampler="ode"``: the
+        probability-flow ODE (Euler, ``steps`` calls). Starts at ``T``:
+
+        - ``"draw"``: ``x_T`` from the prior ``N(y, sigma(T)^2)``. The prior misses ``e^{-theta
+          T}(x_0 - y)`` of the true marginal mean; the learned score pulls the state back (see
+          :class:`~graphdiff.processes.OUVESDE`).
+        - ``"mean"``: ``x_T = y``, the prior's mean (with the ODE a deterministic enhancement, the
+          flow of the prior's centre, not a random sample).
+        - ``"regenerate"`` (stochastic regeneration, after StoRM, Lemercier et al. 2023): the
+          predictive estimate ``x0_hat`` (default: the network's one-call posterior mean
+          ``E[x_0 | x_T = y, y]``, one more call) is noised with the forward marginal to
+          ``x_s ~ N(a x0_hat + (1 - a) y, sigma(s)^2)``, ``a = e^{-theta s}``, ``s = t_start``
+          (``eps < s <= T``, required), and the reverse sampler runs from ``s``. With the exact
+          score the reverse SDE draws ``p(x_eps | x_s, y)``, a conditional sample that keeps a
+          pull towards ``x0_hat``, the larger the smaller ``s``; the ALD corrector (Langevin on
+          the marginal ``p_t(x | y)``) mixes it back towards a full posterior draw (tested in
+          tests/examples/test_speech.py). Unlike StoRM the score network is the same one (not
+          retrained on predictive outputs). ``t_start = T`` with ``x0_hat = y`` is ``"draw"``.
+
+        ``denoise_final`` replaces the state at ``eps`` by the network's posterior mean there
+        (one more call)."""
+        if sampler not in ("pc", "ode") or start not in ("draw", "mean", "regenerate"):
+            raise ValueError(f"need sampler in ['pc', 'ode'] and start in ['draw', 'mean', 'regenerate'], got {sampler!r}, {start!r}")
+        sde, b = self.sde, y.shape[0]
+        if int(steps) != steps or steps < 1:
+            raise ValueError(f"steps must be an integer >= 1, got {steps}")
+        if start == "regenerate":
+            if t_start is None or not sde.eps < t_start <= sde.T:
+                raise ValueError(f"start='regenerate' needs t_start in ({sde.eps}, {sde.T}], got {t_start}")
+        elif t_start is not None or x0_hat is not None:
+            raise ValueError(f"t_start and x0_hat apply to start='regenerate' only (start={start!r})")
+        self.net.eval()
+        proc = sde.given(y)
+        t0 = sde.T if t_start is None else float(t_start)
+        if start == "regenerate":
+            x0_hat = self.denoise(y, torch.full((b,), sde.T), y) if x0_hat is None else x0_hat
+            x = proc.sample_marginal(x0_hat, torch.full((b,), t0, dtype=y.dtype, device=y.device), generator=generator)[0]
+        else:
+            x = proc.prior_sample(y, generator=generator) if start == "draw" else y.clone()
+        ts = torch.linspace(t0, sde.eps, steps + 1, dtype=y.dtype, device=y.device)
+        if sampler == "pc":
+            out = sample_pc(proc, self.score_fn(y), x, ts=ts, snr=snr, n_corrector=0 if corrector is None else 1,
+                            corrector=corrector or "ald", generator=generator).samples
+        else:
+            out = sample_ode_euler(proc.reverse(self.score_fn(y), probability_flow=True).drift, x, ts).samples
+        if denoise_final:
+            out = self.denoise(out, torch.full((b,), sde.eps), y)
+        return out
 
     @torch.no_grad()
     def posterior_mean(self, noisy: Tensor) -> Tensor:

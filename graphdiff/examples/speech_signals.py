@@ -1,16 +1,83 @@
-"""Signals and metrics of the speech-enhancement example (:mod:`graphdiff.examples.speech`): a
-stand-in "speech" signal for tests and CI (harmonic tones with a gliding pitch and a syllable
+"""Signals and metrics of the speech-enhancement example (:mod:`graphdiff.examples.speech`): SGMSE+'s
+compressed complex STFT (:class:`SpectrogramTransform`), a stand-in "speech" signal for tests and CI (harmonic tones with a gliding pitch and a syllable
 envelope), white-noise mixing at a given SNR, SI-SDR, and a classical Wiener filter
 (decision-directed a priori SNR, Scalart & Vieira Filho 1996) as the baseline."""
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
-__all__ = ["harmonic_speech", "add_noise", "si_sdr", "wiener_filter"]
+__all__ = ["SpectrogramTransform", "harmonic_speech", "add_noise", "si_sdr", "wiener_filter"]
+
+
+
+# ----------------------------------------------------------------------------- spectrograms
+@dataclass(frozen=True)
+class SpectrogramTransform:
+    """Waveform ``(B, L)`` <-> compressed complex STFT state ``(B, 2, F, T)`` (SGMSE+'s transform).
+
+    ``torch.stft`` with a periodic Hann window of ``n_fft`` samples and hop ``hop`` (SGMSE+: 510 /
+    128 at 16 kHz, so ``F = 256``), then ``c = scale |X|^exponent e^{i angle X}`` (exponent 0.5,
+    scale 0.15). :meth:`inverse` undoes both (``|X| = (|c| / scale)^(1 / exponent)``)."""
+
+    n_fft: int = 510
+    hop: int = 128
+    exponent: float = 0.5
+    scale: float = 0.15
+
+    def __post_init__(self) -> None:
+        if self.n_fft < 2 or self.hop < 1 or self.hop > self.n_fft:
+            raise ValueError(f"need n_fft >= 2 and 1 <= hop <= n_fft, got n_fft={self.n_fft}, hop={self.hop}")
+        if not (self.exponent > 0 and self.scale > 0):
+            raise ValueError(f"need exponent > 0 and scale > 0, got {self.exponent}, {self.scale}")
+
+    @property
+    def freq_bins(self) -> int:
+        return self.n_fft // 2 + 1
+
+    def _window(self, like: Tensor) -> Tensor:
+        return torch.hann_window(self.n_fft, periodic=True, dtype=like.dtype, device=like.device)
+
+    def stft(self, wave: Tensor) -> Tensor:
+        """Complex STFT ``(B, F, T)`` of ``wave`` ``(B, L)`` (centred frames)."""
+        if wave.dim() != 2:
+            raise ValueError(f"wave must be (B, L), got shape {tuple(wave.shape)}")
+        return torch.stft(wave, self.n_fft, self.hop, window=self._window(wave), center=True, return_complex=True)
+
+    def istft(self, spec: Tensor, length: int) -> Tensor:
+        """Waveform ``(B, length)`` from a complex STFT ``(B, F, T)``."""
+        win = torch.hann_window(self.n_fft, periodic=True, dtype=spec.real.dtype, device=spec.device)
+        return torch.istft(spec, self.n_fft, self.hop, window=win, center=True, length=length)
+
+    def compress(self, spec: Tensor) -> Tensor:
+        """``scale |X|^exponent e^{i angle X}`` (complex in, complex out)."""
+        return self.scale * spec.abs() ** self.exponent * torch.exp(1j * spec.angle())
+
+    def decompress(self, c: Tensor) -> Tensor:
+        """Inverse of :meth:`compress`."""
+        return (c.abs() / self.scale) ** (1.0 / self.exponent) * torch.exp(1j * c.angle())
+
+    @staticmethod
+    def to_state(c: Tensor) -> Tensor:
+        """Complex ``(B, F, T)`` -> real ``(B, 2, F, T)``."""
+        return torch.view_as_real(c).permute(0, 3, 1, 2).contiguous()
+
+    @staticmethod
+    def from_state(x: Tensor) -> Tensor:
+        """Real ``(B, 2, F, T)`` -> complex ``(B, F, T)``."""
+        return torch.view_as_complex(x.permute(0, 2, 3, 1).contiguous())
+
+    def __call__(self, wave: Tensor) -> Tensor:
+        """Waveform ``(B, L)`` -> state ``(B, 2, F, T)``."""
+        return self.to_state(self.compress(self.stft(wave)))
+
+    def inverse(self, x: Tensor, length: int) -> Tensor:
+        """State ``(B, 2, F, T)`` -> waveform ``(B, length)``."""
+        return self.istft(self.decompress(self.from_state(x)), length)
 
 
 def harmonic_speech(n: int, *, seconds: float = 1.0, sample_rate: int = 16000, generator: torch.Generator | None = None) -> Tensor:

@@ -209,3 +209,107 @@ def test_posterior_mean_of_untrained_enhancer_is_the_input():
     torch.testing.assert_close(out, noisy, atol=1e-5, rtol=0)
     assert enh.posterior_mean(noisy[0]).shape == noisy[0].shape
     assert enh.enhance(noisy[0], steps=2, denoise_final=True, generator=g).shape == noisy[0].shape
+
+
+def _gaussian_oracle(enh: SpeechEnhancer, s0: float, sn: float, seed: int = 0):
+    """Clean state x0 ~ N(0, s0^2), y = x0 + N(0, sn^2) per entry: the posterior p(x0 | y) is
+    N(m, v), m = k y, v = k sn^2 (k = s0^2 / (s0^2 + sn^2)), and the denoiser E[x0 | x_t, y] is
+    closed form; ``enh.denoise`` is replaced by it (so its score is exact)."""
+    g = torch.Generator().manual_seed(seed)
+    x0 = s0 * torch.randn(4, 2, 64, 64, generator=g, dtype=torch.float64)
+    y = x0 + sn * torch.randn(x0.shape, generator=g, dtype=torch.float64)
+    k = s0**2 / (s0**2 + sn**2)
+    m, v = k * y, k * sn**2
+
+    def denoise(x, t, yy):
+        a, s = enh.sde.alpha(t)[:, None, None, None], enh.sde.sigma(t)[:, None, None, None]
+        return m + a * v / (a**2 * v + s**2) * (x - a * m - (1 - a) * yy)
+
+    enh.denoise = denoise
+    return y, m, v
+
+
+@pytest.mark.parametrize("t_start", [0.2, 0.5])
+def test_regeneration_with_exact_score_samples_the_closed_form_law(t_start):
+    """Regeneration noises the predictive estimate x0_hat to x_s ~ N(a_s x0_hat + (1 - a_s) y,
+    sigma_s^2) and reverses from s to eps. With the exact score the reverse SDE draws
+    p(x_eps | x_s, y): Gaussian with mean mu_e + c (x_s - mu_s) / S and variance
+    a_e^2 v + sigma_e^2 - c^2 / S, where mu_t = a_t m + (1 - a_t) y, S = a_s^2 v + sigma_s^2 and
+    c = a_e a_s v + e^{-theta (s - eps)} sigma_e^2; averaged over the start's noise the output is
+    mu_e + (c a_s / S) (x0_hat - m) with variance a_e^2 v + sigma_e^2 - c^2 / S + c^2 sigma_s^2 / S^2.
+    The reverse-diffusion predictor alone (``corrector=None``) matches it. The ALD corrector,
+    Langevin on the marginal p_t(x | y), mixes the draw back towards a full posterior draw: it
+    keeps far less of the pull towards x0_hat."""
+    enh = SpeechEnhancer(SpeechScoreNet(channels=4), transform=SMALL)
+    y, m, v = _gaussian_oracle(enh, 0.07, 0.057)
+    sde = enh.sde
+    ts = torch.tensor([t_start, sde.eps], dtype=torch.float64)
+    (a_s, a_e), (sg_s, sg_e) = sde.alpha(ts).tolist(), sde.sigma(ts).tolist()
+    big_s = a_s**2 * v + sg_s**2
+    c = a_e * a_s * v + math.exp(-sde.theta * (t_start - sde.eps)) * sg_e**2
+    law_std = math.sqrt(a_e**2 * v + sg_e**2 - c**2 / big_s + c**2 * sg_s**2 / big_s**2)
+    mu_e = a_e * m + (1 - a_e) * y
+    d = (y - m).flatten()
+    for x0_hat in (m, y):
+        out = enh.sample_states(y, steps=100, corrector=None, start="regenerate", t_start=t_start, x0_hat=x0_hat,
+                                generator=torch.Generator().manual_seed(1))
+        r = out - (mu_e + c * a_s / big_s * (x0_hat - m))
+        assert abs(float(r.mean())) < 0.02 * law_std, float(r.mean()) / law_std
+        assert abs(float(r.std()) / law_std - 1) < 0.03, float(r.std()) / law_std
+    slope = float(((out - m).flatten() * d).sum() / (d * d).sum())  # the pull towards x0_hat = y
+    assert abs(slope - ((1 - a_e) + c * a_s / big_s)) < 0.015, (slope, (1 - a_e) + c * a_s / big_s)
+    ald = enh.sample_states(y, steps=30, start="regenerate", t_start=t_start, x0_hat=y, generator=torch.Generator().manual_seed(1))
+    slope_ald = float(((ald - m).flatten() * d).sum() / (d * d).sum())
+    assert slope_ald < 0.6 * slope, (slope_ald, slope)
+    # the default predictive estimate is the one-call denoiser at T with x_T = y
+    out = enh.sample_states(y, steps=2, start="regenerate", t_start=t_start, generator=torch.Generator().manual_seed(2))
+    ref = enh.sample_states(y, steps=2, start="regenerate", t_start=t_start, generator=torch.Generator().manual_seed(2),
+                            x0_hat=enh.denoise(y, torch.ones(4, dtype=torch.float64), y))
+    torch.testing.assert_close(out, ref)
+
+
+def test_regeneration_from_T_and_y_is_the_plain_sampler_and_calls_add_up():
+    """t_start = T with x0_hat = y starts from N(y, sigma(T)^2), the prior: the same draws as the
+    plain PC sampler. Network calls: 1 (predictive) + 2 per PC step, shared over ``average``."""
+    torch.manual_seed(0)
+    enh = SpeechEnhancer(SpeechScoreNet(channels=4), transform=SMALL)
+    torch.nn.init.normal_(enh.net.out[-1].weight, std=0.05)  # a non-trivial network
+    g = torch.Generator().manual_seed(0)
+    noisy = add_noise(harmonic_speech(2, seconds=0.25, sample_rate=8000, generator=g), 5.0, generator=g)
+    y, _, _ = enh.states(noisy)
+    plain = enh.sample_states(y, steps=3, generator=torch.Generator().manual_seed(3))
+    regen = enh.sample_states(y, steps=3, start="regenerate", t_start=enh.sde.T, x0_hat=y, generator=torch.Generator().manual_seed(3))
+    torch.testing.assert_close(regen, plain, rtol=1e-5, atol=1e-6)
+    calls = []
+    forward = enh.net.forward
+    enh.net.forward = lambda *a, **k: calls.append(1) or forward(*a, **k)
+    one = enh.enhance(noisy, steps=4, start="regenerate", t_start=0.4, generator=torch.Generator().manual_seed(4))
+    assert len(calls) == 1 + 2 * 4 and one.shape == noisy.shape
+    calls.clear()
+    avg = enh.enhance(noisy, steps=4, start="regenerate", t_start=0.4, average=3, generator=torch.Generator().manual_seed(4))
+    assert len(calls) == 1 + 3 * 2 * 4
+    # average = K: the mean of K samples in the state domain, drawn in sequence from the generator
+    gen = torch.Generator().manual_seed(4)
+    x0_hat = enh.denoise(y, torch.ones(2), y)
+    states = [enh.sample_states(y, steps=4, start="regenerate", t_start=0.4, x0_hat=x0_hat, generator=gen) for _ in range(3)]
+    frames = noisy.shape[1] // SMALL.hop + 1
+    ref = SMALL.inverse(torch.stack(states).mean(0)[..., :frames], noisy.shape[1]) * noisy.abs().amax(1, keepdim=True)
+    torch.testing.assert_close(avg, ref, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(one, enh.enhance(noisy, steps=4, start="regenerate", t_start=0.4, generator=torch.Generator().manual_seed(4)))
+
+
+def test_sampling_options_are_checked():
+    enh = SpeechEnhancer(SpeechScoreNet(channels=4), transform=SMALL)
+    y = torch.zeros(1, 2, 64, 8)
+    with pytest.raises(ValueError, match="needs t_start"):
+        enh.sample_states(y, start="regenerate")
+    with pytest.raises(ValueError, match="needs t_start"):
+        enh.sample_states(y, start="regenerate", t_start=0.01)
+    with pytest.raises(ValueError, match="regenerate' only"):
+        enh.sample_states(y, t_start=0.5)
+    with pytest.raises(ValueError, match="start in"):
+        enh.sample_states(y, start="storm")
+    with pytest.raises(ValueError, match="steps must be"):
+        enh.sample_states(y, steps=0)
+    with pytest.raises(ValueError, match="average must be"):
+        enh.enhance(torch.zeros(800), average=0)
