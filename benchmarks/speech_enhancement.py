@@ -21,7 +21,8 @@ from the prior's mean, and the network's one-call posterior mean at ``T``; also 
 Gate, on the PC sampling row: the model beats the noisy input on all three and the Wiener filter
 on PESQ. ``curve`` scores every checkpoint on the first ``--n`` utterances
 (speech_enhancement_curve.md). Results: benchmarks/results/speech_enhancement.md; the pipeline
-checks are benchmarks/speech_diagnose.py (speech_diagnosis.md).
+checks are benchmarks/speech_diagnose.py (speech_diagnosis.md); stochastic regeneration and means
+of samples are benchmarks/speech_sampling.py (speech_enhancement_sampling.md).
 
 pesq and pystoi are in the ``speech`` extra: pip install 'graphdiff-ml[speech]'.
 """
