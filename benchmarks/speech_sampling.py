@@ -197,6 +197,155 @@ def cmd_test(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- paired comparison (per-utterance scores)
+RULE = ("the regenerated sample (t_start 0.2, no corrector, 6 calls; its first draw in the seed-0 stream of `test`) meets "
+        "the gate if, over the 32 utterances 0-15 + 24-39, its mean beats the noisy input's on PESQ, ESTOI and SI-SDR, and "
+        "its paired PESQ difference vs the Wiener filter is positive with a 95% CI (t-distribution) that excludes 0; "
+        "written into speech_enhancement.md before the run; the fresh set 24-39 is also reported alone")
+
+
+def paired_stats(a, b, level: float = 0.95) -> dict:
+    """Paired differences ``a - b`` over utterances: mean, standard error, the two-sided ``level``
+    confidence interval by Student's t (``n - 1`` degrees of freedom), and wins / losses / ties."""
+    from scipy.stats import t as student_t
+
+    d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    if d.ndim != 1 or d.size < 2:
+        raise ValueError(f"need two equal-length 1-D score vectors of at least 2 utterances, got differences of shape {d.shape}")
+    se = float(d.std(ddof=1) / np.sqrt(d.size))
+    half = float(student_t.ppf(0.5 + level / 2, d.size - 1)) * se
+    mean = float(d.mean())
+    return {"n": int(d.size), "mean": mean, "se": se, "lo": mean - half, "hi": mean + half,
+            "wins": int((d > 0).sum()), "losses": int((d < 0).sum()), "ties": int((d == 0).sum())}
+
+
+def advance_generator(enh, y: torch.Tensor, generator: torch.Generator, **kw) -> None:
+    """Consume exactly the random numbers ``enh.sample_states(y, generator=generator, **kw)`` would,
+    without network calls: the denoiser is stood in by ``x0_hat = y`` for the call (the samplers'
+    draws depend on shapes only, not values), so a stream of draws can skip the ones not scored."""
+    enh.denoise = lambda x, t, y_: y_  # instance attribute shadows the method
+    try:
+        enh.sample_states(y, generator=generator, **kw)
+    finally:
+        del enh.denoise
+
+
+def _blocks(text: str) -> list[tuple[int, int]]:
+    out = []
+    for part in filter(None, text.split(",")):
+        a, _, b = part.partition("-")
+        lo, hi = int(a), int(b or a)
+        if hi < lo:
+            raise ValueError(f"bad utterance range {part!r}: need LO-HI with LO <= HI")
+        out.append((lo, hi))
+    return out
+
+
+def _pfmt(s: dict, digits: int) -> str:
+    f = f"{{:+.{digits}f}}"
+    return (f"{f.format(s['mean'])} ± {s['se']:.{digits}f} [{f.format(s['lo'])}, {f.format(s['hi'])}] "
+            f"{s['wins']}/{s['losses']}")
+
+
+def cmd_paired(args: argparse.Namespace) -> int:
+    from graphdiff.examples.speech import SpeechEnhancer, wiener_filter
+
+    clean, noisy, snr_db, kinds = load_split(args.data, "test")
+    blocks, pc_blocks = _blocks(args.blocks), _blocks(args.pc_blocks)
+    if any(hi >= len(clean) for _, hi in blocks) or any(b not in blocks for b in pc_blocks):
+        raise SystemExit(f"error: blocks must lie in 0-{len(clean) - 1} and --pc-blocks must be among --blocks")
+    enh = SpeechEnhancer.load(args.run)
+    card = json.loads((args.run / "config.json").read_text())["card"]
+    corr = None if args.corrector == "none" else args.corrector
+    k_rg = regen_steps(enh.sde, args.t_start)
+    pc_kw = dict(steps=args.steps)
+    rg_kw = dict(steps=k_rg, corrector=corr, start="regenerate", t_start=args.t_start)
+    utts, t0 = [], time.time()
+    for lo, hi in blocks:
+        gen = torch.Generator().manual_seed(args.seed)  # each block: the stream of `test --start lo --k K`
+        for i in range(lo, hi + 1):
+            y_w, x_w = noisy[i], clean[i]
+            y, _, norm = enh.states(y_w[None])
+            pm = enh.denoise(y, torch.ones(1) * enh.sde.T, y)
+            wave = lambda s: enh._wave(s, y_w[None], norm, True)  # noqa: E731
+            rec = {"index": i, "noise": str(kinds[i]), "snr_db": float(snr_db[i]), "noisy": _metrics(y_w, x_w),
+                   "wiener": _metrics(wiener_filter(y_w[None])[0], x_w), "posterior_mean": _metrics(wave(pm), x_w)}
+            for j in range(args.k):  # PC draws 1..k, then regeneration draws 1..k, as in `test`
+                if j == 0 and (lo, hi) in pc_blocks:
+                    rec["pc_first"] = _metrics(wave(enh.sample_states(y, generator=gen, **pc_kw)), x_w)
+                else:
+                    advance_generator(enh, y, gen, **pc_kw)
+            rec["regen_first"] = _metrics(wave(enh.sample_states(y, generator=gen, x0_hat=pm, **rg_kw)), x_w)
+            for _ in range(args.k - 1):
+                advance_generator(enh, y, gen, x0_hat=pm, **rg_kw)
+            utts.append(rec)
+            print(f"utterance {i} ({time.time() - t0:.0f} s)", flush=True)
+    out = Path(args.results)
+    blk = ",".join(f"{a}-{b}" for a, b in blocks)
+    pcb = args.pc_blocks or '""'
+    cmd = (f"paired --data DATA --run RUN/final --blocks {blk} --pc-blocks {pcb} --t-start {args.t_start:g} "
+           f"--corrector {args.corrector} --k {args.k}")
+    out.with_suffix(".json").write_text(json.dumps({"command": f"python benchmarks/speech_sampling.py {cmd}", "seed": args.seed,
+                                                    "metrics": list(METRICS), "utterances": utts}, indent=1))
+    text = _paired_page(args, cmd, utts, blocks, card, k_rg, corr, time.time() - t0)
+    out.write_text(text)
+    print(text)
+    return 0
+
+
+def _paired_page(args, cmd: str, utts: list[dict], blocks, card: dict, k_rg: int, corr, wall: float) -> str:
+    rg_txt = f"regenerated sample, t_start {args.t_start:g}, {k_rg} steps, {'ALD corrector' if corr else 'no corrector'} " \
+             f"({calls(k_rg, corr, True)} calls): first draw"
+    systems = [("noisy", "noisy input"), ("wiener", "Wiener filter (decision-directed)"),
+               ("posterior_mean", "posterior mean at T (1 call; a point estimate, not a sample)"),
+               ("regen_first", rg_txt), ("pc_first", f"PC sample, {args.steps} steps ({calls(args.steps, 'ald', False)} calls): first draw")]
+    sets = [(f"{a}-{b}", [u for u in utts if a <= u["index"] <= b]) for a, b in blocks]
+    if len(blocks) > 1:
+        sets.append(("all " + " + ".join(s for s, _ in sets), utts))
+    kinds = np.array([u["noise"] for u in utts])
+    lines = _header("Speech enhancement: paired per-utterance comparison of the regenerated sample with Wiener and the input",
+                    args, cmd, 0, 0, kinds, card)
+    lines[4] = (f"- utterances: test {', '.join(s for s, _ in sets[:len(blocks)])} "
+                f"({', '.join(f'{t} {int((kinds == t).sum())}' for t in np.unique(kinds))} noise); PESQ wb, ESTOI, SI-SDR (dB); "
+                f"per-utterance scores in {Path(args.results).with_suffix('.json').name}")
+    lines += [
+        f"- draws: per block a generator seeded {args.seed} at its first utterance and, per utterance, {args.k} PC draws then "
+        f"{args.k} regeneration draws, exactly the stream of `test --start LO --k {args.k}`; only the first draw of each "
+        "sampler is scored, the others are consumed without network calls (`advance_generator`), so on 0-15 the first "
+        "draws are those of speech_enhancement_sampling.md; PC is scored only on --pc-blocks",
+        f"- decision rule (fixed before the run): {RULE}",
+        "- paired cells: mean of (system - reference) ± standard error [95% CI, t with n - 1 df] wins/losses over utterances",
+    ]
+    for name, sub in sets:
+        lines += ["", f"Means, utterances {name}:", "", "| system | n | PESQ | ESTOI | SI-SDR (dB) |", "|---|---|---|---|---|"]
+        for key, label in systems:
+            v = [u[key] for u in sub if key in u]
+            if len(v) > 1:
+                lines.append(_fmt(_row(label, v)))
+        lines += ["", f"Paired differences, utterances {name}:", "",
+                  "| system | minus | n | PESQ | ESTOI | SI-SDR (dB) |", "|---|---|---|---|---|---|"]
+        for key, label in systems[1:]:
+            for ref in ("noisy", "wiener"):
+                pair = [(u[key], u[ref]) for u in sub if key in u]
+                if key == ref or len(pair) < 2:
+                    continue
+                a, b = np.array([p[0] for p in pair]), np.array([p[1] for p in pair])
+                cells = [_pfmt(paired_stats(a[:, m], b[:, m]), 3 if m < 2 else 2) for m in range(3)]
+                lines.append(f"| {label} | {dict(systems)[ref]} | {len(pair)} | " + " | ".join(cells) + " |")
+    lines += ["", "Decision rule, evaluated:", ""]
+    for name, sub in sets:
+        r, nz, w = (np.array([u[k] for u in sub]) for k in ("regen_first", "noisy", "wiener"))
+        beats = {m: bool(r[:, i].mean() > nz[:, i].mean()) for i, m in enumerate(METRICS)}
+        s = paired_stats(r[:, 0], w[:, 0])
+        ok = all(beats.values()) and s["lo"] > 0
+        lines.append(f"- utterances {name} (n {len(sub)}): mean > noisy on PESQ / ESTOI / SI-SDR: "
+                     + " / ".join("yes" if beats[m] else "no" for m in METRICS)
+                     + f"; PESQ - Wiener {s['mean']:+.3f}, 95% CI [{s['lo']:+.3f}, {s['hi']:+.3f}]"
+                     + f" -> {'MET' if ok else 'NOT MET'}" + (" (the rule's set)" if sub is utts and len(blocks) > 1 else ""))
+    lines += ["", f"Wall time {wall:.0f} s.", ""]
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -215,10 +364,21 @@ def main(argv: list[str] | None = None) -> int:
     sub.choices["test"].add_argument("--corrector", choices=("ald", "none"), required=True)
     sub.choices["test"].add_argument("--k", type=int, default=4)
     sub.choices["test"].add_argument("--steps", type=int, default=30)
+    p = sub.add_parser("paired", help="per-utterance scores and paired differences against Wiener and the input")
+    p.add_argument("--data", type=Path, default=default_data)
+    p.add_argument("--run", type=Path, required=True, help="a checkpoint folder (RUN/final)")
+    p.add_argument("--blocks", default="0-15,24-39", help="utterance ranges LO-HI, comma-separated; a seed-0 stream each")
+    p.add_argument("--pc-blocks", default="", help="the blocks on which the PC sample's first draw is scored too")
+    p.add_argument("--t-start", type=float, default=0.2)
+    p.add_argument("--corrector", choices=("ald", "none"), default="none")
+    p.add_argument("--k", type=int, default=4, help="draws per sampler and utterance in the stream (as `test`)")
+    p.add_argument("--steps", type=int, default=30)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--results", default=str(RESULTS / "speech_sampling_paired.md"))
     args = ap.parse_args(argv)
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     with torch.no_grad():
-        return cmd_select(args) if args.cmd == "select" else cmd_test(args)
+        return {"select": cmd_select, "test": cmd_test, "paired": cmd_paired}[args.cmd](args)
 
 
 if __name__ == "__main__":
