@@ -332,6 +332,16 @@ def _paired_page(args, cmd: str, utts: list[dict], blocks, card: dict, k_rg: int
                 a, b = np.array([p[0] for p in pair]), np.array([p[1] for p in pair])
                 cells = [_pfmt(paired_stats(a[:, m], b[:, m]), 3 if m < 2 else 2) for m in range(3)]
                 lines.append(f"| {label} | {dict(systems)[ref]} | {len(pair)} | " + " | ".join(cells) + " |")
+    lines += ["", f"By noise type, utterances {sets[-1][0]} (means; paired PESQ difference against Wiener with its 95% CI "
+              "and wins/losses):", "", "| system | noise | n | PESQ | ESTOI | SI-SDR (dB) | PESQ - Wiener |", "|---|---|---|---|---|---|---|"]
+    for key, label in systems:
+        for t in np.unique(kinds):
+            sub = [u for u in utts if u["noise"] == t and key in u]
+            if not sub:
+                continue
+            v, w = np.array([u[key] for u in sub]), np.array([u["wiener"] for u in sub])
+            d = _pfmt(paired_stats(v[:, 0], w[:, 0]), 3) if key != "wiener" and len(sub) > 1 else ""
+            lines.append(f"| {label} | {t} | {len(sub)} | {v[:, 0].mean():.3f} | {v[:, 1].mean():.3f} | {v[:, 2].mean():.3f} | {d} |")
     lines += ["", "Decision rule, evaluated:", ""]
     for name, sub in sets:
         r, nz, w = (np.array([u[k] for u in sub]) for k in ("regen_first", "noisy", "wiener"))
