@@ -3,6 +3,7 @@ StoRM-style stochastic regeneration and Monte-Carlo means of samples, same netwo
 
     python benchmarks/speech_sampling.py select --data DATA --run RUN/final --start 16 --n 8
     python benchmarks/speech_sampling.py test --data DATA --run RUN/final --n 16 --t-start S --corrector ald
+    python benchmarks/speech_sampling.py paired --data DATA --run RUN/final --blocks 0-15,24-39 --pc-blocks 24-39
 
 Regeneration (``SpeechEnhancer.enhance(start="regenerate", t_start=s)``): the network's one-call
 posterior mean at ``T`` (the predictive stage) is noised with the OU-VE marginal to ``s`` and the
@@ -19,6 +20,12 @@ and ``--k`` regenerated samples at the chosen setting; for each sampler its firs
 sample per utterance, as the gate row), the metric averaged over the ``k`` draws, and the mean of
 the ``k`` samples in the state domain (a Monte-Carlo posterior mean: ``k`` times the calls, not a
 sample). Results: speech_enhancement_regen_select.md and speech_enhancement_sampling.md.
+
+``paired`` replays ``test``'s seeded stream per block of utterances, scores only the first draw of
+each sampler (the rest are consumed without network calls, :func:`advance_generator`), saves the
+per-utterance scores as JSON beside the page and reports paired differences against the Wiener
+filter and the noisy input (:func:`paired_stats`: mean, standard error, 95% t interval,
+wins/losses) and the decision rule :data:`RULE` (speech_sampling_paired.md).
 """
 
 from __future__ import annotations
