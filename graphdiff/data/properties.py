@@ -33,6 +33,7 @@ import numpy as np
 
 from .._optional import require
 from ..errors import unknown_name
+from .files import sha256_file
 
 __all__ = ["PROPERTIES", "PROPERTY_DESCRIPTIONS", "property_function", "compute_properties", "cached_properties",
            "property_cache_key", "read_property_columns", "CACHE_ENV"]
@@ -143,14 +144,6 @@ def _cache_enabled(cache: bool | None) -> bool:
     return os.environ.get(CACHE_ENV, "1").strip().lower() not in ("0", "false", "no", "off")
 
 
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _read_cache(folder: Path, key: str, names: list[str], n: int, rdkit_version: str) -> np.ndarray | None:
     """The cached array, or ``None`` when there is none; a file that is unreadable or does not match
     (names, size, RDKit version, checksum) is reported with a warning and ignored."""
@@ -164,7 +157,7 @@ def _read_cache(folder: Path, key: str, names: list[str], n: int, rdkit_version:
         bad = [k for k, v in want.items() if meta.get(k) != v]
         if bad:
             raise ValueError(f"its record does not match ({', '.join(bad)})")
-        if _sha256_file(npy_path) != meta.get("sha256"):
+        if sha256_file(npy_path) != meta.get("sha256"):
             raise ValueError("the array's sha256 differs from its record")
         arr = np.load(npy_path, allow_pickle=False)
         if arr.dtype != np.float64 or arr.shape != (n, len(names)):
@@ -195,7 +188,7 @@ def _write_cache(folder: Path, key: str, names: list[str], values: np.ndarray, r
         npy_path = folder / f"{key}.npy"
         _write_atomic(npy_path, lambda fh: np.save(fh, values, allow_pickle=False))
         meta = {"format": _CACHE_FORMAT, "version": _CACHE_VERSION, "key": key, "names": names, "n": int(values.shape[0]),
-                "rdkit": rdkit_version, "sha256": _sha256_file(npy_path), "seconds": round(seconds, 1)}
+                "rdkit": rdkit_version, "sha256": sha256_file(npy_path), "seconds": round(seconds, 1)}
         # the record goes last: it is the commit point, and it names the array's checksum
         _write_atomic(folder / f"{key}.json", lambda fh: fh.write(json.dumps(meta, indent=1).encode()))
     except OSError as exc:
