@@ -37,7 +37,7 @@ from graphdiff.states import GraphState
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import git_commit as _git_commit  # noqa: E402
-from _common import lineage_text, mean_sd  # noqa: E402
+from _common import cpu_name, lineage_text, mean_sd  # noqa: E402
 
 MOLECULE_DATASETS = ("qm9", "zinc250k", "moses")
 #: published numbers at the protocol's settings, for context only
@@ -243,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
         f"## Discrete CTMC diffusion on {a.dataset} ({'GDSS molecule' if molecules else 'SPECTRE graph'} protocol)",
         "",
         f"- date: {_dt.datetime.now(_dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}; commit `{_git_commit()}`",
-        f"- machine: {platform.machine()} {platform.processor() or ''} CPU, {os.cpu_count()} cores visible, torch "
+        f"- machine: {platform.machine()} {cpu_name(platform.processor() or '')} CPU, {os.cpu_count()} cores visible, torch "
         f"{torch.__version__}, {a.threads} thread(s) (shared, heavily loaded machine: times are upper bounds)",
         f"- command: `{cmd}`",
         f"- model: {pipe.card.get('summary', 'DiscreteGraphDiffusion')}; GraphTransformerDenoiser {n_params} parameters "

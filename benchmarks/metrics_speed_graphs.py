@@ -29,6 +29,7 @@ from graphdiff.metrics.graph_stats import STATISTICS, compute_statistics
 from graphdiff.metrics.mmd import mmd2
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import cpu_name  # noqa: E402
 from _common import git_commit as _git_commit  # noqa: E402
 
 
@@ -140,7 +141,7 @@ def main() -> None:
     header = [
         f"# Graph-metric speed ({_dt.datetime.now(_dt.timezone.utc):%Y-%m-%d %H:%M} UTC)",
         "",
-        f"- commit `{_git_commit()}`; machine: {platform.processor() or platform.machine()}, "
+        f"- commit `{_git_commit()}`; machine: {cpu_name(platform.processor() or platform.machine())}, "
         f"{os.cpu_count()} CPU cores (shared with other jobs), Python {platform.python_version()}, numpy {np.__version__}",
         f"- command: `{cmd}`",
         f"- data: {args.n} + {args.n} G(n={args.nodes}, p={args.p} / {args.p * 1.1:.3g}) graphs; protocol gdss; n_jobs={args.n_jobs}",
