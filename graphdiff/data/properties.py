@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import csv
 import gzip
-import hashlib
 import json
 import math
 import os
@@ -122,14 +121,12 @@ def _rdkit_version() -> str:
 
 def property_cache_key(smiles: Sequence[str], names: Sequence[str], rdkit_version: str | None = None) -> str:
     """The cache key of :func:`cached_properties`: a SHA-256 prefix of the cache format version, the
-    RDKit version, the property names (in order) and the SMILES (in order)."""
-    h = hashlib.sha256()
-    for tag in (_CACHE_FORMAT, str(_CACHE_VERSION), rdkit_version or _rdkit_version(), ",".join(names),
-                str(len(smiles))):
-        h.update(tag.encode() + b"\x00")
-    for smi in smiles:
-        h.update(smi.encode("utf-8") + b"\n")
-    return h.hexdigest()[:32]
+    RDKit version, the property names (in order) and the SMILES (in order), hashed as the metrics'
+    caches hash their inputs."""
+    from ..metrics._cache import hash_strings
+
+    return hash_strings(smiles, _CACHE_FORMAT, str(_CACHE_VERSION), rdkit_version or _rdkit_version(),
+                        ",".join(names), str(len(smiles)))
 
 
 def _cache_folder() -> Path:
