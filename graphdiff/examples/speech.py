@@ -301,7 +301,7 @@ class SpeechEnhancer:
         noisy = noisy[None] if squeeze else noisy
         self.net.eval()
         y, _, norm = self.states(noisy)
-        x0_hat = self.denoise(y, torch.full((y.shape[0],), self.sde.T), y) if start == "regenerate" else None
+        x0_hat = self._mean_at_T(y) if start == "regenerate" else None
         kw = dict(steps=steps, snr=snr, corrector=corrector, generator=generator, denoise_final=denoise_final,
                   sampler=sampler, start=start, t_start=t_start, x0_hat=x0_hat)
         out = torch.stack([self.sample_states(y, **kw) for _ in range(int(average))]).mean(0)
@@ -352,7 +352,7 @@ class SpeechEnhancer:
         proc = sde.given(y)
         t0 = sde.T if t_start is None else float(t_start)
         if start == "regenerate":
-            x0_hat = self.denoise(y, torch.full((b,), sde.T), y) if x0_hat is None else x0_hat
+            x0_hat = self._mean_at_T(y) if x0_hat is None else x0_hat
             x = proc.sample_marginal(x0_hat, torch.full((b,), t0, dtype=y.dtype, device=y.device), generator=generator)[0]
         else:
             x = proc.prior_sample(y, generator=generator) if start == "draw" else y.clone()
@@ -374,7 +374,11 @@ class SpeechEnhancer:
         noisy = noisy[None] if squeeze else noisy
         self.net.eval()
         y, _, norm = self.states(noisy)
-        return self._wave(self.denoise(y, torch.full((y.shape[0],), self.sde.T), y), noisy, norm, squeeze)
+        return self._wave(self._mean_at_T(y), noisy, norm, squeeze)
+
+    def _mean_at_T(self, y: Tensor) -> Tensor:
+        """The network's one-call posterior mean ``E[x_0 | x_T = y, y]`` as a state (one call)."""
+        return self.denoise(y, torch.full((y.shape[0],), self.sde.T), y)
 
     def _wave(self, x: Tensor, noisy: Tensor, norm: Tensor, squeeze: bool) -> Tensor:
         frames = noisy.shape[1] // self.transform.hop + 1  # centred STFT frames before padding
