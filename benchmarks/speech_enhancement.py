@@ -112,6 +112,17 @@ def _fmt(row: dict) -> str:
     return f"| {row['system']} | {row['n']} | {ms(row['pesq'])} | {ms(row['estoi'])} | {ms(row['si_sdr'])} |"
 
 
+def _by_noise(rows: list[dict], kinds: np.ndarray, label: str = "system") -> list[str]:
+    """The "By noise type (means)" table: each row's mean PESQ / ESTOI / SI-SDR per noise kind."""
+    lines = ["By noise type (means):", "", "| system | noise | n | PESQ | ESTOI | SI-SDR (dB) |", "|---|---|---|---|---|---|"]
+    for r in rows:
+        for t in np.unique(kinds):
+            k = kinds == t
+            lines.append(f"| {r[label]} | {t} | {int(k.sum())} | {r['pesq'][k].mean():.3f} | "
+                         f"{r['estoi'][k].mean():.3f} | {r['si_sdr'][k].mean():.3f} |")
+    return lines
+
+
 def cmd_curve(args: argparse.Namespace) -> int:
     """Quality vs training minutes: every checkpoint under --run (min*, final) on the first --n
     test utterances, in its own result file (a separate process from eval, to share the CPU)."""
@@ -237,16 +248,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         f"table; > noisy on PESQ, ESTOI, SI-SDR; > Wiener on PESQ): {'PASSED' if passed else 'NOT MET'} "
         f"({', '.join(f'{k}: {v}' for k, v in gate.items())}). The same test on the other rows: {'; '.join(others)}.",
         "",
-        "By noise type (means):",
-        "",
-        "| system | noise | n | PESQ | ESTOI | SI-SDR (dB) |",
-        "|---|---|---|---|---|---|",
+        *_by_noise(rows, kinds, "short"),
     ]
-    for r in rows:
-        for t in np.unique(kinds):
-            k = kinds == t
-            lines.append(f"| {r['short']} | {t} | {int(k.sum())} | {r['pesq'][k].mean():.3f} | "
-                         f"{r['estoi'][k].mean():.3f} | {r['si_sdr'][k].mean():.3f} |")
     lines += ["", f"Evaluation wall time {time.time() - t0:.0f} s.", ""]
     text = "\n".join(lines)
     out = Path(args.results)

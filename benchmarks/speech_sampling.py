@@ -42,7 +42,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import cpu_name, git_commit, utc_now  # noqa: E402
-from speech_enhancement import _fmt, _gate, _metrics, load_split  # noqa: E402
+from speech_enhancement import _by_noise, _fmt, _gate, _metrics, load_split  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 METRICS = ("pesq", "estoi", "si_sdr")
@@ -76,14 +76,21 @@ def _header(title: str, args: argparse.Namespace, cmd: str, lo: int, n: int, kin
     ]
 
 
-def cmd_select(args: argparse.Namespace) -> int:
-    from graphdiff.examples.speech import SpeechEnhancer, wiener_filter
-
+def _test_block(args: argparse.Namespace, enhancer: type) -> tuple:
+    """``(lo, n, clean, noisy, kinds, enhancer, card)``: test utterances ``args.start`` .. (at most
+    ``args.n``) and the model of ``args.run`` with its card."""
     clean, noisy, _, kinds = load_split(args.data, "test")
     lo, n = args.start, min(args.n, len(clean) - args.start)
     clean, noisy, kinds = clean[lo: lo + n], noisy[lo: lo + n], kinds[lo: lo + n]
-    enh = SpeechEnhancer.load(args.run)
+    enh = enhancer.load(args.run)
     card = json.loads((args.run / "config.json").read_text())["card"]
+    return lo, n, clean, noisy, kinds, enh, card
+
+
+def cmd_select(args: argparse.Namespace) -> int:
+    from graphdiff.examples.speech import SpeechEnhancer, wiener_filter
+
+    lo, n, clean, noisy, kinds, enh, card = _test_block(args, SpeechEnhancer)
     gen, t0 = torch.Generator().manual_seed(args.seed), time.time()
     cands = [(float(s), c) for s in args.t_starts.split(",") for c in ("ald", None)]
     per = {c: [] for c in cands}
@@ -122,11 +129,7 @@ def cmd_select(args: argparse.Namespace) -> int:
 def cmd_test(args: argparse.Namespace) -> int:
     from graphdiff.examples.speech import SpeechEnhancer, wiener_filter
 
-    clean, noisy, _, kinds = load_split(args.data, "test")
-    lo, n = args.start, min(args.n, len(clean) - args.start)
-    clean, noisy, kinds = clean[lo: lo + n], noisy[lo: lo + n], kinds[lo: lo + n]
-    enh = SpeechEnhancer.load(args.run)
-    card = json.loads((args.run / "config.json").read_text())["card"]
+    lo, n, clean, noisy, kinds, enh, card = _test_block(args, SpeechEnhancer)
     corr = None if args.corrector == "none" else args.corrector
     k_rg = regen_steps(enh.sde, args.t_start)
     gen, t0 = torch.Generator().manual_seed(args.seed), time.time()
@@ -190,13 +193,8 @@ def cmd_test(args: argparse.Namespace) -> int:
         f"{np.mean([e[2] for e in state_err['pm']]):.4f}):", "",
         "| system | RMSE vs clean | RMS distance from the posterior mean at T |", "|---|---|---|",
         *[f"| {names[key]} | {np.mean([e[0] for e in v]):.4f} | {np.mean([e[1] for e in v]):.4f} |" for key, v in state_err.items()],
-        "", "By noise type (means):", "", "| system | noise | n | PESQ | ESTOI | SI-SDR (dB) |", "|---|---|---|---|---|---|",
+        "", *_by_noise(rows, kinds),
     ]
-    for r in rows:
-        for t in np.unique(kinds):
-            sel = kinds == t
-            lines.append(f"| {r['system']} | {t} | {int(sel.sum())} | {r['pesq'][sel].mean():.3f} | {r['estoi'][sel].mean():.3f} | "
-                         f"{r['si_sdr'][sel].mean():.3f} |")
     lines += ["", f"Wall time {time.time() - t0:.0f} s.", ""]
     text = "\n".join(lines)
     Path(args.results).write_text(text)
