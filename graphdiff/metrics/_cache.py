@@ -8,6 +8,7 @@ import hashlib
 import os
 import tempfile
 import warnings
+import zipfile
 from pathlib import Path
 from typing import Sequence
 
@@ -47,7 +48,7 @@ def cache_load(kind: str, key: str) -> dict[str, np.ndarray] | None:
     try:
         with np.load(path, allow_pickle=False) as z:
             return {k: z[k] for k in z.files}
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:  # a truncated .npz raises BadZipFile
         warnings.warn(f"ignoring unreadable cache file {path}: {exc}")
         return None
 
