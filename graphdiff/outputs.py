@@ -34,6 +34,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, Protocol
 
+from ._io import atomic_file
+
 __all__ = ["MOLECULE_SUFFIXES", "GRAPH_SUFFIXES", "check_output", "open_writer", "write_samples", "suffixes_for"]
 
 MOLECULE_SUFFIXES = (".smi", ".csv", ".sdf")
@@ -77,12 +79,6 @@ def check_writable_dir(folder: str | os.PathLike) -> Path:
     return d
 
 
-def _umask() -> int:
-    mask = os.umask(0o22)
-    os.umask(mask)
-    return mask
-
-
 class SampleWriter(Protocol):
     path: Path
 
@@ -100,10 +96,9 @@ class _AtomicWriter:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-        self._tmp = Path(tmp)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; the output gets the user's usual mode
-        self._fh = os.fdopen(fd, self.mode, **({"encoding": "utf-8", "newline": ""} if "b" not in self.mode else {}))
+        # the package's one atomic writer (graphdiff._io), held open across write() calls
+        self._file = atomic_file(path, self.mode, **({"newline": ""} if "b" not in self.mode else {}))
+        self._fh = self._file.__enter__()
         self.count = 0
         self.start()
 
@@ -115,17 +110,13 @@ class _AtomicWriter:
 
     def close(self) -> Path:
         self.finish()
-        self._fh.flush()
-        os.fsync(self._fh.fileno())
-        self._fh.close()
-        os.replace(self._tmp, self.path)
+        self._file.__exit__(None, None, None)  # flush, fsync, rename into place
         return self.path
 
     def abort(self) -> None:
-        if not self._fh.closed:
-            self._fh.close()
-        if self._tmp.exists():
-            self._tmp.unlink()
+        if not self._fh.closed:  # removes the temporary file; the target is untouched
+            err = RuntimeError("sample writing aborted")
+            self._file.__exit__(type(err), err, None)
 
     def __enter__(self) -> "_AtomicWriter":
         return self

@@ -12,6 +12,21 @@ import torch
 pytest.register_assert_rewrite("graphdiff.testing")  # the shipped suites report like test modules
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache(tmp_path_factory):
+    """The suite never writes to the user's cache (``~/.cache/graphdiff``): unless ``GRAPHDIFF_CACHE``
+    is set already (a deliberate, e.g. warm, cache), every cache of the run (metric reference
+    statistics, RDKit properties, downloads) goes to one temporary folder shared by the session."""
+    if os.environ.get("GRAPHDIFF_CACHE"):
+        yield
+        return
+    os.environ["GRAPHDIFF_CACHE"] = str(tmp_path_factory.mktemp("graphdiff-cache"))
+    try:
+        yield
+    finally:
+        os.environ.pop("GRAPHDIFF_CACHE", None)
+
+
 @pytest.fixture(autouse=True)
 def _seed_and_threads():
     """Every test starts from seed 0 on one intra-op thread (small tensor ops are much slower

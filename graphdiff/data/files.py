@@ -4,7 +4,8 @@ Location of the data root (first that applies):
 
 1. the ``root=`` argument of :func:`graphdiff.data.load`;
 2. the environment variable ``GRAPHDIFF_DATA``;
-3. the user cache ``$XDG_CACHE_HOME/graphdiff`` (default ``~/.cache/graphdiff``).
+3. the cache folder (:func:`graphdiff._io.cache_dir`): ``$GRAPHDIFF_CACHE``, else ``$XDG_CACHE_HOME/graphdiff``
+   (default ``~/.cache/graphdiff``), the same folder as the metrics' and properties' caches.
 
 Under the root, files keep the layout of the benchmark data folder, e.g.
 ``molecules/qm9/valid_idx_qm9.json`` or ``graphs/gdss/grid.pkl``. A missing file is downloaded from
@@ -30,6 +31,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from .._io import cache_dir  # re-exported: $GRAPHDIFF_CACHE, else $XDG_CACHE_HOME/graphdiff
 from ..errors import ChecksumError, DataNotFoundError
 
 __all__ = ["DataFile", "data_root", "cache_dir", "fetch", "verify", "read_verified", "sha256_file"]
@@ -68,12 +70,6 @@ class DataFile:
 
     def to_dict(self) -> dict:
         return {k: getattr(self, k) for k in ("path", "sha256", "size", "url", "url_serves", "content_sha256", "origin")}
-
-
-def cache_dir() -> Path:
-    """The user cache folder ``$XDG_CACHE_HOME/graphdiff`` (default ``~/.cache/graphdiff``)."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "graphdiff"
 
 
 def data_root(root: str | os.PathLike | None = None) -> Path:

@@ -16,13 +16,11 @@ cache (training a conditional model reads the properties of the same training se
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import gzip
 import json
 import math
 import os
-import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -30,6 +28,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from .._io import atomic_file, cache_dir
 from .._optional import require
 from ..errors import unknown_name
 from .files import sha256_file
@@ -130,8 +129,6 @@ def property_cache_key(smiles: Sequence[str], names: Sequence[str], rdkit_versio
 
 
 def _cache_folder() -> Path:
-    from ..metrics._cache import cache_dir  # $GRAPHDIFF_CACHE or ~/.cache/graphdiff, shared with the metrics
-
     return cache_dir() / "properties"
 
 
@@ -165,29 +162,18 @@ def _read_cache(folder: Path, key: str, names: list[str], n: int, rdkit_version:
         return None
 
 
-def _write_atomic(target: Path, write: Callable[[Any], None]) -> None:
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide the cache from other users of a shared cache dir
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 def _write_cache(folder: Path, key: str, names: list[str], values: np.ndarray, rdkit_version: str,
                  seconds: float) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
         npy_path = folder / f"{key}.npy"
-        _write_atomic(npy_path, lambda fh: np.save(fh, values, allow_pickle=False))
+        with atomic_file(npy_path) as fh:
+            np.save(fh, values, allow_pickle=False)
         meta = {"format": _CACHE_FORMAT, "version": _CACHE_VERSION, "key": key, "names": names, "n": int(values.shape[0]),
                 "rdkit": rdkit_version, "sha256": sha256_file(npy_path), "seconds": round(seconds, 1)}
         # the record goes last: it is the commit point, and it names the array's checksum
-        _write_atomic(folder / f"{key}.json", lambda fh: fh.write(json.dumps(meta, indent=1).encode()))
+        with atomic_file(folder / f"{key}.json", "w") as fh:
+            fh.write(json.dumps(meta, indent=1))
     except OSError as exc:
         warnings.warn(f"could not write the property cache under {folder}: {exc}", stacklevel=3)
 
@@ -196,7 +182,7 @@ def cached_properties(smiles: Sequence[str], names: Sequence[str], *, progress: 
                       cache: bool | None = None) -> np.ndarray:
     """:func:`compute_properties` of a list of SMILES, read from / written to an on-disk cache.
 
-    The cache lives in ``<cache dir>/properties`` (``$GRAPHDIFF_CACHE`` or ``~/.cache/graphdiff``,
+    The cache lives in ``<cache dir>/properties`` (``$GRAPHDIFF_CACHE``, else ``$XDG_CACHE_HOME/graphdiff``,
     as the metrics' caches): ``<key>.npy`` (the float64 array, read with ``allow_pickle=False``) and
     ``<key>.json`` (names, size, RDKit version, the array's sha256), both written atomically (a
     temporary file, then ``os.replace``; the JSON last). The key (:func:`property_cache_key`)

@@ -5,22 +5,15 @@ of the input strings, written atomically and read without pickle."""
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 import warnings
 import zipfile
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
+from .._io import atomic_file, cache_dir  # cache_dir: $GRAPHDIFF_CACHE, else the XDG cache folder
+
 __all__ = ["cache_dir", "hash_strings", "pack_strings", "unpack_strings", "cache_load", "cache_save"]
-
-
-def cache_dir() -> Path:
-    """Root of graphdiff's cache: ``$GRAPHDIFF_CACHE`` or ``~/.cache/graphdiff``."""
-    root = os.environ.get("GRAPHDIFF_CACHE")
-    return Path(root) if root else Path.home() / ".cache" / "graphdiff"
 
 
 def hash_strings(strings: Sequence[str], *tags: str) -> str:
@@ -57,9 +50,7 @@ def cache_save(kind: str, key: str, **arrays: np.ndarray) -> None:
     folder = cache_dir() / kind
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp.npz")
-        with os.fdopen(fd, "wb") as f:
+        with atomic_file(folder / f"{key}.npz") as f:
             np.savez(f, **arrays)
-        os.replace(tmp, folder / f"{key}.npz")
     except OSError as exc:
         warnings.warn(f"could not write cache under {folder}: {exc}")

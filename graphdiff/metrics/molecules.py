@@ -16,7 +16,7 @@ MOSES ``canonic_smiles``):
   (:mod:`graphdiff.metrics.nspdk`).
 
 Reference-set statistics (canonical SMILES lists, ChemNet mean/covariance, NSPDK mean vector) are
-cached as ``.npz`` files (never pickles) under ``$GRAPHDIFF_CACHE`` or ``~/.cache/graphdiff``,
+cached as ``.npz`` files (never pickles) under ``$GRAPHDIFF_CACHE``, else ``$XDG_CACHE_HOME/graphdiff`` (default ``~/.cache/graphdiff``),
 keyed by a SHA-256 of their input, so evaluating against the same test set twice does not
 recompute them.
 """

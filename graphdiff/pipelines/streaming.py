@@ -22,7 +22,6 @@ import json
 import math
 import os
 import shutil
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +29,7 @@ from typing import Any, Mapping
 
 import torch
 
+from .._io import write_bytes_atomic
 from ..states import GraphState
 from .checks import check_count, check_sampler_options
 
@@ -88,16 +88,7 @@ def _save_chunk(path: Path, state: GraphState, meta: Mapping[str, Any]) -> None:
 
     blob = save({"X": state.X.contiguous(), "A": state.A.contiguous(), "node_mask": state.node_mask.contiguous()},
                 metadata={k: json.dumps(v) for k, v in meta.items()})
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(blob)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    write_bytes_atomic(path, blob)
 
 
 def _load_chunk(path: Path, size: int) -> tuple[GraphState, dict] | None:

@@ -44,6 +44,7 @@ from safetensors.torch import load as _st_load
 from safetensors.torch import save as _st_save
 from torch import Tensor, nn
 
+from .._io import TMP_MARK, write_bytes_atomic
 from ..errors import CheckpointError
 
 __all__ = [
@@ -65,7 +66,6 @@ _FORMAT = "graphdiff-checkpoint"
 _WEIGHTS_FORMAT = "graphdiff-weights"
 LAST = "last.json"
 PREVIOUS = "previous.json"
-_TMP_MARK = ".tmp-"
 
 
 # --------------------------------------------------------------------------------------------
@@ -203,33 +203,9 @@ def restore_rng_state(state: Mapping[str, Any]) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:  # pragma: no cover - e.g. Windows
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)
-
-
 def _write_atomic(target: Path, data: bytes) -> None:
     """Write ``data`` to ``target`` via a fsynced temp file in the same directory + ``os.replace``."""
-    tmp = target.with_name(f"{target.name}{_TMP_MARK}{secrets.token_hex(4)}")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-    _fsync_dir(target.parent)
+    write_bytes_atomic(target, data, sync_dir=True)
 
 
 def _sha256_file(path: Path) -> str:
@@ -347,7 +323,7 @@ def save_checkpoint(
     ``last.json`` is kept as ``previous.json`` (when ``keep_previous``)."""
     directory = Path(path)
     directory.mkdir(parents=True, exist_ok=True)
-    for stale in directory.glob(f"*{_TMP_MARK}*"):  # leftovers of a killed writer
+    for stale in directory.glob(f"*{TMP_MARK}*"):  # leftovers of a killed writer
         with contextlib.suppress(OSError):
             stale.unlink()
 

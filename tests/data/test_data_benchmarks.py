@@ -19,6 +19,7 @@ from graphdiff.data import get_card, load
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # no download lands in the real cache
+    monkeypatch.delenv("GRAPHDIFF_CACHE", raising=False)  # it would take precedence over XDG_CACHE_HOME
 
 
 def _counts_match_card(ds, name):

@@ -75,6 +75,7 @@ def _offline(monkeypatch, ws):
     monkeypatch.setattr("urllib.request.urlopen", no_network)
     monkeypatch.setenv("GRAPHDIFF_DATA", str(ws / "data"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(ws / "cache"))
+    monkeypatch.delenv("GRAPHDIFF_CACHE", raising=False)  # it would take precedence over XDG_CACHE_HOME
     monkeypatch.delenv("GRAPHDIFF_DEBUG", raising=False)
 
 
