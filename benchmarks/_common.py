@@ -64,3 +64,24 @@ def mean_sd(values: list[float], fmt: str = ".4f") -> str:
     if len(values) < 2:
         return format(statistics.fmean(values), fmt)
     return f"{format(statistics.fmean(values), fmt)} ± {format(statistics.stdev(values), fmt)}"
+
+
+def write_page_block(page: str | Path, block_lines: list[str], name: str) -> str:
+    """Write a generated block into a results page between ``<!-- name:begin -->`` and
+    ``<!-- name:end -->``, keeping everything else on the page (hand-written readings, other blocks).
+
+    A page without the markers gets the block appended (with a warning: an older generated copy
+    above it is left for the reader to delete); a new page is the block alone. Returns the text."""
+    begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+    page = Path(page)
+    text = page.read_text() if page.exists() else ""
+    block = "\n".join([begin, *block_lines, end])
+    if begin in text and end in text:
+        text = text[: text.index(begin)] + block + text[text.index(end) + len(end):]
+    elif text.strip():
+        print(f"warning: {page} has no {begin} / {end} markers: the new block is appended, the page's other text kept")
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    else:
+        text = block + "\n"
+    page.write_text(text)
+    return text

@@ -18,7 +18,7 @@ Parts (run separately, e.g. in parallel, then ``report``): ``main`` (``--scale``
 samples per target), ``sweep`` (``--scales``, ``--sweep-per`` samples per target), ``uncond``
 (the reference model), ``curve`` (one point of the training curve: ``--model`` at ``--scale`` with
 ``--per`` samples per target, filed under its fine-tuning steps and minutes read from its card, so
-several checkpoints or stages of a model give MAE vs training time), ``report`` (markdown + plot
+several checkpoints or stages of a model give MAE vs training time), ``report`` (markdown + plot, written between the report markers, the rest of the page kept;
 from the parts' JSON in ``--work``). Steering on top of the model at ``--scale``: ``steer`` (one row
 per predictor scale of ``--predictor-scales`` with the noisy predictor ``--predictor``, 0 = none,
 times each ``k`` of ``--candidates``, best-of-k selection, 1 = none; ``--per`` samples per target)
@@ -40,7 +40,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import ROOT, git_commit, machine_line, utc_now  # noqa: E402
+from _common import ROOT, git_commit, machine_line, utc_now, write_page_block  # noqa: E402
 
 PROPS = ["logp", "qed", "mw"]
 # Per dataset: the default conditional model and unconditional reference, whether the issue-25 gate
@@ -286,7 +286,7 @@ def report(args) -> None:
         png = Path(args.out).with_suffix(".png")
         fig.savefig(png, dpi=110)
         lines += [f"![MAE vs guidance scale and validity]({png.name})", ""]
-    Path(args.out).write_text("\n".join(lines))
+    write_page_block(args.out, lines, "report")  # hand-written sections outside the markers are kept
     print("\n".join(lines))
 
 

@@ -19,10 +19,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from _common import git_commit, machine_line, utc_now
+from _common import git_commit, machine_line, utc_now, write_page_block
+
+BEGIN, END = "<!-- steer:begin -->", "<!-- steer:end -->"  # the markers write_page_block(..., "steer") uses
 
 PROPS = ["logp", "qed", "mw"]
-BEGIN, END = "<!-- steer:begin -->", "<!-- steer:end -->"
 
 
 def _floats(text: str) -> list[float]:
@@ -114,7 +115,7 @@ def steer_report(args, targets) -> None:
     model = [r for r in rows if r["candidates"] == 1]
     sel = [r for r in rows if r["candidates"] > 1]
     commits = sorted({r["commit"] for r in rows})
-    lines = [BEGIN, "", "## Steering on top of the model: predictor guidance and best-of-k selection", "",
+    lines = ["", "## Steering on top of the model: predictor guidance and best-of-k selection", "",
              f"- date: {utc_now()} (report); rows measured {min(r['date'] for r in rows)} to {max(r['date'] for r in rows)} at "
              f"commit(s) {', '.join(commits)}; machine: {rows[0]['machine']}; load average {os.getloadavg()[0]:.1f} at report "
              "time (2 cores shared with other jobs)",
@@ -148,13 +149,6 @@ def steer_report(args, targets) -> None:
             f"k = {r['candidates']}" + (f" with predictor {r['predictor_scale']:g}" if r["predictor_scale"] else "") for r in chosen)
     elif any(r["candidates"] > 1 for r in full):
         verdict += "; best-of-k selection does not meet it at 1,000 samples either"
-    lines += [f"**Gate verdict**: {verdict}.", "", END]
-    page = Path(args.out)
-    text = page.read_text() if page.exists() else ""
-    block = "\n".join(lines)
-    if BEGIN in text and END in text:
-        text = text[: text.index(BEGIN)] + block + text[text.index(END) + len(END):]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    page.write_text(text)
-    print(block)
+    lines += [f"**Gate verdict**: {verdict}.", ""]
+    write_page_block(args.out, lines, "steer")
+    print("\n".join(lines))

@@ -102,7 +102,7 @@ def test_report_puts_the_datasets_references_beside_the_rows(tiny_data, tmp_path
     bench.report(_args(dataset, tmp_path, model=ref, work=str(work), out=str(out), train_props=str(props)))
     page = out.read_text()
     name = {"qm9": "QM9", "zinc250k": "ZINC250k"}[dataset]
-    assert page.startswith(f"# Property-targeted generation on {name} ")
+    assert page.startswith(f"<!-- report:begin -->\n# Property-targeted generation on {name} ")
     assert f"--dataset {dataset}" in page and "main w=1 12 s (load 3.5)" in page
     assert "| conditional, w=1 (main) | 6 | 97 | 0.100 | 0.0200 | 10.00 | 0.9500 |" in page
     published = "| published: FreeGress | - | - | 0.17 | 0.04 | 8.96 |"
@@ -112,6 +112,13 @@ def test_report_puts_the_datasets_references_beside_the_rows(tiny_data, tmp_path
     else:  # QM9: the gate (ratios 10% / 10% / 10% at 95% validity w/o correction: fails on validity)
         assert published not in page
         assert "MAE ratios logp 10%, qed 10%, mw 10%" in page and "**FAIL**" in page
+    # a second report rewrites only its block: a hand-written section after it survives
+    out.write_text(page + "\n## Reading (by hand)\n\nkept\n")
+    (work / "main.json").write_text(json.dumps({"w=1": _row([0.2, 0.02, 10.0])}))
+    bench.report(_args(dataset, tmp_path, model=ref, work=str(work), out=str(out), train_props=str(props)))
+    again = out.read_text()
+    assert again.endswith("## Reading (by hand)\n\nkept\n") and again.count("<!-- report:begin -->") == 1
+    assert "| conditional, w=1 (main) | 6 | 97 | 0.200 |" in again and "| 0.100 |" not in again
 
 
 def test_fine_tuning_counts_the_stages_since_the_unconditional_parent():
