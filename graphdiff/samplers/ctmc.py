@@ -151,6 +151,21 @@ def _guide(guidance: float | None, guidance_scale: float, uncond_denoiser: Denoi
     return CTMCGuide(uncond_denoiser, guidance_scale, log_tilt, tilt_scale)
 
 
+def _setup(process: Any, denoiser: Denoiser, x: Any, steps: int | None, times: Tensor | None, time_power: float,
+           temperature: float, target_guidance: float, guidance: float | None, guidance_scale: float,
+           uncond_denoiser: Denoiser | None, log_tilt: Callable | None, tilt_scale: float
+           ) -> tuple[Denoiser, CTMCGuide, float, Tensor]:
+    """What every sampler does first: check the options, temper the denoiser(s), build the steering
+    and the time grid. Returns ``(denoiser, guide, target_guidance, times)``."""
+    guide = _guide(guidance, guidance_scale, uncond_denoiser, log_tilt, tilt_scale)
+    omega = _check_guidance(target_guidance)
+    denoiser = _tempered(denoiser, temperature)
+    if guide.cfg:
+        guide.uncond_denoiser = _tempered(guide.uncond_denoiser, temperature)
+    device = process.split(x)[0][0].device
+    return denoiser, guide, omega, _grid(process, steps, times, device, time_power)
+
+
 def _final(comp: Any, x: Tensor, p0: Any, t: float, final: str, generator: torch.Generator | None) -> Tensor:
     """Clean values from ``p(x0 | x_t)`` made consistent with ``x_t`` (posterior at s = 0)."""
     post = guided_transition(comp, x, p0, 0.0, t)
@@ -314,13 +329,8 @@ def sample_ctmc_ancestral(
     one denoiser call per step. Exact for any step count when coordinates are independent given
     ``x_t`` under the data (the factorised posterior is then exact)."""
     _check(final)
-    guide = _guide(guidance, guidance_scale, uncond_denoiser, log_tilt, tilt_scale)
-    omega = _check_guidance(target_guidance)
-    denoiser = _tempered(denoiser, temperature)
-    if guide.cfg:
-        guide.uncond_denoiser = _tempered(guide.uncond_denoiser, temperature)
-    device = process.split(x)[0][0].device
-    times = _grid(process, steps, times, device, time_power)
+    denoiser, guide, omega, times = _setup(process, denoiser, x, steps, times, time_power, temperature, target_guidance,
+                                           guidance, guidance_scale, uncond_denoiser, log_tilt, tilt_scale)
 
     def step(i, state, parts, t, s, probs, masks):
         out = [_ancestral_step(c, xc, pc, s, t, omega, generator) for c, xc, pc in zip(process.components, parts, probs)]
@@ -357,13 +367,8 @@ def sample_ctmc_tau_leaping(
     parallel, at most one per coordinate (``jump="poisson"`` rejects multiple Poisson jumps;
     ``"exponential"`` uses the first-jump form, see :func:`_leap`)."""
     _check(final, jump)
-    guide = _guide(guidance, guidance_scale, uncond_denoiser, log_tilt, tilt_scale)
-    omega = _check_guidance(target_guidance)
-    denoiser = _tempered(denoiser, temperature)
-    if guide.cfg:
-        guide.uncond_denoiser = _tempered(guide.uncond_denoiser, temperature)
-    device = process.split(x)[0][0].device
-    times = _grid(process, steps, times, device, time_power)
+    denoiser, guide, omega, times = _setup(process, denoiser, x, steps, times, time_power, temperature, target_guidance,
+                                           guidance, guidance_scale, uncond_denoiser, log_tilt, tilt_scale)
 
     def step(i, state, parts, t, s, probs, masks):
         out = [_leap(_leap_rates(c, xc, pc, t, omega), xc, t - s, jump, generator) for c, xc, pc in zip(process.components, parts, probs)]
@@ -404,16 +409,11 @@ def sample_ctmc_predictor_corrector(
     stationary law), each of length ``corrector_step_size * (t - s)``. Each corrector step costs
     one extra denoiser call."""
     _check(final, jump)
-    guide = _guide(guidance, guidance_scale, uncond_denoiser, log_tilt, tilt_scale)
-    omega = _check_guidance(target_guidance)
-    denoiser = _tempered(denoiser, temperature)
-    if guide.cfg:
-        guide.uncond_denoiser = _tempered(guide.uncond_denoiser, temperature)
     if predictor not in ("tau_leaping", "ancestral"):
         raise unknown_name("predictor", predictor, ["tau_leaping", "ancestral"])
-    device = process.split(x)[0][0].device
-    times = _grid(process, steps, times, device, time_power)
-    B = process.split(x)[0][0].shape[0]
+    denoiser, guide, omega, times = _setup(process, denoiser, x, steps, times, time_power, temperature, target_guidance,
+                                           guidance, guidance_scale, uncond_denoiser, log_tilt, tilt_scale)
+    B, device = process.split(x)[0][0].shape[0], times.device
 
     def step(i, state, parts, t, s, probs, masks):
         comps = process.components
