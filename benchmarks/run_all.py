@@ -52,23 +52,28 @@ ORDER = ["samplers_gmm", "metrics_speed_graphs", "metrics_speed_molecules", "mol
 @dataclass(frozen=True)
 class Headline:
     """One headline table of BENCHMARKS.md: table number ``table`` (0-based, in file order) of
-    ``benchmarks/results/<stem>.md``, keeping only ``columns`` (all when empty)."""
+    ``benchmarks/results/<stem>.md``, keeping only ``columns`` (all when empty). ``note``: the start of a
+    line of that file copied under the table (e.g. the single-fragment share, which issue #26 wants
+    beside every validity), an error when the file has no such line."""
 
     title: str
     stem: str
     table: int = 0
     columns: tuple[str, ...] = ()
+    note: str = ""
 
 
 _CARD_COLUMNS = ("metric", "value", "protocol", "n_gen", "n_ref")
+_FRAGMENTS = "- single-fragment samples"
 _MMD_COLUMNS = ("sampler", "steps", "NFE", "seeds", "degree", "clustering", "orbit")
 
 #: the tables on the summary page, in order (the bundled models first)
 HEADLINES: list[Headline] = [
-    Headline("QM9, discrete CTMC: the bundled `qm9_ctmc`, 10,000 samples, 23 network calls", "discrete_qm9", 0, _CARD_COLUMNS),
+    Headline("QM9, discrete CTMC: the bundled `qm9_ctmc`, 10,000 samples, 23 network calls", "discrete_qm9", 0, _CARD_COLUMNS,
+             _FRAGMENTS),
     Headline("QM9, continuous SDE: the bundled `qm9_sde`, 10,000 samples, 50 NFE", "molecules_qm9_continuous_samplers", 0),
     Headline("ZINC250k, discrete CTMC: the bundled `zinc250k_ctmc`, 10,000 samples, 97 network calls", "discrete_zinc250k", 2,
-             _CARD_COLUMNS),
+             _CARD_COLUMNS, _FRAGMENTS),
     Headline("community-small, continuous SDE: the bundled `community_small_sde` (GDSS protocol, MMD²)",
              "continuous_community_small", 0, _MMD_COLUMNS),
     Headline("ego-small, continuous SDE: the bundled `ego_small_sde` (GDSS protocol, MMD²)", "continuous_ego_small", 0, _MMD_COLUMNS),
@@ -121,6 +126,11 @@ def headline_table(h: Headline, results: Path | None = None) -> list[str]:
         keep = [header.index(c) for c in h.columns]
     out = ["| " + " | ".join(header[k] for k in keep) + " |", "|" + "---|" * len(keep)]
     out += ["| " + " | ".join(row[k] if k < len(row) else "" for k in keep) + " |" for row in rows]
+    if h.note:
+        lines = [ln for ln in path.read_text().splitlines() if ln.startswith(h.note)]
+        if not lines:
+            raise ValueError(f"{path} has no line starting with {h.note!r}, which HEADLINES copies under its table")
+        out += ["", lines[0]]
     return out
 
 

@@ -52,3 +52,15 @@ def test_a_missing_headline_fails_clearly(run_all, tmp_path):
         run_all.headline_table(run_all.Headline("x", "x", 1), tmp_path)
     with pytest.raises(ValueError, match=r"no column\(s\) \['c'\]"):
         run_all.headline_table(run_all.Headline("x", "x", 0, ("c",)), tmp_path)
+    with pytest.raises(ValueError, match="no line starting with '- single'"):
+        run_all.headline_table(run_all.Headline("x", "x", 0, (), "- single"), tmp_path)
+    (tmp_path / "x.md").write_text("# x\n\n- single-fragment samples: 90%\n\n| a | b |\n|---|---|\n| 1 | 2 |\n")
+    assert run_all.headline_table(run_all.Headline("x", "x", 0, (), "- single"), tmp_path)[-2:] == \
+        ["", "- single-fragment samples: 90%"]
+
+
+def test_molecule_headlines_carry_the_single_fragment_share(run_all):
+    """Issue #26: the single-fragment share stands beside validity in every summary."""
+    for h in run_all.HEADLINES:
+        if "validity" in "".join(run_all.headline_table(h)) and "CTMC" in h.title:
+            assert run_all.headline_table(h)[-1].startswith("- single-fragment samples"), h.stem
