@@ -4,6 +4,7 @@ unconditional one) and the condition values of training molecules."""
 
 from __future__ import annotations
 
+import inspect
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -14,7 +15,7 @@ from ..errors import unknown_name
 from .condition import ConditionSpec
 
 __all__ = ["condition_spec", "make_conditional", "attach_condition", "conditional_batches", "training_condition_values",
-           "conditioning_parameters", "conditioning_lr_scales", "check_cond_lr_scale", "CONDITION_KEYS"]
+           "conditioning_parameters", "conditioning_lr_scales", "set_cond_film", "check_cond_lr_scale", "CONDITION_KEYS"]
 
 #: keys of the ``condition:`` block of a training config (``labels``: class attributes of generic graphs)
 CONDITION_KEYS = ("properties", "columns", "labels", "file", "smiles_column", "dropout", "entry_dropout")
@@ -49,33 +50,71 @@ def make_conditional(pipe: Any, spec: ConditionSpec) -> ConditionSpec:
     if have != ({}, {}):
         raise ValueError(f"the model is already conditioned on {sorted(have[0]) + sorted(have[1])}; "
                          f"cannot re-condition it on {spec.names}")
-    cfg.update(cond_dims=want[0], cond_classes=want[1])
-    new = type(net).from_config(cfg)
-    param = next(net.parameters())
-    new.to(device=param.device, dtype=param.dtype)
-    missing, unexpected = new.load_state_dict(net.state_dict(), strict=False)
-    bad = [k for k in missing if not k.startswith(("conditioning.cond_mlp.", "conditioning.label_embeddings."))]
-    if unexpected or bad:  # pragma: no cover - only if the network layout changes
-        raise RuntimeError(f"cannot carry the weights over: missing {bad}, unexpected {list(unexpected)}")
-    pipe.network = new
+    pipe.network = _with_new_conditioning(net, cond_dims=want[0], cond_classes=want[1])
     pipe.card["condition"] = spec.to_dict()
     return spec
 
 
+# the parameter names of the conditioning weights a network may gain on top of trained ones (all start
+# so that the network computes what it did: zero last layers / zero projections)
+CONDITIONING_PREFIXES = ("conditioning.cond_mlp.", "conditioning.label_embeddings.", "conditioning.film_mlp.",
+                         "backbone.cond_film.")
+
+
+def _with_new_conditioning(net: torch.nn.Module, **changes: Any) -> torch.nn.Module:
+    """``net`` rebuilt with config ``changes``, its weights carried over; only conditioning weights
+    (:data:`CONDITIONING_PREFIXES`) may be new, and none may be dropped (``ValueError`` otherwise)."""
+    cfg = dict(getattr(net, "config", {}))
+    cfg.update(changes)
+    new = type(net).from_config(cfg)
+    param = next(net.parameters())
+    new.to(device=param.device, dtype=param.dtype)
+    missing, unexpected = new.load_state_dict(net.state_dict(), strict=False)
+    bad = [k for k in missing if not k.startswith(CONDITIONING_PREFIXES)]
+    if unexpected or bad:
+        raise ValueError(f"cannot carry the weights over to {changes}: the change would add {bad} and drop "
+                         f"{list(unexpected)} (only new zero-initialised conditioning weights may be added)")
+    return new
+
+
+def set_cond_film(pipe: Any, on: bool) -> None:
+    """Give ``pipe``'s network the per-layer conditioning path (``cond_film``, in place): new
+    zero-initialised weights (:class:`graphdiff.nn.layers.ConditionFiLM` and the embedding that
+    feeds it), so the network computes exactly what it did. Only for a conditional network (an
+    unconditional one records the option and gains the weights with its condition, in
+    :func:`make_conditional`). Turning the path off on a network that has it raises ``ValueError``
+    (it would drop trained weights); asking for the state the network is in does nothing."""
+    net = pipe.network
+    cfg = dict(getattr(net, "config", {}))
+    if bool(cfg.get("cond_film", False)) == bool(on):
+        return
+    if not on:
+        raise ValueError("the model has the per-layer conditioning path (cond_film) and its trained weights; "
+                         "it cannot be turned off when training on")
+    if "cond_film" not in inspect.signature(type(net).__init__).parameters:
+        raise ValueError(f"{type(net).__name__} has no per-layer conditioning path (cond_film)")
+    pipe.network = _with_new_conditioning(net, cond_film=True)
+
+
 def conditioning_parameters(network: torch.nn.Module) -> list[torch.nn.Parameter]:
-    """The parameters of ``network``'s conditioning path: the condition MLP (``cond_mlp``) and the
-    label embeddings of every :class:`graphdiff.nn.layers.GlobalConditioning` inside it (found by
-    module type, not by parameter names), in module order. The time MLP and the time embedding are
+    """The parameters of ``network``'s conditioning path: the condition MLP (``cond_mlp``), the
+    label embeddings and the FiLM embedding (``film_mlp``) of every
+    :class:`graphdiff.nn.layers.GlobalConditioning` inside it, and every per-layer
+    :class:`graphdiff.nn.layers.ConditionFiLM` (found by module type, not by parameter names), in
+    module order. The time MLP and the time embedding are
     not part of it. Empty for an unconditional network."""
-    from ..nn.layers import GlobalConditioning
+    from ..nn.layers import ConditionFiLM, GlobalConditioning
 
     out: list[torch.nn.Parameter] = []
     seen: set[int] = set()
     for module in network.modules():
-        if not isinstance(module, GlobalConditioning):
+        if isinstance(module, ConditionFiLM):
+            parts: tuple[Any, ...] = (module,)
+        elif isinstance(module, GlobalConditioning):
+            parts = tuple(getattr(module, part, None) for part in ("cond_mlp", "label_embeddings", "film_mlp"))
+        else:
             continue
-        for part in ("cond_mlp", "label_embeddings"):
-            sub = getattr(module, part, None)
+        for sub in parts:
             if sub is None:
                 continue
             for p in sub.parameters():

@@ -14,6 +14,7 @@ arguments in ``net.config`` (``type(net).from_config(net.config)`` rebuilds it).
 from .denoiser import GraphTransformerDenoiser
 from .layers import (
     MLP,
+    ConditionFiLM,
     GaussianFourierTimeEmbedding,
     GlobalConditioning,
     GraphTransformerLayer,
@@ -32,6 +33,7 @@ __all__ = [
     "GraphTransformer",
     "GraphTransformerLayer",
     "GlobalConditioning",
+    "ConditionFiLM",
     "StructuralFeatures",
     "FeatureBundle",
     "MLP",

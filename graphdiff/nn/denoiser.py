@@ -41,6 +41,9 @@ class GraphTransformerDenoiser(ConfigMixin, nn.Module):
         cond_dims: names and widths of continuous global conditions passed as ``**cond``;
         cond_classes: names and class counts of label conditions. Any condition may be left
             out (or NaN / label < 0 per graph): see :class:`~graphdiff.nn.layers.GlobalConditioning`.
+        cond_film: a conditional network also FiLMs the node and edge channels before every layer
+            by its own zero-initialised projection of a condition embedding
+            (:class:`~graphdiff.nn.layers.ConditionFiLM`); off by default.
 
     Inputs ``X`` ``(B, N)`` long / ``E`` ``(B, N, N)`` long are one-hot encoded; float
     ``(B, N, Cx)`` / ``(B, N, N, Ce)`` class probabilities are also accepted (the positional graph
@@ -67,6 +70,7 @@ class GraphTransformerDenoiser(ConfigMixin, nn.Module):
         spectral: int = 0,
         cond_dims: Mapping[str, int] | None = None,
         cond_classes: Mapping[str, int] | None = None,
+        cond_film: bool = False,
     ) -> None:
         super().__init__()
         if num_node_classes < 1 or num_edge_classes < 2:
@@ -78,11 +82,13 @@ class GraphTransformerDenoiser(ConfigMixin, nn.Module):
             cycles=cycles, spectral=spectral, cond_dims=dict(cond_dims or {}),
             cond_classes=dict(cond_classes or {}),
         )
+        if cond_film:  # recorded only when on, so the configs of other models stay as they were
+            self.config["cond_film"] = True
         self.num_node_classes, self.num_edge_classes = num_node_classes, num_edge_classes
         self.features = StructuralFeatures(K=K, threshold=0.5, soft=False, distance=distance, cycles=cycles,
                                            spectral=spectral)
         self.conditioning = GlobalConditioning(time_embedding, time_dim, global_hidden, self.features.graph_dim,
-                                               cond_dims, act, cond_classes)
+                                               cond_dims, act, cond_classes, film=cond_film)
         self.backbone = GraphTransformer(
             node_in=num_node_classes + self.features.node_dim,
             edge_in=num_edge_classes + self.features.edge_dim,
@@ -90,7 +96,7 @@ class GraphTransformerDenoiser(ConfigMixin, nn.Module):
             node_out=num_node_classes,
             edge_out=num_edge_classes,
             hidden=hidden, edge_hidden=edge_hidden, global_hidden=global_hidden, depth=depth, heads=heads,
-            ff_mult=ff_mult, dropout=dropout, act=act,
+            ff_mult=ff_mult, dropout=dropout, act=act, cond_dim=self.conditioning.film_dim,
         )
 
     def encode(self, state: GraphState) -> tuple[Tensor, Tensor, Tensor]:
@@ -136,6 +142,6 @@ class GraphTransformerDenoiser(ConfigMixin, nn.Module):
         feats = self.features(hard.to(dtype), nm, hard=hard)
         x_in = torch.cat([Xh, feats.node.to(dtype)], -1)
         e_in = torch.cat([Eh, feats.edge.to(dtype)], -1)
-        y_in = self.conditioning(batch_time(t, nm.shape[0], Xh.device).to(dtype), feats.graph.to(dtype), cond)
-        x_out, e_out = self.backbone(x_in, e_in, y_in, nm)
+        y_in, c = self.conditioning.features(batch_time(t, nm.shape[0], Xh.device).to(dtype), feats.graph.to(dtype), cond)
+        x_out, e_out = self.backbone(x_in, e_in, y_in, nm, c)
         return GraphState(x_out, e_out, nm)

@@ -31,6 +31,7 @@ __all__ = [
     "masked_node_pool",
     "masked_edge_pool",
     "GlobalConditioning",
+    "ConditionFiLM",
     "GraphTransformerLayer",
     "batch_time",
 ]
@@ -175,11 +176,16 @@ class GlobalConditioning(nn.Module):
     (fine-tuning an unconditional model into a conditional one, ControlNet-style zero init).
 
     ``forward(t (B,), graph_features (B, Fg), cond: {name: tensor}) -> (B, out_dim)`` with
-    ``out_dim = time_hidden + Fg``. Unknown names raise ``ValueError`` listing the valid ones."""
+    ``out_dim = time_hidden + Fg``. Unknown names raise ``ValueError`` listing the valid ones.
+
+    ``film=True`` (a conditional network only) adds a second route: ``film_mlp``, an MLP of the same
+    condition input to a ``(B, film_dim)`` embedding (``film_dim = time_hidden``; *not* zero at init)
+    that :class:`ConditionFiLM` projects, per transformer layer, into a scale and shift of the node
+    and edge channels. :meth:`features` returns it next to the global vector."""
 
     def __init__(self, time_embedding_name: str, time_dim: int, time_hidden: int, graph_feature_dim: int,
                  cond_dims: Mapping[str, int] | None = None, act: str = "silu",
-                 cond_classes: Mapping[str, int] | None = None) -> None:
+                 cond_classes: Mapping[str, int] | None = None, film: bool = False) -> None:
         super().__init__()
         self.embed = time_embedding(time_embedding_name, time_dim)
         self.time_mlp = MLP(time_dim, time_hidden, time_hidden, 2, act)
@@ -204,6 +210,9 @@ class GlobalConditioning(nn.Module):
             assert isinstance(last, nn.Linear)
             nn.init.zeros_(last.weight)
             nn.init.zeros_(last.bias)
+        self.film_dim = time_hidden if (film and self.names) else 0
+        if self.film_dim:
+            self.film_mlp = MLP(in_dim, time_hidden, time_hidden, 2, act, act_last=True)
 
     @property
     def names(self) -> list[str]:
@@ -213,6 +222,11 @@ class GlobalConditioning(nn.Module):
     def embed_condition(self, cond: Mapping[str, Tensor], batch_size: int, dtype: torch.dtype,
                         device: torch.device) -> Tensor:
         """``(B, time_hidden)`` embedding of the (possibly partial) condition."""
+        return self.cond_mlp(self.condition_input(cond, batch_size, dtype, device))
+
+    def condition_input(self, cond: Mapping[str, Tensor], batch_size: int, dtype: torch.dtype,
+                        device: torch.device) -> Tensor:
+        """The condition MLPs' input: ``[m * y, m]`` per continuous entry, label embeddings."""
         unknown = set(cond) - set(self.names)
         if unknown:
             raise unknown_name("conditioning", sorted(unknown)[0], self.names or ["<none: the network is unconditional>"])
@@ -247,16 +261,52 @@ class GlobalConditioning(nn.Module):
             else:
                 lab = torch.full((B,), k, dtype=torch.long, device=device)
             parts.append(self.label_embeddings[name](lab).to(dtype))
-        return self.cond_mlp(torch.cat(parts, -1))
+        return torch.cat(parts, -1)
 
-    def forward(self, t: Tensor, graph_features: Tensor, cond: Mapping[str, Tensor]) -> Tensor:
+    def features(self, t: Tensor, graph_features: Tensor, cond: Mapping[str, Tensor]) -> tuple[Tensor, Tensor | None]:
+        """``(global input (B, out_dim), FiLM embedding (B, film_dim) or None without film)``."""
         h = self.time_mlp(self.embed(t)).to(graph_features.dtype)
+        c = None
         if self.names:
-            h = h + self.embed_condition(cond, t.shape[0], graph_features.dtype, t.device)
+            inp = self.condition_input(cond, t.shape[0], graph_features.dtype, t.device)
+            h = h + self.cond_mlp(inp)
+            if self.film_dim:
+                c = self.film_mlp(inp)
         elif cond:
             unknown = sorted(cond)
             raise unknown_name("conditioning", unknown[0], ["<none: the network is unconditional>"])
-        return torch.cat([h, graph_features], -1)
+        return torch.cat([h, graph_features], -1), c
+
+    def forward(self, t: Tensor, graph_features: Tensor, cond: Mapping[str, Tensor]) -> Tensor:
+        return self.features(t, graph_features, cond)[0]
+
+
+class ConditionFiLM(nn.Module):
+    """Per-layer conditioning of a graph-transformer stack (FiLM, Perez et al. 2018): layer ``i``
+    gets its own linear map of the condition embedding ``c`` ``(B, cond_dim)`` (from
+    :class:`GlobalConditioning` with ``film=True``) to a scale and shift of the node channels
+    ``h <- h (1 + s_x) + b_x`` and of the edge channels ``e <- e (1 + s_e) + b_e``, applied to the
+    layer's input and kept at zero at padding. Every map starts at zero, so a network given this
+    path computes exactly what it did without it (it can be added to a trained conditional model).
+
+    The scale and shift are per graph, so symmetry of ``e`` and permutation equivariance hold."""
+
+    def __init__(self, cond_dim: int, node_dim: int, edge_dim: int, depth: int) -> None:
+        super().__init__()
+        self.node_dim, self.edge_dim = node_dim, edge_dim
+        self.proj = nn.ModuleList(nn.Linear(cond_dim, 2 * (node_dim + edge_dim)) for _ in range(depth))
+        for lin in self.proj:
+            nn.init.zeros_(lin.weight)
+            nn.init.zeros_(lin.bias)
+
+    def forward(self, i: int, c: Tensor, h: Tensor, e: Tensor, xm: Tensor, pm: Tensor) -> tuple[Tensor, Tensor]:
+        """Layer ``i``'s FiLM of ``h`` ``(B, N, dx)`` and ``e`` ``(B, N, N, de)``; ``xm`` ``(B, N, 1)`` and
+        ``pm`` ``(B, N, N, 1)`` are the float node and pair masks."""
+        dx, de = self.node_dim, self.edge_dim
+        sx, bx, se, be = self.proj[i](c).to(h.dtype).split([dx, dx, de, de], -1)
+        h = torch.addcmul(bx[:, None] * xm, h, 1 + sx[:, None])
+        e = torch.addcmul(be[:, None, None] * pm, e, 1 + se[:, None, None])
+        return h, e
 
 
 # ------------------------------------------------------------------------ transformer layer

@@ -51,6 +51,9 @@ class GraphScoreNetwork(ConfigMixin, nn.Module):
         cond_dims: names and widths of continuous global conditions passed as ``**cond``;
         cond_classes: names and class counts of label conditions. Any condition may be left
             out (or NaN / label < 0 per graph): see :class:`~graphdiff.nn.layers.GlobalConditioning`.
+        cond_film: a conditional network also FiLMs the node and edge channels before every layer
+            by its own zero-initialised projection of a condition embedding
+            (:class:`~graphdiff.nn.layers.ConditionFiLM`); off by default.
     """
 
     def __init__(
@@ -76,6 +79,7 @@ class GraphScoreNetwork(ConfigMixin, nn.Module):
         spectral: int = 0,
         cond_dims: Mapping[str, int] | None = None,
         cond_classes: Mapping[str, int] | None = None,
+        cond_film: bool = False,
     ) -> None:
         super().__init__()
         if num_node_features < 0 or num_edge_channels < 1:
@@ -90,12 +94,14 @@ class GraphScoreNetwork(ConfigMixin, nn.Module):
             spectral=spectral, cond_dims=dict(cond_dims or {}),
             cond_classes=dict(cond_classes or {}),
         )
+        if cond_film:  # recorded only when on, so the configs of other models stay as they were
+            self.config["cond_film"] = True
         self.num_node_features, self.num_edge_channels = num_node_features, num_edge_channels
         self.channel_reduce = channel_reduce
         self.features = StructuralFeatures(K=K, threshold=threshold, soft=soft_adjacency, distance=distance,
                                            cycles=cycles, spectral=spectral)
         self.conditioning = GlobalConditioning(time_embedding, time_dim, global_hidden, self.features.graph_dim,
-                                               cond_dims, act, cond_classes)
+                                               cond_dims, act, cond_classes, film=cond_film)
         self.backbone = GraphTransformer(
             node_in=num_node_features + self.features.node_dim,
             edge_in=num_edge_channels + self.features.edge_dim,
@@ -103,7 +109,7 @@ class GraphScoreNetwork(ConfigMixin, nn.Module):
             node_out=num_node_features,
             edge_out=num_edge_channels,
             hidden=hidden, edge_hidden=edge_hidden, global_hidden=global_hidden, depth=depth, heads=heads,
-            ff_mult=ff_mult, dropout=dropout, act=act,
+            ff_mult=ff_mult, dropout=dropout, act=act, cond_dim=self.conditioning.film_dim,
         )
 
     def positional_adjacency(self, A: Tensor) -> Tensor:
@@ -138,8 +144,8 @@ class GraphScoreNetwork(ConfigMixin, nn.Module):
         feats = self.features(self.positional_adjacency(A), nm)
         x_in = torch.cat([X, feats.node.to(dtype)], -1)
         e_in = torch.cat([Ac, feats.edge.to(dtype)], -1)
-        y_in = self.conditioning(batch_time(t, B, X.device).to(dtype), feats.graph.to(dtype), cond)
-        x_out, e_out = self.backbone(x_in, e_in, y_in, nm)
+        y_in, c = self.conditioning.features(batch_time(t, B, X.device).to(dtype), feats.graph.to(dtype), cond)
+        x_out, e_out = self.backbone(x_in, e_in, y_in, nm, c)
         return GraphState(x_out, e_out[..., 0] if squeeze else e_out, nm)
 
 

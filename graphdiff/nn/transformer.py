@@ -18,7 +18,7 @@ from torch import Tensor, nn
 
 from ..errors import InvalidGraphError
 from ..states import pair_mask
-from .layers import MLP, GraphTransformerLayer
+from .layers import MLP, ConditionFiLM, GraphTransformerLayer
 
 __all__ = ["GraphTransformer", "ConfigMixin", "symmetrize_edges", "check_node_mask"]
 
@@ -70,13 +70,17 @@ class GraphTransformer(nn.Module):
         hidden, edge_hidden, global_hidden: channel widths ``dx``, ``de``, ``dy``.
         depth: number of layers; heads: attention heads (divide ``hidden``).
         ff_mult: feed-forward expansion; dropout; act: activation name.
+        cond_dim: width of a per-graph condition embedding ``c`` that FiLMs the node and edge
+            channels before every layer (:class:`~graphdiff.nn.layers.ConditionFiLM`, zero at init);
+            0 = none (the default).
 
-    ``forward(x (B,N,Fx), e (B,N,N,Fe), y (B,Fy), node_mask (B,N)) -> (x_out, e_out)``.
+    ``forward(x (B,N,Fx), e (B,N,N,Fe), y (B,Fy), node_mask (B,N), c=None) -> (x_out, e_out)``.
     """
 
     def __init__(self, node_in: int, edge_in: int, global_in: int, node_out: int, edge_out: int,
                  hidden: int = 64, edge_hidden: int = 32, global_hidden: int = 32, depth: int = 3,
-                 heads: int = 4, ff_mult: int = 2, dropout: float = 0.0, act: str = "silu") -> None:
+                 heads: int = 4, ff_mult: int = 2, dropout: float = 0.0, act: str = "silu",
+                 cond_dim: int = 0) -> None:
         super().__init__()
         if depth < 1:
             raise ValueError(f"depth must be >= 1, got {depth}")
@@ -91,14 +95,23 @@ class GraphTransformer(nn.Module):
         self.node_out = node_out
         self.mlp_out_x = MLP(hidden, hidden, node_out, 2, act) if node_out > 0 else None
         self.mlp_out_e = MLP(edge_hidden, edge_hidden, edge_out, 2, act)
+        self.cond_film = ConditionFiLM(cond_dim, hidden, edge_hidden, depth) if cond_dim > 0 else None
 
-    def forward(self, x: Tensor, e: Tensor, y: Tensor, node_mask: Tensor) -> tuple[Tensor, Tensor]:
+    def forward(self, x: Tensor, e: Tensor, y: Tensor, node_mask: Tensor,
+                c: Tensor | None = None) -> tuple[Tensor, Tensor]:
         pmask = pair_mask(node_mask, diagonal=True)
         h = self.mlp_in_x(x, node_mask)
         e = self.mlp_in_e(e, pmask)
         e = 0.5 * (e + e.transpose(1, 2))
         y = self.mlp_in_y(y)
-        for layer in self.layers:
+        film = self.cond_film
+        if film is not None:
+            if c is None:
+                raise ValueError("this backbone has per-layer conditioning (cond_dim > 0): pass the condition embedding c")
+            xm, pm = node_mask.unsqueeze(-1).to(h.dtype), pmask.unsqueeze(-1).to(h.dtype)
+        for i, layer in enumerate(self.layers):
+            if film is not None:
+                h, e = film(i, c, h, e, xm, pm)
             h, e, y = layer(h, e, y, node_mask)
         x_out = self.mlp_out_x(h, node_mask) if self.mlp_out_x is not None else h.new_zeros(h.shape[:2] + (0,))
         e_out = symmetrize_edges(self.mlp_out_e(e), node_mask)

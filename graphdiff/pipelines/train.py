@@ -13,6 +13,7 @@ all: the atom types and charges are read from the data and every other key has a
                                 # folder) instead of fresh weights: train on, or fine-tune on your own data;
                                 # its network, process and atom types are kept (no network / process keys),
                                 # except that a `condition` block adds a conditioning input (zero-initialised)
+                                # and `network: {cond_film: true}` adds per-layer conditioning (zero-initialised)
     condition:                  # optional: a conditional model (classifier-free guidance)
       properties: [logp, qed, mw]   # molecules: RDKit properties (graphdiff.data.properties.PROPERTIES)
       columns: [my_prop]        # and / or numeric columns of `file` (default: the smiles_file CSV);
@@ -302,16 +303,22 @@ def _initial_model(options: dict[str, Any], family: str):
     """The pipeline named by ``init_from`` (bundled name or folder), checked against the options; or None."""
     if not options.get("init_from"):
         return None
-    fixed = [k for k in ("network", "process") if options.get(k)]
+    network = dict(options.get("network") or {})
+    film = network.pop("cond_film", None)  # the one network option that only adds zero-init conditioning weights
+    fixed = [k for k, v in (("network", network), ("process", options.get("process"))) if v]
     if fixed:
         raise ValueError(f"init_from keeps the saved model's network and process: remove the {' and '.join(fixed)} "
-                         f"key(s) from the options")
+                         f"key(s) from the options (of the network only `cond_film` may be given)")
     from .pretrained import load_pretrained
 
     pipe = load_pretrained(str(options["init_from"]))
     if pipe.family != family:
         raise ValueError(f"init_from {options['init_from']!r} is a {pipe.family} model; the options say family: "
                          f"{family} (set family: {pipe.family})")
+    if film is not None:
+        from ..guidance.training import set_cond_film
+
+        set_cond_film(pipe, bool(film))
     return pipe
 
 
