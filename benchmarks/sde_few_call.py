@@ -41,6 +41,8 @@ TEACHER = "qm9_sde"
 N_MAX = 9  # QM9 heavy atoms
 #: name -> (model, sampler, steps); "student" is W/student
 GRID = {
+    "teacher_ode1": ("teacher", "dpm_solver", 1),
+    "teacher_ode2": ("teacher", "dpm_solver", 2),
     "teacher_ode4": ("teacher", "dpm_solver", 4),
     "teacher_ode8": ("teacher", "dpm_solver", 8),
     "teacher_ode12": ("teacher", "dpm_solver", 12),
@@ -272,9 +274,31 @@ def eval_path(work: Path, name: str, n: int, seed: int) -> Path:
     return work / "eval" / f"{name}_n{n}_s{seed}.md"
 
 
+#: the page's pre-registered bar (10,000 samples) and its 1,000-sample screen (FCD + the small-sample bias)
+BAR_VALIDITY, BAR_FCD, SCREEN_FCD = 0.9078, 1.95, 2.25
+
+
+def select_check(work: Path) -> list[str]:
+    """The page's rule for the 10,000-sample rows: the fewest student calls whose 1,000-sample row
+    has validity w/o correction >= BAR_VALIDITY and FCD <= SCREEN_FCD (ties: lower FCD); if none, the
+    student row with the lowest 1,000-sample FCD at <= 4 calls; with the teacher's PF-ODE at those calls."""
+    rows = []
+    for name, (model, _, steps) in GRID.items():
+        p = eval_path(work, name, 1000, 0)
+        if model == "student" and p.exists():
+            r = parse_result(p)
+            rows.append((steps, float(r["fcd"]), float(r["validity_wo_correction"]), name))
+    if not rows:
+        raise SystemExit("no 1,000-sample student rows: run --run grid first")
+    ok = [r for r in rows if r[2] >= BAR_VALIDITY and r[1] <= SCREEN_FCD]
+    best = min(ok) if ok else min((r for r in rows if r[0] <= 4), key=lambda r: r[1])
+    return [best[3], f"teacher_ode{best[0]}"]
+
+
 def cmd_eval(a) -> int:
     work = Path(a.work)
-    names = list(GRID) if a.run == "grid" else a.names.split(",")
+    names = sorted(GRID, key=lambda k: GRID[k][0] != "student") if a.run == "grid" else (select_check(work) if a.names == "auto" else a.names.split(","))
+    print("settings:", names, flush=True)
     n = a.n or (1000 if a.run == "grid" else 10000)
     for name in names:
         model, sampler, steps = GRID[name]
@@ -405,7 +429,7 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("eval", help="GDSS molecule protocol via molecule_model_eval.py into W/eval")
     p.add_argument("--work", required=True)
     p.add_argument("--run", choices=("grid", "check"), default="grid")
-    p.add_argument("--names", default="teacher_ode4,student_ddim4", help="settings of --run check (GRID names)")
+    p.add_argument("--names", default="teacher_ode4,student_ddim4", help="settings of --run check (GRID names; 'auto': the page's rule, select_check)")
     p.add_argument("--n", type=int, default=None, help="default 1,000 (grid) / 10,000 (check)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
