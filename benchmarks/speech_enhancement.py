@@ -203,12 +203,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
     pc = f"OU-VE score model, {card['train_minutes']} min: PC sampling, {args.steps} steps ({2 * args.steps} calls)"
     rows.append(_score(pc, [p[0] for p in pairs], clean))
     rows.append(_score(f"same samples + posterior mean at t = eps ({2 * args.steps + 1} calls)", [p[1] for p in pairs], clean))
-    rows.append(_score(f"same network: probability-flow ODE from the prior mean x_T = y, {args.steps} Euler steps "
-                       f"({args.steps} calls; deterministic)",
-                       [final.enhance(y, steps=args.steps, sampler="ode", start="mean") for y in tqdm(noisy, desc="ode")], clean))
+    shorts = ["noisy", "Wiener", "PC sample", "PC sample + final mean"]
+    if not args.no_ode:  # after the PC draws: skipping it leaves them unchanged
+        rows.append(_score(f"same network: probability-flow ODE from the prior mean x_T = y, {args.steps} Euler steps "
+                           f"({args.steps} calls; deterministic)",
+                           [final.enhance(y, steps=args.steps, sampler="ode", start="mean") for y in tqdm(noisy, desc="ode")], clean))
+        shorts.append("ODE from prior mean")
     rows.append(_score("same network: posterior mean at T, x_T = y (1 call; a point estimate, not a sample)",
                        [final.posterior_mean(y) for y in noisy], clean))
-    for r, short in zip(rows, ("noisy", "Wiener", "PC sample", "PC sample + final mean", "ODE from prior mean", "posterior mean at T")):
+    for r, short in zip(rows, shorts + ["posterior mean at T"]):
         r["short"] = short
     gate_row = rows[3] if args.denoise_final else rows[2]
     gate = _gate(gate_row, rows[0], rows[1])
@@ -225,7 +228,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         f"- commands: `python benchmarks/speech_data.py --out DATA --train 600 --test 40` (seed 0), "
         f"`python benchmarks/speech_enhancement.py train --data DATA --run RUN --minutes {card['train_minutes']:.0f} "
         f"--parametrization {card['parametrization']} ...`, `python benchmarks/speech_enhancement.py eval --data DATA --run RUN "
-        f"--n {args.n}{' --start %d' % lo if lo else ''}{' --denoise-final' if args.denoise_final else ''}`",
+        f"--n {args.n}{' --start %d' % lo if lo else ''}{' --denoise-final' if args.denoise_final else ''}"
+        f"{' --no-ode' if args.no_ode else ''}`",
         f"- data: espeak-ng sentences (7 English voices x 10 variants, speed 130-190, pitch 25-75), 22.05 -> 16 kHz, "
         f"cut to 3 s; train {card['train_utterances']} utterances (babble 219, white 193, pink 188); test: utterances "
         f"{lo}-{lo + n - 1} of 40 held-out sentences ({kinds_txt} noise; {snr_txt}); babble = 5 held-out synthetic talkers",
@@ -284,6 +288,7 @@ def main(argv: list[str] | None = None) -> int:
     ev.add_argument("--steps", type=int, default=30)
     ev.add_argument("--snr", type=float, default=0.5)
     ev.add_argument("--seed", type=int, default=0)
+    ev.add_argument("--no-ode", action="store_true", help="skip the probability-flow ODE row (30 calls per utterance)")
     ev.add_argument("--results", default=str(RESULTS))
     cu = sub.add_parser("curve")
     cu.add_argument("--data", type=Path, default=default_data)
