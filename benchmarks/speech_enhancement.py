@@ -58,6 +58,13 @@ def load_split(data: Path, name: str) -> tuple[list[torch.Tensor], list[torch.Te
     return clean, noisy, snr, kinds
 
 
+def noise_mix(data: Path, name: str) -> str:
+    """``"babble 219, pink 188, white 193"``: the noise types of a split, counted (read from its file)."""
+    with np.load(data / f"{name}.npz") as d:
+        kinds = d["noise_type"]
+    return ", ".join(f"{t} {int((kinds == t).sum())}" for t in np.unique(kinds))
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from graphdiff.examples.speech import SpeechEnhancer, SpeechScoreNet
 
@@ -220,6 +227,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
               for r in rows[2:] if r is not gate_row]
     snr_txt = f"{float(np.mean(snr_db)):.1f} dB mean input SNR (range {float(np.min(snr_db)):.1f}-{float(np.max(snr_db)):.1f})"
     kinds_txt = ", ".join(f"{t} {int((kinds == t).sum())}" for t in np.unique(kinds))
+    train_mix = noise_mix(args.data, "train") if (args.data / "train.npz").exists() else "noise mix not available"
     lines = [
         "# Speech enhancement: OU-VE score model (SGMSE+ recipe) on synthetic espeak-ng speech",
         "",
@@ -231,7 +239,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         f"--n {args.n}{' --start %d' % lo if lo else ''}{' --denoise-final' if args.denoise_final else ''}"
         f"{' --no-ode' if args.no_ode else ''}`",
         f"- data: espeak-ng sentences (7 English voices x 10 variants, speed 130-190, pitch 25-75), 22.05 -> 16 kHz, "
-        f"cut to 3 s; train {card['train_utterances']} utterances (babble 219, white 193, pink 188); test: utterances "
+        f"cut to 3 s; train {card['train_utterances']} utterances ({train_mix}); test: utterances "
         f"{lo}-{lo + n - 1} of 40 held-out sentences ({kinds_txt} noise; {snr_txt}); babble = 5 held-out synthetic talkers",
         f"- model: {card['parameters']} parameters, channels {card['channels']}, parametrization {card['parametrization']}"
         f"{' (sigma_data %g)' % card['sigma_data'] if card.get('parametrization') == 'precond' else ''}, "

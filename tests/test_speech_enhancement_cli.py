@@ -50,3 +50,4 @@ def test_train_then_eval_with_and_without_ode(tmp_path, monkeypatch):
     assert not any("ODE" in ln for ln in table[1]) and any("ODE" in ln for ln in table[0])
     assert [ln for ln in table[0] if "ODE" not in ln] == table[1]  # same PC draws, same other rows
     assert "--no-ode`" in pages[1] and "Gate (the PC sampling row" in pages[1]
+    assert "train 4 utterances (white 4)" in pages[1]  # the training mix is read from the data, not hard-coded

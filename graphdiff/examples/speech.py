@@ -297,6 +297,7 @@ class SpeechEnhancer:
         shared), not a sample."""
         if int(average) != average or average < 1:
             raise ValueError(f"average must be an integer >= 1, got {average}")
+        self._check_sampling(steps, sampler, start, t_start)  # before the regeneration's network call
         squeeze = noisy.dim() == 1
         noisy = noisy[None] if squeeze else noisy
         self.net.eval()
@@ -306,6 +307,18 @@ class SpeechEnhancer:
                   sampler=sampler, start=start, t_start=t_start, x0_hat=x0_hat)
         out = torch.stack([self.sample_states(y, **kw) for _ in range(int(average))]).mean(0)
         return self._wave(out, noisy, norm, squeeze)
+
+    def _check_sampling(self, steps: int, sampler: str, start: str, t_start: float | None,
+                        x0_hat: Tensor | None = None) -> None:
+        if sampler not in ("pc", "ode") or start not in ("draw", "mean", "regenerate"):
+            raise ValueError(f"need sampler in ['pc', 'ode'] and start in ['draw', 'mean', 'regenerate'], got {sampler!r}, {start!r}")
+        if int(steps) != steps or steps < 1:
+            raise ValueError(f"steps must be an integer >= 1, got {steps}")
+        if start == "regenerate":
+            if t_start is None or not self.sde.eps < t_start <= self.sde.T:
+                raise ValueError(f"start='regenerate' needs t_start in ({self.sde.eps}, {self.sde.T}], got {t_start}")
+        elif t_start is not None or x0_hat is not None:
+            raise ValueError(f"t_start and x0_hat apply to start='regenerate' only (start={start!r})")
 
     @torch.no_grad()
     def sample_states(self, y: Tensor, *, steps: int = 30, snr: float = 0.5, corrector: str | None = "ald",
@@ -338,16 +351,8 @@ class SpeechEnhancer:
 
         ``denoise_final`` replaces the state at ``eps`` by the network's posterior mean there
         (one more call)."""
-        if sampler not in ("pc", "ode") or start not in ("draw", "mean", "regenerate"):
-            raise ValueError(f"need sampler in ['pc', 'ode'] and start in ['draw', 'mean', 'regenerate'], got {sampler!r}, {start!r}")
+        self._check_sampling(steps, sampler, start, t_start, x0_hat)
         sde, b = self.sde, y.shape[0]
-        if int(steps) != steps or steps < 1:
-            raise ValueError(f"steps must be an integer >= 1, got {steps}")
-        if start == "regenerate":
-            if t_start is None or not sde.eps < t_start <= sde.T:
-                raise ValueError(f"start='regenerate' needs t_start in ({sde.eps}, {sde.T}], got {t_start}")
-        elif t_start is not None or x0_hat is not None:
-            raise ValueError(f"t_start and x0_hat apply to start='regenerate' only (start={start!r})")
         self.net.eval()
         proc = sde.given(y)
         t0 = sde.T if t_start is None else float(t_start)

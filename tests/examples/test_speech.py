@@ -134,6 +134,14 @@ def test_enhancer_rejects_bad_input(tmp_path):
         enh.fit(torch.zeros(2, 800), torch.zeros(3, 800), steps=1)
     from graphdiff.training.checkpoint import save_weights
 
+    calls = []
+    real_forward = enh.net.forward
+    enh.net.forward = lambda *a, **k: calls.append(1) or real_forward(*a, **k)
+    for bad, msg in (({"start": "regenerate"}, "needs t_start"), ({"start": "regenerate", "t_start": 5.0}, "needs t_start"),
+                     ({"t_start": 0.5}, "regenerate' only"), ({"steps": 0}, "steps must be"), ({"sampler": "x"}, "need sampler")):
+        with pytest.raises(ValueError, match=msg):
+            enh.enhance(torch.zeros(800), **bad)
+    assert calls == []  # every option is checked before the first network call
     save_weights(tmp_path / "other", {"w": torch.zeros(1)}, {"kind": "something_else"})
     with pytest.raises(CheckpointError, match="speech-enhancer"):
         SpeechEnhancer.load(tmp_path / "other")
