@@ -22,7 +22,7 @@ from torch import Tensor
 from .._lazy import lazy_exports
 from ..states import GraphState, pair_mask
 
-__all__ = ["run_suite", "assert_configs_close", "permute_state", "assert_permutation_equivariant", "assert_symmetric", "random_graph_state",
+__all__ = ["run_suite", "assert_configs_close", "permute_state", "assert_permutation_equivariant", "assert_symmetric", "random_graph_state", "random_categorical_state",
            "ProcessConformance", "CTMCConformance", "SAMPLER_CASES", "GMM", "add_sampler_case", "assert_sampler_reproduces",
            "run_sampler_case"]
 
@@ -132,6 +132,19 @@ def random_graph_state(
         A = w * adj[..., None]
     X = torch.randn(batch_size, max_nodes, node_features, generator=g) * mask[..., None]
     return GraphState(X, A, mask)
+
+
+def random_categorical_state(batch_size: int = 4, max_nodes: int = 7, node_classes: int = 3, edge_classes: int = 4,
+                             seed: int = 0) -> GraphState:
+    """A random valid categorical :class:`GraphState` (the discrete family's state): ``X`` node classes
+    ``(B, N)`` in ``[0, node_classes)`` and ``A`` symmetric edge classes ``(B, N, N)`` in
+    ``[0, edge_classes)`` (0 = no edge), both zero at padding; graphs of different sizes."""
+    g = torch.Generator().manual_seed(seed)
+    s = random_graph_state(batch_size, max_nodes, 1, p=0.5, generator=g)
+    cls = torch.randint(1, edge_classes, (batch_size, max_nodes, max_nodes), generator=g).triu(1)
+    E = (cls + cls.transpose(1, 2)) * (s.A > 0)
+    X = torch.randint(0, node_classes, (batch_size, max_nodes), generator=g) * s.node_mask
+    return GraphState(X, E.long(), s.node_mask)
 
 
 def assert_configs_close(a: object, b: object, rel: float = 1e-12, where: str = "config") -> None:

@@ -16,7 +16,7 @@ from graphdiff.guidance.training import conditioning_lr_scales, conditioning_par
 from graphdiff.nn import ConditionFiLM, GraphScoreNetwork, GraphTransformer, GraphTransformerDenoiser
 from graphdiff.pipelines import load_pretrained, train_from_options
 from graphdiff.states import GraphState
-from graphdiff.testing import assert_permutation_equivariant, assert_symmetric, random_graph_state
+from graphdiff.testing import assert_permutation_equivariant, assert_symmetric, random_categorical_state, random_graph_state
 
 D = torch.float64
 SMALL = dict(num_node_classes=3, num_edge_classes=4, K=4, hidden=16, edge_hidden=8, global_hidden=8, depth=3,
@@ -25,12 +25,7 @@ COND = dict(cond_dims={"logp": 1, "qed": 1}, cond_classes={"label": 3})
 
 
 def categorical_state(B=4, N=7, Cx=3, Ce=4, seed=0) -> GraphState:
-    g = torch.Generator().manual_seed(seed)
-    s = random_graph_state(B, N, 1, p=0.5, generator=g)
-    cls = torch.randint(1, Ce, (B, N, N), generator=g).triu(1)
-    E = (cls + cls.transpose(1, 2)) * (s.A > 0)
-    X = torch.randint(0, Cx, (B, N), generator=g) * s.node_mask
-    return GraphState(X, E.long(), s.node_mask)
+    return random_categorical_state(B, N, Cx, Ce, seed)
 
 
 def _cond(B=4):

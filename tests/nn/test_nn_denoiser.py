@@ -11,19 +11,14 @@ import torch
 from graphdiff.errors import InvalidGraphError
 from graphdiff.nn import GraphTransformerDenoiser
 from graphdiff.states import GraphState
-from graphdiff.testing import assert_permutation_equivariant, assert_symmetric, random_graph_state
+from graphdiff.testing import assert_permutation_equivariant, assert_symmetric, random_categorical_state
 
 D = torch.float64
 SMALL = dict(K=4, hidden=16, edge_hidden=8, global_hidden=8, depth=2, heads=2, time_dim=16)
 
 
 def categorical_state(B=4, N=7, Cx=3, Ce=4, seed=0) -> GraphState:
-    g = torch.Generator().manual_seed(seed)
-    s = random_graph_state(B, N, 1, p=0.5, generator=g)
-    cls = torch.randint(1, Ce, (B, N, N), generator=g).triu(1)
-    E = (cls + cls.transpose(1, 2)) * (s.A > 0)
-    X = torch.randint(0, Cx, (B, N), generator=g) * s.node_mask
-    return GraphState(X, E.long(), s.node_mask)
+    return random_categorical_state(B, N, Cx, Ce, seed)
 
 
 def make(seed=0, **kw) -> GraphTransformerDenoiser:
