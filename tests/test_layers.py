@@ -19,7 +19,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "graphdiff"
 #: rooms by floor, lowest first
 FLOORS: list[list[str]] = [
     # 0: foundations
-    ["graphdiff.errors", "graphdiff._optional", "graphdiff._lazy", "graphdiff.registry", "graphdiff.utils", "graphdiff.hardware",
+    ["graphdiff.errors", "graphdiff._optional", "graphdiff._lazy", "graphdiff._io", "graphdiff.registry", "graphdiff.utils", "graphdiff.hardware",
      "graphdiff.outputs"],
     # 1: the state containers
     ["graphdiff.states"],
