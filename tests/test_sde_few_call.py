@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from graphdiff.losses.flow_matching import reflow_loss
+from graphdiff.losses import reflow_loss  # exported beside flow_matching_loss
 from graphdiff.processes.sde.vp import VPSDE
 from graphdiff.samplers import sample_ddim
 
