@@ -9,18 +9,20 @@ target is untouched. Temporary names are ``<name>.tmp-<random hex>`` (:data:`TMP
 folder can sweep the leftovers of a killed writer with ``glob(f"*{TMP_MARK}*")``.
 
 :func:`cache_dir` is the root of everything graphdiff caches on disk (downloaded datasets when
-``GRAPHDIFF_DATA`` is unset, reference statistics of the metrics, RDKit properties).
+``GRAPHDIFF_DATA`` is unset, reference statistics of the metrics, RDKit properties), and
+:func:`hash_strings` makes those caches' keys.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import secrets
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO, Iterator, Sequence
 
-__all__ = ["TMP_MARK", "atomic_file", "write_bytes_atomic", "fsync_dir", "cache_dir", "default_file_mode"]
+__all__ = ["TMP_MARK", "atomic_file", "write_bytes_atomic", "fsync_dir", "cache_dir", "default_file_mode", "hash_strings"]
 
 TMP_MARK = ".tmp-"
 
@@ -33,6 +35,17 @@ def cache_dir() -> Path:
         return Path(root).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "graphdiff"
+
+
+def hash_strings(strings: Sequence[str], *tags: str) -> str:
+    """The key of a cache entry: a 32-hex-digit SHA-256 prefix of ``tags`` then ``strings`` (in
+    order), so any change of input, version or setting named in a tag gives a new key."""
+    h = hashlib.sha256()
+    for t in tags:
+        h.update(t.encode() + b"\x00")
+    for s in strings:
+        h.update(s.encode() + b"\n")
+    return h.hexdigest()[:32]
 
 
 def default_file_mode() -> int:

@@ -28,7 +28,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .._io import atomic_file, cache_dir
+from .._io import atomic_file, cache_dir, hash_strings
 from .._optional import require
 from ..errors import unknown_name
 from .files import sha256_file
@@ -122,8 +122,6 @@ def property_cache_key(smiles: Sequence[str], names: Sequence[str], rdkit_versio
     """The cache key of :func:`cached_properties`: a SHA-256 prefix of the cache format version, the
     RDKit version, the property names (in order) and the SMILES (in order), hashed as the metrics'
     caches hash their inputs."""
-    from ..metrics._cache import hash_strings
-
     return hash_strings(smiles, _CACHE_FORMAT, str(_CACHE_VERSION), rdkit_version or _rdkit_version(),
                         ",".join(names), str(len(smiles)))
 

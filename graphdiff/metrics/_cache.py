@@ -4,25 +4,15 @@ of the input strings, written atomically and read without pickle."""
 
 from __future__ import annotations
 
-import hashlib
 import warnings
 import zipfile
 from typing import Sequence
 
 import numpy as np
 
-from .._io import atomic_file, cache_dir  # cache_dir: $GRAPHDIFF_CACHE, else the XDG cache folder
+from .._io import atomic_file, cache_dir, hash_strings  # cache_dir: $GRAPHDIFF_CACHE, else the XDG cache folder
 
 __all__ = ["cache_dir", "hash_strings", "pack_strings", "unpack_strings", "cache_load", "cache_save"]
-
-
-def hash_strings(strings: Sequence[str], *tags: str) -> str:
-    h = hashlib.sha256()
-    for t in tags:
-        h.update(t.encode() + b"\x00")
-    for s in strings:
-        h.update(s.encode() + b"\n")
-    return h.hexdigest()[:32]
 
 
 def pack_strings(strings: Sequence[str]) -> np.ndarray:
