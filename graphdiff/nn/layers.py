@@ -219,11 +219,6 @@ class GlobalConditioning(nn.Module):
         """Every conditioning name (continuous, then labels)."""
         return list(self.cond_dims) + list(self.cond_classes)
 
-    def embed_condition(self, cond: Mapping[str, Tensor], batch_size: int, dtype: torch.dtype,
-                        device: torch.device) -> Tensor:
-        """``(B, time_hidden)`` embedding of the (possibly partial) condition."""
-        return self.cond_mlp(self.condition_input(cond, batch_size, dtype, device))
-
     def condition_input(self, cond: Mapping[str, Tensor], batch_size: int, dtype: torch.dtype,
                         device: torch.device) -> Tensor:
         """The condition MLPs' input: ``[m * y, m]`` per continuous entry, label embeddings."""
