@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import datetime as dt
 import json
 import os
 import platform
@@ -57,10 +56,6 @@ GRID = {
     "student_ode8": ("student", "dpm_solver", 8),
     "teacher_ddim4": ("teacher", "ddim", 4),
 }
-
-
-def _env_threads(n: int) -> None:
-    torch.set_num_threads(n)
 
 
 def _load_teacher():
@@ -155,7 +150,7 @@ def determinism_check(pipe, pairs: dict[str, torch.Tensor], steps: int, k: int =
 
 
 def cmd_pairs(a) -> int:
-    _env_threads(a.threads)
+    torch.set_num_threads(a.threads)
     pipe = _load_teacher()
     d = Path(a.work) / "pairs"
     d.mkdir(parents=True, exist_ok=True)
@@ -210,7 +205,7 @@ def pair_agreement(pipe, network, pairs: dict[str, torch.Tensor], steps: int, sa
 def cmd_train(a) -> int:
     from graphdiff.losses.flow_matching import reflow_loss
 
-    _env_threads(a.threads)
+    torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     pipe = _load_teacher()
     work = Path(a.work)
@@ -364,14 +359,14 @@ def table(work: Path, names: list[str], n: int, seed: int) -> list[str]:
 def cmd_report(a) -> int:
     work = Path(a.work)
     sys.path.insert(0, str(ROOT / "benchmarks"))
-    from _common import git_commit
+    from _common import git_commit, utc_now, write_page_block
 
     page = Path(a.page)
-    head = page.read_text().split("<!-- tables -->")[0] if page.exists() else "# Few-call student of qm9_sde\n\n"
+    if not page.exists():
+        page.write_text("# Few-call student of qm9_sde\n")
     meta = json.loads((work / "pairs" / "meta.json").read_text()) if (work / "pairs" / "meta.json").exists() else {}
     log = json.loads((work / "train_log.json").read_text()) if (work / "train_log.json").exists() else {}
-    out = [head.rstrip() + "\n", "<!-- tables -->", "",
-           f"Tables written {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC by `python benchmarks/sde_few_call.py report`, "
+    out = ["", f"Tables written {utc_now()} by `python benchmarks/sde_few_call.py report`, "
            f"commit `{git_commit()}`, {platform.machine()}.", ""]
     if meta:
         ch = meta["chunks"]
@@ -401,7 +396,7 @@ def cmd_report(a) -> int:
         rows = table(work, list(GRID), 10000, seed)
         if rows != ["(not measured)"]:
             out += [f"### 10,000 samples, seed {seed}", ""] + rows + [""]
-    page.write_text("\n".join(out))
+    write_page_block(page, out, "tables")  # the hand-written text above the tables is kept
     print(f"wrote {page}")
     return 0
 
@@ -433,7 +428,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--n", type=int, default=None, help="default 1,000 (grid) / 10,000 (check)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
-    p = sub.add_parser("report", help="tables of W into the results page (text above '<!-- tables -->' is kept)")
+    p = sub.add_parser("report", help="tables of W into the results page between its tables markers (the rest of the page is kept)")
     p.add_argument("--work", required=True)
     p.add_argument("--page", default=str(ROOT / "benchmarks" / "results" / "few_call_qm9_sde.md"))
     a = ap.parse_args(argv)

@@ -58,11 +58,15 @@ def load_split(data: Path, name: str) -> tuple[list[torch.Tensor], list[torch.Te
     return clean, noisy, snr, kinds
 
 
-def noise_mix(data: Path, name: str) -> str:
-    """``"babble 219, pink 188, white 193"``: the noise types of a split, counted (read from its file)."""
-    with np.load(data / f"{name}.npz") as d:
-        kinds = d["noise_type"]
+def mix_text(kinds: np.ndarray) -> str:
+    """``"babble 219, pink 188, white 193"``: noise types, counted."""
     return ", ".join(f"{t} {int((kinds == t).sum())}" for t in np.unique(kinds))
+
+
+def noise_mix(data: Path, name: str) -> str:
+    """:func:`mix_text` of a split's noise types (read from its file)."""
+    with np.load(data / f"{name}.npz") as d:
+        return mix_text(d["noise_type"])
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -226,7 +230,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     others = [f"{r['short']}: {'passes' if all(_gate(r, rows[0], rows[1]).values()) else 'fails'}"
               for r in rows[2:] if r is not gate_row]
     snr_txt = f"{float(np.mean(snr_db)):.1f} dB mean input SNR (range {float(np.min(snr_db)):.1f}-{float(np.max(snr_db)):.1f})"
-    kinds_txt = ", ".join(f"{t} {int((kinds == t).sum())}" for t in np.unique(kinds))
+    kinds_txt = mix_text(kinds)
     train_mix = noise_mix(args.data, "train") if (args.data / "train.npz").exists() else "noise mix not available"
     lines = [
         "# Speech enhancement: OU-VE score model (SGMSE+ recipe) on synthetic espeak-ng speech",

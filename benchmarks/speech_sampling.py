@@ -42,7 +42,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import cpu_name, git_commit, utc_now  # noqa: E402
-from speech_enhancement import _by_noise, _fmt, _gate, _metrics, load_split  # noqa: E402
+from speech_enhancement import _by_noise, _fmt, _gate, _metrics, load_split, mix_text  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 METRICS = ("pesq", "estoi", "si_sdr")
@@ -64,7 +64,7 @@ def _row(name: str, per_utt: list[np.ndarray]) -> dict:
 
 
 def _header(title: str, args: argparse.Namespace, cmd: str, lo: int, n: int, kinds: np.ndarray, card: dict) -> list[str]:
-    kinds_txt = ", ".join(f"{t} {int((kinds == t).sum())}" for t in np.unique(kinds))
+    kinds_txt = mix_text(kinds)
     return [
         f"# {title}", "",
         f"- date: {utc_now()}; commit: {git_commit()}; machine: {cpu_name('cpu')}, {os.cpu_count()} cores shared with other jobs "
@@ -311,7 +311,7 @@ def _paired_page(args, cmd: str, utts: list[dict], blocks, card: dict, k_rg: int
     lines = _header("Speech enhancement: paired per-utterance comparison of the regenerated sample with Wiener and the input",
                     args, cmd, 0, 0, kinds, card)
     lines[4] = (f"- utterances: test {', '.join(s for s, _ in sets[:len(blocks)])} "
-                f"({', '.join(f'{t} {int((kinds == t).sum())}' for t in np.unique(kinds))} noise); PESQ wb, ESTOI, SI-SDR (dB); "
+                f"({mix_text(kinds)} noise); PESQ wb, ESTOI, SI-SDR (dB); "
                 f"per-utterance scores in {Path(args.results).with_suffix('.json').name}")
     lines += [
         f"- draws: per block a generator seeded {args.seed} at its first utterance and, per utterance, {args.k} PC draws then "
