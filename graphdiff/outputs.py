@@ -66,12 +66,21 @@ def check_output(path: str | os.PathLike, *, molecules: bool) -> Path:
     return p
 
 
-def check_writable_dir(folder: str | os.PathLike) -> Path:
-    """Create ``folder`` if needed and check a file can be written in it (``ValueError`` if not)."""
+def check_writable_dir(folder: str | os.PathLike, *, create: bool = True) -> Path:
+    """Check a file can be written in ``folder`` (``ValueError`` naming it if not). With ``create``
+    the folder is made if missing; without, nothing is left behind: the nearest existing ancestor
+    must be a writable folder (a refused training config used to leave an empty ``--out``)."""
     d = Path(folder)
+    probe = d
+    if not create:
+        while not probe.exists() and probe.parent != probe:
+            probe = probe.parent
+        if not probe.is_dir():
+            raise ValueError(f"cannot write to {d}: {probe} is not a folder")
     try:
-        d.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=".graphdiff-write-check-", dir=d)
+        if create:
+            d.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=".graphdiff-write-check-", dir=probe)
         os.close(fd)
         os.unlink(name)
     except OSError as exc:

@@ -11,7 +11,7 @@ import networkx as nx
 import pytest
 import torch
 
-from graphdiff.outputs import check_output, open_writer, write_samples
+from graphdiff.outputs import check_output, check_writable_dir, open_writer, write_samples
 from graphdiff.pipelines import load_pretrained
 
 
@@ -82,6 +82,29 @@ def test_unwritable_folder_is_refused_up_front(tmp_path):
     (tmp_path / "d.smi").mkdir()
     with pytest.raises(ValueError, match="is a folder"):
         check_output(tmp_path / "d.smi", molecules=True)
+
+
+def test_checking_a_folder_without_creating_it_leaves_nothing_behind(tmp_path):
+    target = tmp_path / "a" / "b"
+    assert check_writable_dir(target, create=False) == target
+    assert list(tmp_path.iterdir()) == []  # not made, and no probe file left
+    (tmp_path / "f").write_text("a file, not a folder")
+    with pytest.raises(ValueError, match="is not a folder"):
+        check_writable_dir(tmp_path / "f" / "run", create=False)
+    with pytest.raises(ValueError, match="cannot write to"):
+        check_writable_dir("/proc/x/run", create=False)
+
+
+def test_a_refused_training_config_leaves_no_out_folder(tmp_path):
+    from typer.testing import CliRunner
+
+    from graphdiff.cli import app
+
+    cfg = tmp_path / "run.yaml"
+    cfg.write_text("dataset: qm9\ninit_from: qm9_ctmc\nnetwork: {depth: 2}\n")
+    res = CliRunner().invoke(app, ["train", "-c", str(cfg), "-o", str(tmp_path / "run"), "--steps", "1"])
+    assert res.exit_code == 2 and "remove the network" in res.output
+    assert not (tmp_path / "run").exists()
 
 
 def test_writer_is_atomic(molecules, tmp_path):

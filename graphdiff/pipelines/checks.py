@@ -216,7 +216,7 @@ def check_training_options(options: Mapping[str, Any], *, nproc: int = 1) -> Non
     out = options.get("out", "runs/model")
     if not isinstance(out, (str, Path)) or not str(out):
         raise ValueError(f"out must be a folder path, got {out!r}")
-    check_writable_dir(Path(out))
+    check_writable_dir(Path(out), create=False)  # made when the first checkpoint is written
 
 
 def data_fingerprint(tensors: Sequence[Tensor]) -> str:
