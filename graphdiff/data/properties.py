@@ -6,7 +6,13 @@
 * ``qed``: quantitative estimate of drug-likeness (``rdkit.Chem.QED.qed``; Bickerton et al. 2012);
 * ``mw``: average molecular weight in g/mol, hydrogens included (``rdkit.Chem.Descriptors.MolWt``);
 * ``sa``: synthetic accessibility score, 1 (easy) to 10 (hard), from the ``SA_Score`` module that
-  RDKit ships in ``rdkit.Contrib`` (Ertl & Schuffenhauer 2009).
+  RDKit ships in ``rdkit.Contrib`` (Ertl & Schuffenhauer 2009);
+* ``alerts``, ``hbd``, ``rotb``: three of the eight integer descriptors that QED is built from, counted
+  exactly as ``rdkit.Chem.QED.properties`` counts them (on the molecule without explicit hydrogens):
+  the number of QED's structural alerts (``QED.StructuralAlerts``) the molecule matches, the
+  hydrogen-bond donors (``rdMolDescriptors.CalcNumHBD``) and the strict rotatable bonds
+  (``CalcNumRotatableBonds(..., Strict)``). A condition ``alerts=0`` asks for molecules without
+  any of QED's alerts.
 
 :func:`compute_properties` evaluates them on SMILES or RDKit molecules (NaN for a SMILES RDKit
 cannot parse); :func:`cached_properties` does the same for a list of SMILES through an on-disk
@@ -41,6 +47,9 @@ PROPERTY_DESCRIPTIONS = {
     "qed": "quantitative estimate of drug-likeness (RDKit QED.qed)",
     "mw": "molecular weight in g/mol (RDKit Descriptors.MolWt)",
     "sa": "synthetic accessibility score, 1 easy - 10 hard (RDKit Contrib SA_Score)",
+    "alerts": "number of QED's structural alerts matched (as RDKit QED.properties ALERTS)",
+    "hbd": "hydrogen-bond donors (as RDKit QED.properties HBD)",
+    "rotb": "strict rotatable bonds (as RDKit QED.properties ROTB)",
 }
 #: names of the built-in RDKit properties
 PROPERTIES = tuple(PROPERTY_DESCRIPTIONS)
@@ -68,7 +77,30 @@ def _sa() -> Callable[[Any], float]:
     return sascorer.calculateScore
 
 
-_FACTORIES: dict[str, Callable[[], Callable[[Any], float]]] = {"logp": _logp, "qed": _qed, "mw": _mw, "sa": _sa}
+def _alerts() -> Callable[[Any], float]:
+    Chem, QED = require("rdkit.Chem"), require("rdkit.Chem.QED")
+    alerts = QED.StructuralAlerts
+
+    def count(mol: Any) -> float:  # QED.properties: ALERTS on Chem.RemoveHs(mol)
+        mol = Chem.RemoveHs(mol)
+        return float(sum(1 for alert in alerts if mol.HasSubstructMatch(alert)))
+
+    return count
+
+
+def _hbd() -> Callable[[Any], float]:
+    Chem, rdmd = require("rdkit.Chem"), require("rdkit.Chem.rdMolDescriptors")
+    return lambda mol: float(rdmd.CalcNumHBD(Chem.RemoveHs(mol)))
+
+
+def _rotb() -> Callable[[Any], float]:
+    Chem, rdmd = require("rdkit.Chem"), require("rdkit.Chem.rdMolDescriptors")
+    strict = rdmd.NumRotatableBondsOptions.Strict
+    return lambda mol: float(rdmd.CalcNumRotatableBonds(Chem.RemoveHs(mol), strict))
+
+
+_FACTORIES: dict[str, Callable[[], Callable[[Any], float]]] = {"logp": _logp, "qed": _qed, "mw": _mw, "sa": _sa,
+                                                               "alerts": _alerts, "hbd": _hbd, "rotb": _rotb}
 
 
 def property_function(name: str) -> Callable[[Any], float]:

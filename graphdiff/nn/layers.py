@@ -219,6 +219,35 @@ class GlobalConditioning(nn.Module):
         """Every conditioning name (continuous, then labels)."""
         return list(self.cond_dims) + list(self.cond_classes)
 
+    def input_columns(self) -> dict[str, slice]:
+        """Where each entry sits in :meth:`condition_input` (the condition MLPs' input): ``dim + 1``
+        columns per continuous entry (``[m * y, m]``), then a label embedding per label."""
+        out, i = {}, 0
+        for name, dim in self.cond_dims.items():
+            out[name] = slice(i, i + dim + 1)
+            i += dim + 1
+        for name in self.cond_classes:
+            width = self.label_embeddings[name].embedding_dim
+            out[name] = slice(i, i + width)
+            i += width
+        return out
+
+    def carry_input_weight(self, old: "GlobalConditioning", weight: Tensor) -> Tensor:
+        """``old``'s first-layer weight of a condition MLP (``(out, old input)``) laid out for this
+        module's input, which holds every entry of ``old`` (same widths) and possibly new ones: each
+        old entry's columns move to its place here, a new entry's columns are zero. The input is
+        a sum over columns, so the layer computes exactly what it did (for any value of a new
+        entry) until the new columns are trained: how a conditional model gains new condition
+        entries on top of trained weights."""
+        have, want = old.input_columns(), self.input_columns()
+        gone = [n for n in have if n not in want or (have[n].stop - have[n].start) != (want[n].stop - want[n].start)]
+        if gone:
+            raise ValueError(f"cannot carry the condition input over: entries {gone} are missing or change width")
+        out = weight.new_zeros(weight.shape[0], sum(s.stop - s.start for s in want.values()))
+        for name, cols in have.items():
+            out[:, want[name]] = weight[:, cols]
+        return out
+
     def condition_input(self, cond: Mapping[str, Tensor], batch_size: int, dtype: torch.dtype,
                         device: torch.device) -> Tensor:
         """The condition MLPs' input: ``[m * y, m]`` per continuous entry, label embeddings."""

@@ -101,8 +101,8 @@ def test_rdkit_properties_and_columns(tmp_path):
     assert v[1, 0] == pytest.approx(Crippen.MolLogP(m)) and v[1, 1] == pytest.approx(QED.qed(m))
     assert v[1, 2] == pytest.approx(Descriptors.MolWt(m)) and v[0, 2] == pytest.approx(46.069, abs=1e-2)
     assert 1.0 <= v[0, 3] <= 10.0 and np.isnan(v[2:]).all()
-    assert set(PROPERTIES) == {"logp", "qed", "mw", "sa"}
-    with pytest.raises(ValueError, match="unknown property .tpsa.; valid choices: logp, mw, qed, sa"):
+    assert set(PROPERTIES) == {"logp", "qed", "mw", "sa", "alerts", "hbd", "rotb"}
+    with pytest.raises(ValueError, match="unknown property .tpsa.; valid choices: alerts, hbd, logp, mw, qed, rotb, sa"):
         compute_properties(smi, ["tpsa"])
     f = tmp_path / "p.csv"
     f.write_text("SMILES,gap,name\nCCO,1.5,a\nCC,,b\n")

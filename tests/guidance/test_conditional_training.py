@@ -50,7 +50,7 @@ def test_condition_block_errors(tmp_path):
     f.write_text("\n".join(SMILES) + "\n")
     base = {"smiles_file": str(f), "init_from": "qm9_ctmc", "out": str(tmp_path / "r"), "progress": False,
             "train": {"steps": 1, "batch_size": 4}}
-    with pytest.raises(ValueError, match="unknown property .tpsa.; valid choices: logp, mw, qed, sa"):
+    with pytest.raises(ValueError, match="unknown property .tpsa.; valid choices: alerts, hbd, logp, mw, qed, rotb, sa"):
         train_from_options({**base, "condition": {"properties": ["tpsa"]}})
     with pytest.raises(ValueError, match="unknown condition option"):
         train_from_options({**base, "condition": {"properties": ["qed"], "drop": 0.1}})
