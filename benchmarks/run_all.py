@@ -71,7 +71,8 @@ _MMD_COLUMNS = ("sampler", "steps", "NFE", "seeds", "degree", "clustering", "orb
 HEADLINES: list[Headline] = [
     Headline("QM9, discrete CTMC: the bundled `qm9_ctmc`, 10,000 samples, 23 network calls", "discrete_qm9", 0, _CARD_COLUMNS,
              _FRAGMENTS),
-    Headline("QM9, continuous SDE: the bundled `qm9_sde`, 10,000 samples, 50 NFE", "molecules_qm9_continuous_samplers", 0),
+    Headline("QM9, continuous SDE: the bundled `qm9_sde`, 10,000 samples, 50 NFE", "molecules_qm9_continuous_samplers", 0,
+             note=_FRAGMENTS),
     Headline("ZINC250k, discrete CTMC: the bundled `zinc250k_ctmc`, 10,000 samples, 97 network calls", "discrete_zinc250k", 2,
              _CARD_COLUMNS, _FRAGMENTS),
     Headline("community-small, continuous SDE: the bundled `community_small_sde` (GDSS protocol, MMD²)",
