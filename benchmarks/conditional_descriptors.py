@@ -128,12 +128,23 @@ def run_row(args) -> None:
                     "imputed_match": {d: float((req[:, j] == np.repeat(tdesc, args.per, 0)[:, j]).mean())
                                       for j, d in enumerate(DESC)}}
         cond.update({d: req[:, j] for j, d in enumerate(DESC)})
+    num_nodes = None
     if args.row != "base" and args.refit_sizes:
         t0 = time.perf_counter()
-        pipe.card["condition"]["node_counts"] = refit_sizes(train, tp)
+        counts = refit_sizes(train, tp)
+        pipe.card["condition"]["node_counts"] = counts
         info["refit_seconds"] = time.perf_counter() - t0
+        if args.sizes == "three":  # p(N | logP, QED, MW): the descriptors left out of the size draw
+            from graphdiff.guidance import ConditionalNodeCounts
+
+            raw = np.concatenate([tgt, np.full((len(tgt), 3), np.nan)], axis=1)
+            p = ConditionalNodeCounts.from_dict(counts).probs(raw).float()[:, : pipe.node_counts.max_nodes + 1]
+            # the draw sample_guided makes for the base row (same generator, same law): the same sizes
+            num_nodes = torch.multinomial(p, 1, generator=torch.Generator().manual_seed(args.seed)).reshape(-1)
+            info["sizes"] = "p(N | logP, QED, MW)"
     t0 = time.perf_counter()
-    out = pipe.sample(len(tgt), condition=cond, guidance_scale=args.scale, seed=args.seed, progress=True)
+    out = pipe.sample(len(tgt), condition=cond, guidance_scale=args.scale, seed=args.seed, progress=True,
+                      num_nodes=num_nodes)
     r = score(out, tgt, train)
     r.update(row=args.row, model=str(args.model), scale=args.scale, seed=args.seed, per=args.per, commit=git_commit(),
              date=utc_now(), load=os.getloadavg()[0], wall=time.perf_counter() - t0, info=info,
@@ -179,13 +190,24 @@ def match_rates(r: dict, against: str) -> dict[str, float]:
 
 LABELS = {"base": "`qm9_cond` (bundled; logP, QED, MW)", "absent": "descriptor model, descriptors absent (a)",
           "imputed": "descriptor model, descriptors imputed from k = 10 nearest training molecules (b)",
-          "oracle": "descriptor model, the target's own descriptors (c; upper bound, not user-facing)"}
+          "oracle": "descriptor model, the target's own descriptors (c; upper bound, not user-facing)",
+          "absent-n3": "(a), sizes drawn as in the `qm9_cond` row (p(N) given logP, QED, MW)",
+          "imputed-n3": "(b), sizes drawn as in the `qm9_cond` row (p(N) given logP, QED, MW)",
+          "oracle-n3": "(c), sizes drawn as in the `qm9_cond` row (p(N) given logP, QED, MW)"}
+
+
+def label(k: str) -> str:
+    """A row's label; ``<row>-more``: the same row of the model trained on further (the continuation)."""
+    if k.endswith("-more") and k[: -len("-more")] in LABELS:
+        return LABELS[k[: -len("-more")]] + ", after the continuation"
+    return LABELS.get(k, k)
 
 
 def report(args) -> None:
     work = Path(args.work)
     rows = {p.stem: json.loads(p.read_text()) for p in sorted(work.glob("*.json"))}
-    order = [k for k in ROWS if k in rows] + sorted(k for k in rows if k not in ROWS)
+    known = [*ROWS, "absent-n3", "imputed-n3", "oracle-n3", "absent-n3-more", "imputed-n3-more", "oracle-n3-more"]
+    order = [k for k in known if k in rows] + sorted(k for k in rows if k not in known)
     lines = [
         "| row | samples | MAE logP | MAE QED | MAE MW | ratios logP / QED / MW | validity w/o corr. | uniqueness | "
         "novelty | alerts / HBD / ROTB = target's | all three | = requested | gate |",
@@ -199,14 +221,17 @@ def report(args) -> None:
         mt = match_rates(r, "target_desc")
         mr = match_rates(r, "requested_desc")
         lines.append(
-            f"| {LABELS.get(k, k)} | {r['n']} | {m['logp']:.3f} | {m['qed']:.4f} | {m['mw']:.2f} | "
+            f"| {label(k)} | {r['n']} | {m['logp']:.3f} | {m['qed']:.4f} | {m['mw']:.2f} | "
             + " / ".join(f"{v:.0%}" for v in ratios.values())
             + f" | {r['validity_wo_correction']:.4f} | {r['uniqueness']:.4f} | {r['novelty']:.4f} | "
             + " / ".join(f"{mt[d]:.1%}" for d in DESC) + f" | {mt['all three']:.1%} | "
             + (" / ".join(f"{mr[d]:.1%}" for d in DESC) if mr else "-") + f" | {'pass' if gate else 'fail'} |")
     lines.append("")
     per = args.per
-    pairs = [(a, b) for a, b in (("imputed", "base"), ("absent", "base"), ("oracle", "base"), ("imputed", "absent"))
+    pairs = [(a, b) for a, b in (("imputed", "base"), ("imputed-n3", "base"), ("absent", "base"), ("oracle", "base"),
+                                 ("oracle-n3", "base"), ("imputed", "absent"), ("imputed-n3", "absent-n3"),
+                                 ("imputed-n3-more", "base"), ("oracle-n3-more", "base"),
+                                 ("imputed-n3-more", "imputed-n3"))
              if a in rows and b in rows]
     if pairs:
         lines += ["Paired differences on the same 100 targets (MAE of the first row minus the second; 95% interval of a "
@@ -217,6 +242,20 @@ def report(args) -> None:
                 f"{p} {e:+.3f} [{lo:+.3f}, {hi:+.3f}]" if p != "qed" else f"{p} {e:+.4f} [{lo:+.4f}, {hi:+.4f}]"
                 for p, (e, lo, hi) in zip(PROPS, bs)))
         lines.append("")
+    lines += ["QED MAE split by whether the achieved descriptors equal the target molecule's (share of samples, MAE "
+              "where they match, MAE where they do not):", "",
+              "| row | alerts = target's | QED MAE if so / if not | all three = target's | QED MAE if so / if not |",
+              "|---|---|---|---|---|"]
+    for k in order:
+        r = rows[k]
+        e = np.abs(np.asarray(r["achieved"], float) - np.asarray(r["targets"], float))[:, 1]
+        eq = np.asarray(r["achieved_desc"], float) == np.asarray(r["target_desc"], float)
+        ok = np.isfinite(e)
+        cells = []
+        for m in (eq[:, 0] & ok, eq.all(1) & ok):
+            cells += [f"{m.sum() / ok.sum():.1%}", f"{e[m].mean():.4f} / {e[ok & ~m].mean():.4f}"]
+        lines.append(f"| {label(k)} | " + " | ".join(cells) + " |")
+    lines.append("")
     info = rows.get("imputed", {}).get("info") or {}
     if info:
         lines += [f"Imputation: k = {info['k']} nearest training molecules, {info['duplicates_left_out']} exact "
@@ -242,6 +281,8 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--no-refit-sizes", dest="refit_sizes", action="store_false")
+    p.add_argument("--sizes", default="all", choices=["all", "three"],
+                   help="p(N | every given entry) (default) or p(N | logP, QED, MW) only, the base row's draw")
     p.add_argument("--work", default="/tmp/graphdiff_conditional_descriptors")
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "conditional_qm9.md"))
     args = p.parse_args()
