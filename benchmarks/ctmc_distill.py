@@ -12,6 +12,10 @@ Parts::
     python benchmarks/ctmc_distill.py speed --load W/student                              # ms / molecule
     python benchmarks/ctmc_distill.py report --work W                                    # the rows as a table
 
+``train --init DIR`` trains on from an earlier student; ``--on-policy K`` starts K of the ``--chunks``
+chunks of each batch from the student's own ancestral rollout instead of the forward marginal (measured
+worse on QM9: benchmarks/results/few_call_qm9_distill.md).
+
 ``eval`` is ``benchmarks/discrete_graphs.py --dataset qm9 --load DIR --sampler ancestral --steps 12
 --time-power 3`` (or the teacher's row with ``--teacher``), its values kept as JSON under ``--work``.
 """
@@ -46,7 +50,7 @@ def _student_card(pipe, info: dict) -> None:
 
 def train(a: argparse.Namespace) -> int:
     from graphdiff.data import load
-    from graphdiff.losses.ctmc_distill import ctmc_distill_loss
+    from graphdiff.losses.ctmc_distill import ctmc_distill_loss, rollout_states
     from graphdiff.pipelines.discrete import DiscreteGraphDiffusion
     from graphdiff.samplers.ctmc import warped_time_grid
     from graphdiff.states import GraphState
@@ -65,7 +69,16 @@ def train(a: argparse.Namespace) -> int:
     for p in teacher_net.parameters():
         p.requires_grad_(False)
     teacher = pipe._denoiser(teacher_net)
-    student_net = copy.deepcopy(teacher_net).train()
+    earlier = None
+    if a.init:  # train on from an earlier student (its weights; a fresh optimizer and EMA)
+        start_pipe = DiscreteGraphDiffusion.from_pretrained(a.init)
+        earlier = start_pipe.card.get("distillation")
+        start = start_pipe.network
+        student_net = copy.deepcopy(teacher_net)
+        student_net.load_state_dict(start.state_dict())
+        student_net.train()
+    else:
+        student_net = copy.deepcopy(teacher_net).train()
     for p in student_net.parameters():
         p.requires_grad_(True)
     student = pipe._denoiser(student_net)
@@ -84,7 +97,8 @@ def train(a: argparse.Namespace) -> int:
             "loss": "graphdiff.losses.ctmc_distill.ctmc_distill_loss (KL of the teacher pc step law, last corrector leap "
                     "integrated out, to the student's ancestral transition)",
             "grid": {"steps": STEPS, "time_power": TIME_POWER}, "batch_size": a.batch_size, "chunks": a.chunks, "lr": a.lr,
-            "ema_decay": a.ema_decay, "seed": a.seed, "threads": a.threads, "train_graphs": data.batch_size}
+            "ema_decay": a.ema_decay, "seed": a.seed, "threads": a.threads, "train_graphs": data.batch_size,
+            "on_policy_chunks": a.on_policy, "init": a.init, "init_distillation": earlier}
 
     def save(step: int, name: str) -> None:
         with ema.swapped(student_net):
@@ -101,8 +115,18 @@ def train(a: argparse.Namespace) -> int:
         nm = data.node_mask[idx]
         n = max(int(nm.sum(-1).max()), 1)
         x0 = GraphState(data.X[idx][:, :n], data.A[idx][:, :n, :n], nm[:, :n])
+        index = states = None
+        if a.on_policy:  # the first on_policy chunks start from the student's own rollout (one rollout, shared)
+            index = torch.randint(0, STEPS, (a.chunks,), generator=g).tolist()
+            size = a.batch_size // a.chunks
+            like = GraphState(x0.X[:size], x0.A[:size], x0.node_mask[:size])
+            top = max(index[: a.on_policy])
+            student_net.eval()
+            traj = rollout_states(pipe.process, student, like, times[: top + 2], g)
+            student_net.train()
+            states = [traj[i] for i in index[: a.on_policy]] + [None] * (a.chunks - a.on_policy)
         res = ctmc_distill_loss(pipe.process, student, teacher, x0, times, chunks=a.chunks, edge_weight=pipe.edge_weight,
-                                generator=g, corrector_steps=1)
+                                index=index, states=states, generator=g, corrector_steps=1)
         opt.zero_grad(set_to_none=True)
         res.loss.backward()
         gn = float(torch.nn.utils.clip_grad_norm_(student_net.parameters(), 1.0))
@@ -170,25 +194,32 @@ def evaluate(a: argparse.Namespace) -> int:
 
 
 def speed(a: argparse.Namespace) -> int:
-    """CPU ms per molecule of the student (12 ancestral calls) beside the teacher's 23-call default,
-    same process, same sizes, alternating, best of ``--repeats``."""
+    """CPU ms per molecule of the default call (``pipe.sample(n, seed=0, batch_size=512, precision="auto")``,
+    size-sorted batches, the card's sampler) of the student (12 ancestral calls) beside the teacher's
+    (23 calls), same process, same sizes, interleaved after a warm-up; best and median of ``--repeats``."""
+    import os
+    import statistics
+
     from graphdiff.pipelines.discrete import DiscreteGraphDiffusion
 
     torch.set_num_threads(a.threads)
-    student = DiscreteGraphDiffusion.from_pretrained(a.load)
-    teacher = DiscreteGraphDiffusion.from_pretrained(TEACHER)
-    rows = {"student ancestral 12": (student, dict(steps=12, sampler="ancestral")),
-            "teacher pc 12 (23 calls)": (teacher, dict(steps=12, sampler="pc"))}
-    best = {k: float("inf") for k in rows}
+    rows = {"student (card: ancestral 12)": DiscreteGraphDiffusion.from_pretrained(a.load),
+            "teacher (card: pc 12, corrector 1)": DiscreteGraphDiffusion.from_pretrained(a.teacher_model)}
+    times: dict[str, list[float]] = {k: [] for k in rows}
+    calls: dict[str, int] = {}
+    for pipe in rows.values():
+        pipe.sample(4, seed=9, batch_size=512, precision="auto")  # warm-up
+    load0 = os.getloadavg()
     for _ in range(a.repeats):
-        for k, (pipe, kw) in rows.items():
-            out = pipe.sample(a.n, seed=0, batch_size=a.batch_size, progress=False, **kw)
-            best[k] = min(best[k], 1000 * out.seconds / a.n)
-    import os
-
-    load = os.getloadavg()
-    res = {"threads": a.threads, "n": a.n, "batch_size": a.batch_size, "repeats": a.repeats,
-           "ms_per_molecule_best": {k: round(v, 2) for k, v in best.items()}, "loadavg": load}
+        for k, pipe in rows.items():
+            out = pipe.sample(a.n, seed=0, batch_size=512, precision="auto")
+            times[k].append(1000 * out.seconds / a.n)
+            calls[k] = out.nfe_per_graph
+    res = {"threads": a.threads, "n": a.n, "repeats": a.repeats, "calls": calls,
+           "ms_per_molecule_best": {k: round(min(v), 2) for k, v in times.items()},
+           "ms_per_molecule_median": {k: round(statistics.median(v), 2) for k, v in times.items()},
+           "loadavg_before_after": [load0, os.getloadavg()],
+           "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
     print(json.dumps(res))
     if a.work:
         Path(a.work, f"speed_t{a.threads}.json").write_text(json.dumps(res, indent=1))
@@ -219,6 +250,9 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--save-every", type=float, default=10.0, help="minutes between EMA checkpoints")
     t.add_argument("--batch-size", type=int, default=128)
     t.add_argument("--chunks", type=int, default=4, help="grid intervals per batch")
+    t.add_argument("--on-policy", type=int, default=0,
+                   help="chunks per batch whose x_t comes from the student's own ancestral rollout (batch size divisible by chunks)")
+    t.add_argument("--init", default=None, help="start from this student folder instead of the teacher's weights")
     t.add_argument("--lr", type=float, default=2e-4)
     t.add_argument("--ema-decay", type=float, default=0.999)
     t.add_argument("--seed", type=int, default=0)
@@ -237,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     s = sub.add_parser("speed")
     s.add_argument("--load", required=True)
     s.add_argument("--n", type=int, default=500)
-    s.add_argument("--batch-size", type=int, default=500)
+    s.add_argument("--teacher-model", default=TEACHER)
     s.add_argument("--repeats", type=int, default=3)
     s.add_argument("--threads", type=int, default=1)
     s.add_argument("--work", default=None)

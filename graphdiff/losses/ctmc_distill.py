@@ -31,10 +31,11 @@ from torch import Tensor
 
 from ..processes.ctmc.base import x0_probs_from_logits
 from ..processes.ctmc.base import reverse_rate
-from ..samplers.ctmc import sample_ctmc_predictor_corrector
+from ..samplers.ctmc import sample_ctmc_ancestral, sample_ctmc_predictor_corrector
 from .ctmc import CTMCLossOutput
 
-__all__ = ["ctmc_transition_nll", "teacher_step", "teacher_targets", "leap_probs", "noisy_at", "ctmc_distill_loss"]
+__all__ = ["ctmc_transition_nll", "teacher_step", "teacher_targets", "leap_probs", "noisy_at", "rollout_states",
+           "ctmc_distill_loss"]
 
 Denoiser = Callable[[Any, Tensor], Any]
 _EPS = 1e-12
@@ -147,6 +148,20 @@ def noisy_at(process: Any, x0: Any, t: float, generator: torch.Generator | None 
     return process.join(xt, x0)
 
 
+@torch.no_grad()
+def rollout_states(process: Any, denoiser: Denoiser, node_mask_or_like: Any, times: Tensor,
+                   generator: torch.Generator | None = None) -> list[Any]:
+    """The states ``[x_{t_0}, ..., x_{t_{n-1}}]`` one ancestral rollout of ``denoiser`` (e.g. the
+    student itself: on-policy states) visits on the grid ``times``, from a prior draw shaped like
+    ``node_mask_or_like`` (a graph batch or a tensor state): the states the student's own sampler
+    meets, which forward noising of data does not reach."""
+    x = noisy_at(process, node_mask_or_like, 1.0, generator)
+    times = torch.as_tensor(times, dtype=torch.float32)
+    out = sample_ctmc_ancestral(process, denoiser, x, times=times[:-1] if times.numel() > 2 else times,
+                                final="none", generator=generator, return_trajectory=True)
+    return out.trajectory[: times.numel() - 1]
+
+
 def _cat(states: list[Any]) -> Any:
     first = states[0]
     if torch.is_tensor(first):
@@ -162,8 +177,8 @@ def _chunk(x0: Any, sl: slice) -> Any:
 
 def ctmc_distill_loss(process: Any, student: Denoiser, teacher: Denoiser, x0: Any, times: Tensor, *,
                       chunks: int = 4, index: Sequence[int] | None = None, edge_weight: float = 5.0,
-                      rao_blackwell: bool = True, generator: torch.Generator | None = None,
-                      **teacher_options: Any) -> CTMCLossOutput:
+                      rao_blackwell: bool = True, states: Sequence[Any] | None = None,
+                      generator: torch.Generator | None = None, **teacher_options: Any) -> CTMCLossOutput:
     """Distillation loss on a batch of clean states ``x0`` (categorical).
 
     ``times``: the student's decreasing grid (``t_0 = 1`` ... ``t_n = 0``). The batch is cut into
@@ -172,7 +187,9 @@ def ctmc_distill_loss(process: Any, student: Denoiser, teacher: Denoiser, x0: An
     the default: the teacher's step law with its last corrector leap integrated out;
     ``teacher_options``: ``corrector_steps``, ``corrector_step_size``, ``jump``) or one draw of
     :func:`teacher_step` (``predictor``, ``corrector_steps``, ``final``, ...); then one student call
-    on the whole batch (per-sample times) and :func:`ctmc_transition_nll`."""
+    on the whole batch (per-sample times) and :func:`ctmc_transition_nll`. ``states``: optional
+    ``x_{t_i}`` per chunk (each shaped like its slice of ``x0``, e.g. from :func:`rollout_states`)
+    in place of the forward marginal."""
     times = torch.as_tensor(times, dtype=torch.float32)
     n = times.numel() - 1
     B = process.split(x0)[0][0].shape[0]
@@ -189,7 +206,7 @@ def ctmc_distill_loss(process: Any, student: Denoiser, teacher: Denoiser, x0: An
             raise ValueError(f"grid interval {i} outside 0..{n - 1}")
         sl = slice(bounds[k], bounds[k + 1])
         t, s = float(times[i]), float(times[i + 1])
-        xt = noisy_at(process, _chunk(x0, sl), t, generator)
+        xt = noisy_at(process, _chunk(x0, sl), t, generator) if states is None or states[k] is None else states[k]
         xts.append(xt)
         if rao_blackwell:
             xss.append(teacher_targets(process, teacher, xt, t, s, generator=generator, **teacher_options))

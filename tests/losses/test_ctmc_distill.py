@@ -13,6 +13,7 @@ from graphdiff.losses.ctmc_distill import (
     ctmc_transition_nll,
     leap_probs,
     noisy_at,
+    rollout_states,
     teacher_step,
     teacher_targets,
 )
@@ -180,3 +181,21 @@ def test_distill_loss_is_zero_for_a_corrector_free_self_teacher_and_trains():
     assert float(out.loss.detach()) > 0 and torch.isfinite(wx2.grad).all()
     drawn = ctmc_distill_loss(proc, graph_denoiser(wx, wa), teacher, x0, times, chunks=2, rao_blackwell=False, generator=g)
     assert torch.isfinite(drawn.loss)
+
+
+def test_rollout_states_visit_the_grid_and_feed_the_loss():
+    proc = GraphCTMC(MarginalCTMC([0.2, 0.5, 0.3]), MarginalCTMC([0.7, 0.1, 0.1, 0.1]))
+    g = torch.Generator().manual_seed(8)
+    x0 = _graph_batch(g)
+    net = graph_denoiser(torch.randn(3, 3, generator=g), torch.randn(4, 4, generator=g))
+    times = torch.tensor([1.0, 0.6, 0.3, 0.1, 0.0])
+    traj = rollout_states(proc, net, x0, times, g)
+    assert len(traj) == 4
+    for st_ in traj:
+        assert_symmetric(st_.A)
+        assert (st_.X[~x0.node_mask] == 0).all()
+    assert len(rollout_states(proc, net, x0, times[:2], g)) == 1
+    half = GraphState(x0.X[:3], x0.A[:3], x0.node_mask[:3])
+    states = [rollout_states(proc, net, half, times[:4], g)[2], None]
+    out = ctmc_distill_loss(proc, net, net, x0, times, chunks=2, index=[2, 3], states=states, generator=g, corrector_steps=0)
+    assert float(out.loss) < 1e-5  # a corrector-free self-teacher, on rollout states too
