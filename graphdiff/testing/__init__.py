@@ -14,7 +14,7 @@ The suites need pytest (imported when first used). See ``docs/extending.md``.
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Iterable, Sequence
 
 import torch
 from torch import Tensor
@@ -23,6 +23,7 @@ from .._lazy import lazy_exports
 from ..states import GraphState, pair_mask
 
 __all__ = ["run_suite", "assert_configs_close", "permute_state", "assert_permutation_equivariant", "assert_symmetric", "random_graph_state", "random_categorical_state",
+           "categorical_batch", "randomize_",
            "ProcessConformance", "CTMCConformance", "SAMPLER_CASES", "GMM", "add_sampler_case", "assert_sampler_reproduces",
            "run_sampler_case"]
 
@@ -145,6 +146,30 @@ def random_categorical_state(batch_size: int = 4, max_nodes: int = 7, node_class
     E = (cls + cls.transpose(1, 2)) * (s.A > 0)
     X = torch.randint(0, node_classes, (batch_size, max_nodes), generator=g) * s.node_mask
     return GraphState(X, E.long(), s.node_mask)
+
+
+def categorical_batch(sizes: Sequence[int], generator: torch.Generator, node_classes: int = 3,
+                      edge_classes: int = 4) -> GraphState:
+    """A padded categorical :class:`GraphState` with the given node counts (``max(sizes)`` slots):
+    node classes and every pair's edge class (0 = no edge) uniform from ``generator``, zero at
+    padding; a size of 1 or 0 gives a graph with no pairs (the masks' edge cases)."""
+    sizes_t = torch.as_tensor(list(sizes))
+    B, N = len(sizes_t), int(sizes_t.max())
+    nm = torch.arange(N)[None] < sizes_t[:, None]
+    X = torch.randint(0, node_classes, (B, N), generator=generator) * nm
+    up = torch.triu(torch.randint(0, edge_classes, (B, N, N), generator=generator), 1)
+    A = (up + up.transpose(1, 2)) * (nm[:, :, None] & nm[:, None, :])
+    return GraphState(X, A, nm).validate()
+
+
+def randomize_(params: Iterable[torch.nn.Parameter], seed: int = 11, scale: float = 0.3) -> None:
+    """Fill ``params`` in place with ``scale`` x standard normal draws (seeded), e.g. a network's
+    zero-initialised conditioning layers (:func:`graphdiff.guidance.training.conditioning_parameters`),
+    as after training, so a test of that path does not pass because its weights are zero."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in params:
+            p.copy_(torch.randn(p.shape, generator=g, dtype=p.dtype) * scale)
 
 
 def assert_configs_close(a: object, b: object, rel: float = 1e-12, where: str = "config") -> None:

@@ -20,7 +20,7 @@ from graphdiff.losses.ctmc_distill import (
 from graphdiff.processes.ctmc import GraphCTMC, MarginalCTMC, UniformCTMC
 from graphdiff.samplers.ctmc import _leap
 from graphdiff.states import GraphState
-from graphdiff.testing import assert_symmetric
+from graphdiff.testing import assert_symmetric, categorical_batch
 
 K = 3
 
@@ -109,16 +109,6 @@ def test_corrector_free_teacher_is_the_minimiser_of_marginal_matching():
     torch.testing.assert_close(p_student, target[0], atol=0.06, rtol=0)
 
 
-def _graph_batch(g: torch.Generator) -> GraphState:
-    B, N = 6, 5
-    sizes = torch.tensor([5, 3, 1, 4, 2, 5])
-    nm = torch.arange(N)[None] < sizes[:, None]
-    X = torch.randint(0, 3, (B, N), generator=g) * nm
-    up = torch.triu(torch.randint(0, 4, (B, N, N), generator=g), 1)
-    A = (up + up.transpose(1, 2)) * (nm[:, :, None] & nm[:, None, :])
-    return GraphState(X, A, nm).validate()
-
-
 def graph_denoiser(wx: torch.Tensor, wa: torch.Tensor):
     def fn(state: GraphState, t: torch.Tensor):
         fx = torch.nn.functional.one_hot(state.X, 3).float()
@@ -134,7 +124,7 @@ def graph_denoiser(wx: torch.Tensor, wa: torch.Tensor):
 def test_graph_teacher_steps_stay_symmetric_and_padded():
     proc = GraphCTMC(MarginalCTMC([0.2, 0.5, 0.3]), MarginalCTMC([0.7, 0.1, 0.1, 0.1]))
     g = torch.Generator().manual_seed(5)
-    x0 = _graph_batch(g)
+    x0 = categorical_batch([5, 3, 1, 4, 2, 5], g)
     teacher = graph_denoiser(torch.randn(3, 3, generator=g), torch.randn(4, 4, generator=g))
     for t, s in ((1.0, 0.6), (0.3, 0.1), (0.05, 0.0)):
         xt = noisy_at(proc, x0, t, g)
@@ -151,7 +141,7 @@ def test_graph_teacher_steps_stay_symmetric_and_padded():
 def test_loss_ignores_padding_and_the_lower_triangle():
     proc = GraphCTMC(MarginalCTMC([0.2, 0.5, 0.3]), MarginalCTMC([0.7, 0.1, 0.1, 0.1]))
     g = torch.Generator().manual_seed(6)
-    x0 = _graph_batch(g)
+    x0 = categorical_batch([5, 3, 1, 4, 2, 5], g)
     xt = noisy_at(proc, x0, 0.5, g)
     teacher = graph_denoiser(torch.randn(3, 3, generator=g), torch.randn(4, 4, generator=g))
     xs = teacher_step(proc, teacher, xt, 0.5, 0.3, generator=g)
@@ -169,7 +159,7 @@ def test_loss_ignores_padding_and_the_lower_triangle():
 def test_distill_loss_is_zero_for_a_corrector_free_self_teacher_and_trains():
     proc = GraphCTMC(MarginalCTMC([0.2, 0.5, 0.3]), MarginalCTMC([0.7, 0.1, 0.1, 0.1]))
     g = torch.Generator().manual_seed(7)
-    x0 = _graph_batch(g)
+    x0 = categorical_batch([5, 3, 1, 4, 2, 5], g)
     wx, wa = torch.randn(3, 3, generator=g), torch.randn(4, 4, generator=g)
     times = torch.tensor([1.0, 0.5, 0.1, 0.0])
     teacher = graph_denoiser(wx, wa)
@@ -186,7 +176,7 @@ def test_distill_loss_is_zero_for_a_corrector_free_self_teacher_and_trains():
 def test_rollout_states_visit_the_grid_and_feed_the_loss():
     proc = GraphCTMC(MarginalCTMC([0.2, 0.5, 0.3]), MarginalCTMC([0.7, 0.1, 0.1, 0.1]))
     g = torch.Generator().manual_seed(8)
-    x0 = _graph_batch(g)
+    x0 = categorical_batch([5, 3, 1, 4, 2, 5], g)
     net = graph_denoiser(torch.randn(3, 3, generator=g), torch.randn(4, 4, generator=g))
     times = torch.tensor([1.0, 0.6, 0.3, 0.1, 0.0])
     traj = rollout_states(proc, net, x0, times, g)

@@ -13,7 +13,7 @@ from graphdiff.guidance.training import conditioning_parameters
 from graphdiff.nn import GraphTransformerDenoiser
 from graphdiff.nn.layers import GlobalConditioning
 from graphdiff.pipelines import load_pretrained, train_from_options
-from graphdiff.testing import random_categorical_state
+from graphdiff.testing import random_categorical_state, randomize_
 
 D = torch.float64
 SMALL = dict(num_node_classes=3, num_edge_classes=4, K=4, hidden=16, edge_hidden=8, global_hidden=8, depth=2,
@@ -21,10 +21,8 @@ SMALL = dict(num_node_classes=3, num_edge_classes=4, K=4, hidden=16, edge_hidden
 
 
 def _trained_like(net):
-    g = torch.Generator().manual_seed(11)
-    with torch.no_grad():
-        for p in conditioning_parameters(net):
-            p.copy_(torch.randn(p.shape, generator=g, dtype=p.dtype) * 0.3)
+    """The conditioning layers with random weights, as after training."""
+    randomize_(conditioning_parameters(net))
     return net
 
 

@@ -16,12 +16,19 @@ from graphdiff.guidance.training import conditioning_lr_scales, conditioning_par
 from graphdiff.nn import ConditionFiLM, GraphScoreNetwork, GraphTransformer, GraphTransformerDenoiser
 from graphdiff.pipelines import load_pretrained, train_from_options
 from graphdiff.states import GraphState
-from graphdiff.testing import assert_permutation_equivariant, assert_symmetric, random_categorical_state, random_graph_state
+from graphdiff.testing import (assert_permutation_equivariant, assert_symmetric, random_categorical_state, random_graph_state,
+                               randomize_)
 
 D = torch.float64
 SMALL = dict(num_node_classes=3, num_edge_classes=4, K=4, hidden=16, edge_hidden=8, global_hidden=8, depth=3,
              heads=2, time_dim=16)
 COND = dict(cond_dims={"logp": 1, "qed": 1}, cond_classes={"label": 3})
+
+
+def _trained_like(net):
+    """The conditioning layers with random weights, as after training."""
+    randomize_(conditioning_parameters(net))
+    return net
 
 
 def categorical_state(B=4, N=7, Cx=3, Ce=4, seed=0) -> GraphState:
@@ -32,15 +39,6 @@ def _cond(B=4):
     g = torch.Generator().manual_seed(7)
     return {"logp": torch.randn(B, generator=g, dtype=D), "qed": torch.randn(B, generator=g, dtype=D),
             "label": torch.tensor([0, 2, 1, -1])[:B]}
-
-
-def _trained_like(net):
-    """Give every zero-initialised conditioning layer random weights (as after training)."""
-    g = torch.Generator().manual_seed(11)
-    with torch.no_grad():
-        for p in conditioning_parameters(net):
-            p.copy_(torch.randn(p.shape, generator=g, dtype=p.dtype) * 0.3)
-    return net
 
 
 def _pair(**kw):

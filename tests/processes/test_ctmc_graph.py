@@ -9,17 +9,7 @@ import json
 
 from graphdiff.processes.ctmc import AbsorbingCTMC, GraphCTMC, MarginalCTMC, UniformCTMC, ctmc_from_config
 from graphdiff.states import GraphState
-from graphdiff.testing import assert_symmetric
-
-
-def clean_graphs(g: torch.Generator) -> GraphState:
-    B, N = 6, 5
-    sizes = torch.tensor([5, 3, 1, 4, 2, 5])
-    nm = torch.arange(N)[None] < sizes[:, None]
-    X = torch.randint(0, 3, (B, N), generator=g) * nm
-    up = torch.triu(torch.randint(0, 4, (B, N, N), generator=g), 1)
-    A = (up + up.transpose(1, 2)) * (nm[:, :, None] & nm[:, None, :])
-    return GraphState(X, A, nm).validate()
+from graphdiff.testing import assert_symmetric, categorical_batch
 
 
 PROCS = [
@@ -32,7 +22,7 @@ PROCS = [
 @pytest.mark.parametrize("proc", PROCS, ids=["uniform", "absorbing", "marginal"])
 def test_noisy_graphs_are_valid(proc):
     g = torch.Generator().manual_seed(0)
-    G0 = clean_graphs(g)
+    G0 = categorical_batch([5, 3, 1, 4, 2, 5], g)
     pad = ~G0.node_mask
     pad_e = ~(G0.node_mask[:, :, None] & G0.node_mask[:, None, :])
     for t in (0.3, 1.0):
@@ -53,7 +43,7 @@ def test_noisy_graphs_are_valid(proc):
 def test_absorbing_graph_prior_is_fully_masked_on_real_entries():
     proc = PROCS[1]
     g = torch.Generator().manual_seed(1)
-    G0 = clean_graphs(g)
+    G0 = categorical_batch([5, 3, 1, 4, 2, 5], g)
     prior = proc.prior_sample(G0.node_mask, generator=g)
     em = G0.edge_mask
     assert (prior.X[G0.node_mask] == 3).all()
@@ -63,7 +53,7 @@ def test_absorbing_graph_prior_is_fully_masked_on_real_entries():
 def test_split_join_roundtrip_and_edge_marginals():
     proc = PROCS[0]
     g = torch.Generator().manual_seed(2)
-    G0 = clean_graphs(g)
+    G0 = categorical_batch([5, 3, 1, 4, 2, 5], g)
     parts, masks = proc.split(G0)
     N = G0.max_nodes
     assert parts[1].shape == (G0.batch_size, N * (N - 1) // 2)
