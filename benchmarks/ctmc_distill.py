@@ -33,6 +33,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import utc_now  # noqa: E402
 
 STEPS, TIME_POWER = 12, 3.0
 TEACHER = "qm9_ctmc"
@@ -119,7 +120,7 @@ def train(a: argparse.Namespace) -> int:
         if a.on_policy:  # the first on_policy chunks start from the student's own rollout (one rollout, shared)
             index = torch.randint(0, STEPS, (a.chunks,), generator=g).tolist()
             size = a.batch_size // a.chunks
-            like = GraphState(x0.X[:size], x0.A[:size], x0.node_mask[:size])
+            like = x0[:size]
             top = max(index[: a.on_policy])
             student_net.eval()
             traj = rollout_states(pipe.process, student, like, times[: top + 2], g)
@@ -167,7 +168,7 @@ def evaluate(a: argparse.Namespace) -> int:
     else:
         label = a.label or Path(a.load).name
         args = ["--load", a.load, "--sampler", "ancestral", "--steps", str(a.steps), "--time-power", str(a.time_power)]
-    md = work / f"row_{label}_n{a.n}_s{a.seed}.md"
+    md = _row_file(work, label, a.n, a.seed).with_suffix(".md")
     argv = ["--dataset", "qm9", *args, "--n", str(a.n), "--seed", str(a.seed), "--threads", "1", "--out", str(md)]
     if a.sort_sizes:
         argv.append("--sort-sizes")
@@ -187,7 +188,7 @@ def evaluate(a: argparse.Namespace) -> int:
     calls = int(text.split(" network calls per molecule")[0].rsplit(", ", 1)[1])
     row = {"label": label, "load": a.load, "n": a.n, "seed": a.seed, "calls": calls, "ms_per_molecule": ms,
            "argv": argv, "values": captured, "seconds": round(time.perf_counter() - t0, 1),
-           "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+           "date": utc_now()}
     _row_file(work, label, a.n, a.seed).write_text(json.dumps(row, indent=1))
     print(json.dumps(row))
     return 0
@@ -219,7 +220,7 @@ def speed(a: argparse.Namespace) -> int:
            "ms_per_molecule_best": {k: round(min(v), 2) for k, v in times.items()},
            "ms_per_molecule_median": {k: round(statistics.median(v), 2) for k, v in times.items()},
            "loadavg_before_after": [load0, os.getloadavg()],
-           "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+           "date": utc_now()}
     print(json.dumps(res))
     if a.work:
         Path(a.work, f"speed_t{a.threads}.json").write_text(json.dumps(res, indent=1))

@@ -29,20 +29,16 @@ from typing import Any, Callable, Sequence
 import torch
 from torch import Tensor
 
-from ..processes.ctmc.base import x0_probs_from_logits
-from ..processes.ctmc.base import reverse_rate
+from ..processes.ctmc.base import reverse_rate, x0_probs_from_logits
 from ..samplers.ctmc import sample_ctmc_ancestral, sample_ctmc_predictor_corrector
-from .ctmc import CTMCLossOutput
+from ..states import GraphState
+from .ctmc import CTMCLossOutput, _weights, sample_ctmc_training_pair
 
 __all__ = ["ctmc_transition_nll", "teacher_step", "teacher_targets", "leap_probs", "noisy_at", "rollout_states",
            "ctmc_distill_loss"]
 
 Denoiser = Callable[[Any, Tensor], Any]
 _EPS = 1e-12
-
-
-def _weights(process: Any, edge_weight: float) -> list[float]:
-    return [edge_weight if name == "A" else 1.0 for name in process.component_names]
 
 
 def ctmc_transition_nll(process: Any, output: Any, xt: Any, xs: Any, s: "float | Tensor", t: "float | Tensor", *,
@@ -143,9 +139,7 @@ def noisy_at(process: Any, x0: Any, t: float, generator: torch.Generator | None 
     if float(t) >= 1.0:
         return process.prior_sample(x0.node_mask, generator=generator) if hasattr(process, "node_process") else \
             process.join([c.prior_sample(x, generator=generator) for c, x in zip(process.components, process.split(x0)[0])], x0)
-    parts, masks = process.split(x0)
-    xt = [c.sample_marginal(x, float(t), generator=generator, mask=m) for c, x, m in zip(process.components, parts, masks)]
-    return process.join(xt, x0)
+    return sample_ctmc_training_pair(process, x0, t=float(t), generator=generator)[0]
 
 
 @torch.no_grad()
@@ -163,16 +157,7 @@ def rollout_states(process: Any, denoiser: Denoiser, node_mask_or_like: Any, tim
 
 
 def _cat(states: list[Any]) -> Any:
-    first = states[0]
-    if torch.is_tensor(first):
-        return torch.cat(states)
-    return type(first)(*(torch.cat([getattr(st, f) for st in states]) for f in ("X", "A", "node_mask")))
-
-
-def _chunk(x0: Any, sl: slice) -> Any:
-    if torch.is_tensor(x0):
-        return x0[sl]
-    return type(x0)(x0.X[sl], x0.A[sl], x0.node_mask[sl])
+    return torch.cat(states) if torch.is_tensor(states[0]) else GraphState.cat(states)
 
 
 def ctmc_distill_loss(process: Any, student: Denoiser, teacher: Denoiser, x0: Any, times: Tensor, *,
@@ -206,7 +191,7 @@ def ctmc_distill_loss(process: Any, student: Denoiser, teacher: Denoiser, x0: An
             raise ValueError(f"grid interval {i} outside 0..{n - 1}")
         sl = slice(bounds[k], bounds[k + 1])
         t, s = float(times[i]), float(times[i + 1])
-        xt = noisy_at(process, _chunk(x0, sl), t, generator) if states is None or states[k] is None else states[k]
+        xt = noisy_at(process, x0[sl], t, generator) if states is None or states[k] is None else states[k]
         xts.append(xt)
         if rao_blackwell:
             xss.append(teacher_targets(process, teacher, xt, t, s, generator=generator, **teacher_options))
