@@ -58,16 +58,11 @@ def training_table(dataset: str = "qm9") -> tuple[list[str], np.ndarray]:
     return train, cached_properties(train, ALL, progress=True)
 
 
-def canonical(smiles: str) -> str | None:
-    from rdkit import Chem
-
-    m = Chem.MolFromSmiles(smiles)
-    return None if m is None else Chem.MolToSmiles(m)
-
-
 def nearest(tv: np.ndarray, tsmiles: list[str], train: list[str], tp: np.ndarray, k: int) -> tuple[np.ndarray, int]:
     """Indices ``(len(tv), k)`` of the ``k`` training rows nearest to each target in standardised (logP, QED, MW),
     leaving out rows whose canonical SMILES is the target's; and how many such duplicates were left out."""
+    from graphdiff.data.molecules import canonical_smiles
+
     ok = np.isfinite(tp).all(1)
     mu, sd = tp[ok, :3].mean(0), tp[ok, :3].std(0)
     z = (tp[:, :3] - mu) / sd
@@ -76,10 +71,10 @@ def nearest(tv: np.ndarray, tsmiles: list[str], train: list[str], tp: np.ndarray
     for t, s in zip(tv, tsmiles):
         d = (((t - mu) / sd - z) ** 2).sum(1)
         order = np.argsort(d)[: k + 20]
-        cs = canonical(s)
+        cs = canonical_smiles(s)
         keep = []
         for i in order:
-            if canonical(train[i]) == cs:
+            if canonical_smiles(train[i]) == cs:
                 dropped += 1
                 continue
             keep.append(int(i))
@@ -153,13 +148,6 @@ def run_row(args) -> None:
     print(args.row, {k: v for k, v in r.items() if k not in ("achieved", "targets", "achieved_desc", "target_desc",
                                                              "requested_desc", "smiles")}, flush=True)
     (work / f"{args.name or args.row}.json").write_text(json.dumps(r))
-
-
-def per_target(r: dict, per: int) -> np.ndarray:
-    """Per-target MAE ``(targets, 3)`` over the target's valid samples (NaN where none is valid)."""
-    got, tgt = np.asarray(r["achieved"], float), np.asarray(r["targets"], float)
-    err = np.abs(got - tgt).reshape(-1, per, 3)
-    return np.nanmean(err, axis=1)
 
 
 def bootstrap(a: dict, b: dict, per: int, draws: int = 2000, seed: int = 0) -> list[tuple[float, float, float]]:
