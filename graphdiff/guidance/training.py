@@ -5,7 +5,7 @@ unconditional one) and the condition values of training molecules."""
 from __future__ import annotations
 
 import inspect
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -15,7 +15,7 @@ from ..errors import unknown_name
 from .condition import ConditionSpec
 
 __all__ = ["condition_spec", "make_conditional", "attach_condition", "conditional_batches", "training_condition_values",
-           "conditioning_parameters", "conditioning_lr_scales", "set_cond_film", "check_cond_lr_scale", "CONDITION_KEYS"]
+           "conditioning_parameters", "conditioning_lr_scales", "set_cond_film", "extend_condition", "check_cond_lr_scale", "CONDITION_KEYS"]
 
 #: keys of the ``condition:`` block of a training config (``labels``: class attributes of generic graphs)
 CONDITION_KEYS = ("properties", "columns", "labels", "file", "smiles_column", "dropout", "entry_dropout")
@@ -61,20 +61,64 @@ CONDITIONING_PREFIXES = ("conditioning.cond_mlp.", "conditioning.label_embedding
                          "backbone.cond_film.")
 
 
-def _with_new_conditioning(net: torch.nn.Module, **changes: Any) -> torch.nn.Module:
-    """``net`` rebuilt with config ``changes``, its weights carried over; only conditioning weights
-    (:data:`CONDITIONING_PREFIXES`) may be new, and none may be dropped (``ValueError`` otherwise)."""
+def _with_new_conditioning(net: torch.nn.Module, carry: Callable[[torch.nn.Module, dict], dict] | None = None,
+                           new_prefixes: tuple[str, ...] = CONDITIONING_PREFIXES, **changes: Any) -> torch.nn.Module:
+    """``net`` rebuilt with config ``changes``, its weights carried over (through ``carry(new network,
+    net's state dict) -> state dict`` where the layout changes); only weights under ``new_prefixes``
+    (default: the conditioning weights, :data:`CONDITIONING_PREFIXES`) may be new, and none may be
+    dropped (``ValueError`` otherwise)."""
     cfg = dict(getattr(net, "config", {}))
     cfg.update(changes)
     new = type(net).from_config(cfg)
     param = next(net.parameters())
     new.to(device=param.device, dtype=param.dtype)
-    missing, unexpected = new.load_state_dict(net.state_dict(), strict=False)
-    bad = [k for k in missing if not k.startswith(CONDITIONING_PREFIXES)]
+    state = dict(net.state_dict())
+    missing, unexpected = new.load_state_dict(state if carry is None else carry(new, state), strict=False)
+    bad = [k for k in missing if not k.startswith(new_prefixes)]
     if unexpected or bad:
         raise ValueError(f"cannot carry the weights over to {changes}: the change would add {bad} and drop "
                          f"{list(unexpected)} (only new zero-initialised conditioning weights may be added)")
     return new
+
+
+def extend_condition(pipe: Any, spec: ConditionSpec) -> None:
+    """Training on from a conditional model with a condition that names every entry of the
+    model's condition and more: give the network the new entries (in place). The old entries keep
+    their weights and their standardisation (the card's mean / std); the new entries' columns of
+    the condition MLPs' first layers start at zero (:meth:`GlobalConditioning.carry_input_weight`)
+    and a new label gets a fresh embedding table, so the network computes exactly what it did
+    until it is trained. Any other change of the condition is left to :func:`make_conditional`,
+    which refuses it."""
+    from ..nn.layers import GlobalConditioning
+
+    old = condition_spec(pipe)
+    if old is None or not set(old.names) < set(spec.names):
+        return
+    for e in old.entries:
+        if spec[e.name].kind != e.kind or (e.kind == "label" and spec[e.name].num_classes != e.num_classes):
+            raise ValueError(f"condition {e.name!r} is a {e.kind} in the model and differs in "
+                             "the options: only new entries may be added")
+    net = pipe.network
+    modules = {name: m for name, m in net.named_modules() if isinstance(m, GlobalConditioning)}
+    prefixes = {name: f"{name}." if name else "" for name in modules}
+    added = tuple(f"{prefixes[name]}label_embeddings.{k}." for name, m in modules.items()
+                  for k in spec.cond_classes() if k not in m.cond_classes)
+
+    def carry(new: torch.nn.Module, state: dict) -> dict:
+        for name, module in modules.items():
+            grown = new.get_submodule(name)
+            assert isinstance(grown, GlobalConditioning)
+            for part in ("cond_mlp", "film_mlp"):
+                key = f"{prefixes[name]}{part}.net.0.weight"
+                if key in state:
+                    state[key] = grown.carry_input_weight(module, state[key])
+        return state
+
+    pipe.network = _with_new_conditioning(net, carry, added, cond_dims=spec.cond_dims(), cond_classes=spec.cond_classes())
+    # the card names every entry: the old ones with their standardisation, the new ones with the data's
+    entries = list(old.entries) + [e for e in spec.entries if e.name not in old.names]
+    pipe.card["condition"] = ConditionSpec(entries, dropout=old.dropout, entry_dropout=old.entry_dropout,
+                                           extra=dict(old.extra)).to_dict()
 
 
 def set_cond_film(pipe: Any, on: bool) -> None:

@@ -243,7 +243,7 @@ def _add_condition(pipe: Any, cond: dict[str, Any], state: Any, smiles: list[str
                    graphs: list | None = None):
     """Make ``pipe`` conditional on the ``condition`` block; the standardised ``Y`` of ``state``."""
     from ..guidance import ConditionSpec
-    from ..guidance.training import attach_condition, training_condition_values
+    from ..guidance.training import attach_condition, extend_condition, training_condition_values
 
     if cond.get("columns") and not cond.get("file") and options.get("smiles_file"):
         cond["file"] = options["smiles_file"]
@@ -252,58 +252,8 @@ def _add_condition(pipe: Any, cond: dict[str, Any], state: Any, smiles: list[str
     spec = ConditionSpec.from_data(names, values, kinds=kinds, dropout=float(cond.get("dropout", 0.1)),
                                    entry_dropout=float(cond.get("entry_dropout", 0.1)))
     if options.get("init_from"):
-        _extend_condition(pipe, spec)
+        extend_condition(pipe, spec)
     return attach_condition(pipe, spec, values, state)
-
-
-def _extend_condition(pipe: Any, spec: Any) -> None:
-    """``init_from`` a conditional model with a ``condition:`` block that names every entry of the
-    model's condition and more: give the network the new entries (in place). The old entries keep
-    their weights and their standardisation (the card's mean / std); the new entries' columns of
-    the condition MLPs' first layers start at zero (:meth:`GlobalConditioning.carry_input_weight`)
-    and a new label gets a fresh embedding table, so the network computes exactly what it did
-    until it is trained. Any other change of the condition is left to ``make_conditional``, which
-    refuses it."""
-    from ..guidance import ConditionSpec
-    from ..guidance.training import condition_spec
-    from ..nn.layers import GlobalConditioning
-
-    old = condition_spec(pipe)
-    if old is None or not set(old.names) < set(spec.names):
-        return
-    for e in old.entries:
-        if spec[e.name].kind != e.kind or (e.kind == "label" and spec[e.name].num_classes != e.num_classes):
-            raise ValueError(f"condition {e.name!r} is a {e.kind} in the model and differs in "
-                             "the options: only new entries may be added")
-    net = pipe.network
-    cfg = dict(getattr(net, "config", {}))
-    cfg["cond_dims"], cfg["cond_classes"] = spec.cond_dims(), spec.cond_classes()
-    new = type(net).from_config(cfg)
-    param = next(net.parameters())
-    new.to(device=param.device, dtype=param.dtype)
-    state = dict(net.state_dict())
-    added: list[str] = []
-    for name, module in net.named_modules():
-        if not isinstance(module, GlobalConditioning):
-            continue
-        target = new.get_submodule(name)
-        assert isinstance(target, GlobalConditioning)
-        prefix = f"{name}." if name else ""
-        added += [f"{prefix}label_embeddings.{k}." for k in target.cond_classes if k not in module.cond_classes]
-        for part in ("cond_mlp", "film_mlp"):
-            key = f"{prefix}{part}.net.0.weight"
-            if key in state:
-                state[key] = target.carry_input_weight(module, state[key])
-    missing, unexpected = new.load_state_dict(state, strict=False)
-    bad = [k for k in missing if not k.startswith(tuple(added))]
-    if unexpected or bad:
-        raise ValueError(f"cannot add the condition entries {sorted(set(spec.names) - set(old.names))}: the network "
-                         f"would gain {bad} and lose {list(unexpected)}")
-    pipe.network = new
-    # the card names every entry: the old ones with their standardisation, the new ones with the data's
-    entries = list(old.entries) + [e for e in spec.entries if e.name not in old.names]
-    pipe.card["condition"] = ConditionSpec(entries, dropout=old.dropout, entry_dropout=old.entry_dropout,
-                                           extra=dict(old.extra)).to_dict()
 
 
 def _encoding_notes(enc: Any, vocabulary: Any, options: dict[str, Any]) -> list[str]:

@@ -125,7 +125,7 @@ def test_init_from_still_refuses_other_condition_changes(logp_model, tmp_path):
 def test_a_whole_network_gains_entries_exactly():
     """The same through a whole denoiser (the function train.py's init_from uses)."""
     from graphdiff.guidance import ConditionSpec
-    from graphdiff.pipelines.train import _extend_condition
+    from graphdiff.guidance.training import extend_condition
 
     class Pipe:
         pass
@@ -135,7 +135,7 @@ def test_a_whole_network_gains_entries_exactly():
     pipe = Pipe()
     pipe.network = net
     pipe.card = {"condition": ConditionSpec.from_data(["logp"], [[0.0], [1.0]]).to_dict()}
-    _extend_condition(pipe, ConditionSpec.from_data(["logp", "hbd"], [[0.0, 1.0], [1.0, 2.0]]))
+    extend_condition(pipe, ConditionSpec.from_data(["logp", "hbd"], [[0.0, 1.0], [1.0, 2.0]]))
     assert pipe.network is not net and pipe.network.config["cond_dims"] == {"hbd": 1, "logp": 1}
     s, t = random_categorical_state(4, 6, 3, 4, 0), torch.rand(4, dtype=D)
     logp = torch.randn(4, dtype=D)
