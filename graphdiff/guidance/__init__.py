@@ -2,7 +2,8 @@
 
 * :mod:`.condition`: :class:`ConditionSpec`, the named condition a model was trained with
   (standardisation stats and ranges, stored in the card), and condition dropout for training;
-* :mod:`.node_counts`: :class:`ConditionalNodeCounts`, the graph size law ``p(N | y)``;
+* :mod:`.node_counts`: the graph size law ``p(N | y)``: :class:`NeuralNodeCounts` (a small
+  classifier) or :class:`ConditionalNodeCounts` (joint-bin tallies);
 * :mod:`.graph_labels`: conditions of generic graphs (class labels, numeric columns) read from
   their graph attributes, :func:`condition_on_graph_attributes`;
 * :mod:`.predictor`, :mod:`.predictor_training`: :class:`NoisyGraphPredictor`, a property
@@ -22,6 +23,8 @@ _EXPORTS = {
     "drop_conditions": ".condition:drop_conditions",
     "condition_on_graph_attributes": ".graph_labels:condition_on_graph_attributes",
     "ConditionalNodeCounts": ".node_counts:ConditionalNodeCounts",
+    "NeuralNodeCounts": ".node_counts:NeuralNodeCounts",
+    "refit_size_law": ".training:refit_size_law",
     "NoisyGraphPredictor": ".predictor:NoisyGraphPredictor",
     "train_predictor": ".predictor_training:train_predictor",
 }

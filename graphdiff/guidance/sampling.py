@@ -17,7 +17,7 @@ from torch import Tensor
 from ..states import GraphState
 from .condition import ConditionSpec
 from .ctmc import check_guidance_scale
-from .node_counts import ConditionalNodeCounts
+from .node_counts import node_counts_from_dict
 from .selection import check_candidates, sample_best_of_k
 from .training import condition_spec
 
@@ -99,7 +99,7 @@ def encode_scaffold(pipe: Any, scaffold: "str | GraphState", scaffold_mask: Tens
 def _size_probs(pipe: Any, spec: ConditionSpec | None, raw: np.ndarray | None, n: int) -> Tensor:
     """``p(N)`` per sample ``(n, max_nodes + 1)``: ``p(N | y)`` from the card when a condition is given."""
     if spec is not None and raw is not None and "node_counts" in spec.extra:
-        p = ConditionalNodeCounts.from_dict(spec.extra["node_counts"]).probs(raw).float()
+        p = node_counts_from_dict(spec.extra["node_counts"]).probs(raw).float()
         M = pipe.node_counts.max_nodes
         if p.shape[1] < M + 1:
             p = torch.nn.functional.pad(p, (0, M + 1 - p.shape[1]))

@@ -15,10 +15,11 @@ from ..errors import unknown_name
 from .condition import ConditionSpec
 
 __all__ = ["condition_spec", "make_conditional", "attach_condition", "conditional_batches", "training_condition_values",
-           "conditioning_parameters", "conditioning_lr_scales", "set_cond_film", "extend_condition", "check_cond_lr_scale", "CONDITION_KEYS"]
+           "conditioning_parameters", "conditioning_lr_scales", "set_cond_film", "extend_condition", "check_cond_lr_scale", "CONDITION_KEYS",
+           "refit_size_law"]
 
 #: keys of the ``condition:`` block of a training config (``labels``: class attributes of generic graphs)
-CONDITION_KEYS = ("properties", "columns", "labels", "file", "smiles_column", "dropout", "entry_dropout")
+CONDITION_KEYS = ("properties", "columns", "labels", "file", "smiles_column", "dropout", "entry_dropout", "size_law")
 
 
 def condition_spec(pipe: Any) -> ConditionSpec | None:
@@ -213,20 +214,39 @@ def _keep_standardisation(old: ConditionSpec, new: ConditionSpec) -> ConditionSp
     return ConditionSpec(entries, dropout=new.dropout, entry_dropout=new.entry_dropout, extra=dict(new.extra))
 
 
-def attach_condition(pipe: Any, spec: ConditionSpec, values: np.ndarray, state: Any) -> Tensor:
+def attach_condition(pipe: Any, spec: ConditionSpec, values: np.ndarray, state: Any, *, size_law: str = "auto") -> Tensor:
     """Make ``pipe`` conditional on ``spec`` (:func:`make_conditional`), with ``p(N | y)`` fitted
-    on the raw training ``values`` ``(n, k)`` and the graph sizes of ``state`` (labels are their own
-    bins); returns the standardised ``Y`` for ``pipe.fit(state, condition=Y)``."""
-    from .node_counts import ConditionalNodeCounts
-
-    sizes = state.node_mask.sum(-1)
-    classes = [e.num_classes if e.kind == "label" else 0 for e in spec.entries]
-    spec.extra["node_counts"] = ConditionalNodeCounts.fit(values, sizes, labels=classes).to_dict()  # p(N | y)
+    on the raw training ``values`` ``(n, k)`` and the graph sizes of ``state``
+    (:func:`~graphdiff.guidance.node_counts.fit_node_counts`, ``size_law``); returns the
+    standardised ``Y`` for ``pipe.fit(state, condition=Y)``."""
+    _fit_size_law(spec, values, state.node_mask.sum(-1), size_law)
     n_missing = int(np.isnan(values).any(1).sum())
     if n_missing:
         spec.extra["train_rows_with_missing_entries"] = n_missing
     spec = make_conditional(pipe, spec)  # training on from a conditional model: its standardisation
     return spec.standardise(values)
+
+
+def _fit_size_law(spec: ConditionSpec, values: np.ndarray, sizes: Any, size_law: str) -> None:
+    from .node_counts import fit_node_counts
+
+    classes = [e.num_classes if e.kind == "label" else 0 for e in spec.entries]
+    spec.extra["node_counts"] = fit_node_counts(values, sizes, labels=classes, size_law=size_law).to_dict()  # p(N | y)
+
+
+def refit_size_law(pipe: Any, values: np.ndarray, sizes: Any, *, size_law: str = "auto") -> None:
+    """Refit a conditional model's ``p(N | y)`` (in its card, in place) on raw training conditions
+    ``values`` ``(n, k)`` in the card's entry order and graph sizes ``(n,)``; the network is
+    untouched. For a model saved with the joint bins, ``size_law="mlp"`` gives the sharper law
+    (:class:`~graphdiff.guidance.node_counts.NeuralNodeCounts`)."""
+    spec = condition_spec(pipe)
+    if spec is None:
+        raise ValueError("refit_size_law needs a conditional model; this one has no condition in its card")
+    v = np.asarray(values, dtype=np.float64)
+    if v.ndim != 2 or v.shape[1] != len(spec.entries):
+        raise ValueError(f"values must be (n, {len(spec.entries)}) for the entries {spec.names}, got {v.shape}")
+    _fit_size_law(spec, v, sizes, size_law)
+    pipe.card["condition"] = spec.to_dict()
 
 
 def conditional_batches(pipe: Any, data: Any, condition: Tensor) -> tuple[ConditionSpec, tuple]:
@@ -258,6 +278,8 @@ def training_condition_values(options: Mapping[str, Any], smiles: Sequence[str] 
     bad = set(options) - set(CONDITION_KEYS)
     if bad:
         raise ValueError(f"unknown condition option(s) {sorted(bad)}; valid: {', '.join(CONDITION_KEYS)}")
+    if options.get("size_law", "auto") not in ("auto", "mlp", "bins"):
+        raise ValueError(f"unknown condition size_law {options['size_law']!r}; valid: auto, mlp, bins")
     if smiles is None and graphs is not None:
         from .graph_labels import graph_condition_values
 

@@ -23,6 +23,8 @@ all: the atom types and charges are read from the data and every other key has a
       labels: [label]           # generic graphs: class attributes (g.graph["label"] in 0..K-1)
       dropout: 0.1              # probability of training on the null condition
       entry_dropout: 0.1        # probability of dropping each other entry (any subset can be given)
+      size_law: auto            # p(N | y): mlp (a small classifier), bins (joint quantile bins), or auto
+                                # (mlp with a continuous entry and >= 2,000 training graphs, else bins)
     max_train: 20000            # optional: train on the first k training items
     network: {...}              # keyword arguments of the family's network
     process: {...}              # keyword arguments of the family's process
@@ -253,7 +255,7 @@ def _add_condition(pipe: Any, cond: dict[str, Any], state: Any, smiles: list[str
                                    entry_dropout=float(cond.get("entry_dropout", 0.1)))
     if options.get("init_from"):
         extend_condition(pipe, spec)
-    return attach_condition(pipe, spec, values, state)
+    return attach_condition(pipe, spec, values, state, size_law=str(cond.get("size_law", "auto")))
 
 
 def _encoding_notes(enc: Any, vocabulary: Any, options: dict[str, Any]) -> list[str]:
