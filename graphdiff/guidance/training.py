@@ -16,7 +16,7 @@ from .condition import ConditionSpec
 
 __all__ = ["condition_spec", "make_conditional", "attach_condition", "conditional_batches", "training_condition_values",
            "conditioning_parameters", "conditioning_lr_scales", "set_cond_film", "extend_condition", "check_cond_lr_scale", "CONDITION_KEYS",
-           "refit_size_law"]
+           "refit_size_law", "check_condition_options"]
 
 #: keys of the ``condition:`` block of a training config (``labels``: class attributes of generic graphs)
 CONDITION_KEYS = ("properties", "columns", "labels", "file", "smiles_column", "dropout", "entry_dropout", "size_law")
@@ -264,6 +264,23 @@ def conditional_batches(pipe: Any, data: Any, condition: Tensor) -> tuple[Condit
     return spec, (data.X, data.A, data.node_mask, y)
 
 
+def check_condition_options(options: Any) -> None:
+    """Errors of a ``condition:`` config block that need no data (unknown keys, property names or
+    ``size_law``), so a training run refuses them before reading its molecules."""
+    from ..data.properties import PROPERTIES
+
+    if not isinstance(options, Mapping):
+        raise ValueError(f"the condition block must be a mapping (properties: [...], ...), got {type(options).__name__}")
+    bad = set(options) - set(CONDITION_KEYS)
+    if bad:
+        raise ValueError(f"unknown condition option(s) {sorted(bad)}; valid: {', '.join(CONDITION_KEYS)}")
+    if options.get("size_law", "auto") not in ("auto", "mlp", "bins"):
+        raise ValueError(f"unknown condition size_law {options['size_law']!r}; valid: auto, mlp, bins")
+    for p in options.get("properties") or []:
+        if p not in PROPERTIES:
+            raise unknown_name("property", p, PROPERTIES)
+
+
 def training_condition_values(options: Mapping[str, Any], smiles: Sequence[str] | None, *,
                               progress: bool = False, graphs: Sequence[Any] | None = None
                               ) -> tuple[list[str], list[str], np.ndarray]:
@@ -275,11 +292,7 @@ def training_condition_values(options: Mapping[str, Any], smiles: Sequence[str] 
     (:func:`graphdiff.guidance.graph_labels.graph_condition_values`)."""
     from ..data.properties import PROPERTIES, cached_properties, read_property_columns
 
-    bad = set(options) - set(CONDITION_KEYS)
-    if bad:
-        raise ValueError(f"unknown condition option(s) {sorted(bad)}; valid: {', '.join(CONDITION_KEYS)}")
-    if options.get("size_law", "auto") not in ("auto", "mlp", "bins"):
-        raise ValueError(f"unknown condition size_law {options['size_law']!r}; valid: auto, mlp, bins")
+    check_condition_options(options)
     if smiles is None and graphs is not None:
         from .graph_labels import graph_condition_values
 
@@ -296,9 +309,6 @@ def training_condition_values(options: Mapping[str, Any], smiles: Sequence[str] 
     cols = list(options.get("columns") or [])
     if not props and not cols:
         raise ValueError(f"the condition block needs `properties` (any of {', '.join(PROPERTIES)}) and/or `columns`")
-    for p in props:
-        if p not in PROPERTIES:
-            raise unknown_name("property", p, PROPERTIES)
     if smiles is None:
         raise ValueError("a property condition needs molecules (a molecule dataset or smiles_file)")
     parts, kinds = [], []

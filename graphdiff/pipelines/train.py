@@ -340,6 +340,10 @@ def _train_kwargs(options: dict[str, Any]) -> dict[str, Any]:
         check_cond_lr_scale(train["cond_lr_scale"], conditional=bool(options.get("condition")))
     if train.get("max_minutes") is not None:
         check_max_minutes(train["max_minutes"], "train.max_minutes")
+    if options.get("condition") is not None:  # also checked before the data are read
+        from ..guidance.training import check_condition_options
+
+        check_condition_options(options["condition"])
     return train
 
 

@@ -56,6 +56,15 @@ def test_condition_block_errors(tmp_path):
         train_from_options({**base, "condition": {"properties": ["qed"], "drop": 0.1}})
     with pytest.raises(ValueError, match="needs `properties`"):
         train_from_options({**base, "condition": {"dropout": 0.1}})
+    # refused before any molecule is read: the SMILES file does not even exist
+    early = {**base, "smiles_file": str(tmp_path / "missing.smi")}
+    for cond, msg in (({"properties": ["qed"], "size_law": "knn"}, "unknown condition size_law 'knn'"),
+                      ({"properties": ["tpsa"]}, "unknown property .tpsa."),
+                      ({"properties": ["qed"], "drop": 0.1}, "unknown condition option"),
+                      (["qed"], "must be a mapping")):
+        with pytest.raises(ValueError, match=msg):
+            train_from_options({**early, "condition": cond})
+    assert not (tmp_path / "r").exists()
 
 
 def test_training_on_from_a_conditional_model_keeps_its_weights_and_standardisation(tmp_path):
