@@ -22,7 +22,21 @@ from torch import Tensor
 __all__ = ["ConditionalNodeCounts", "NeuralNodeCounts", "node_counts_from_dict", "fit_node_counts", "SIZE_LAWS"]
 
 
-class ConditionalNodeCounts:
+class _SizeLaw:
+    """What both size laws share: sizes drawn from :meth:`probs`."""
+
+    def probs(self, values: np.ndarray | Sequence[float]) -> Tensor:
+        raise NotImplementedError
+
+    def sample(self, values: np.ndarray | Sequence[float], generator: torch.Generator | None = None) -> Tensor:
+        """One size per row of raw conditions ``(n, k)``: ``(n,)`` long."""
+        p = self.probs(values)
+        if len(p) == 0:
+            return torch.zeros(0, dtype=torch.long)
+        return torch.multinomial(p.float(), 1, generator=generator).reshape(-1)
+
+
+class ConditionalNodeCounts(_SizeLaw):
     """``p(N | y)`` as joint-bin tallies.
 
     Args:
@@ -119,13 +133,6 @@ class ConditionalNodeCounts:
             out[i] = cache[row]
         return out
 
-    def sample(self, values: np.ndarray | Sequence[float], generator: torch.Generator | None = None) -> Tensor:
-        """One size per row of raw conditions ``(n, k)``: ``(n,)`` long."""
-        p = self.probs(values)
-        if len(p) == 0:
-            return torch.zeros(0, dtype=torch.long)
-        return torch.multinomial(p.float(), 1, generator=generator).reshape(-1)
-
     def to_dict(self) -> dict[str, Any]:
         nz = torch.nonzero(self.counts)
         return {"edges": [e.tolist() for e in self.edges], "bins": self.bins, "max_nodes": self.max_nodes,
@@ -141,7 +148,7 @@ class ConditionalNodeCounts:
         return cls(d["edges"], d["bins"], counts, float(d.get("smoothing", 1.0)), is_label=d.get("is_label"))
 
 
-class NeuralNodeCounts:
+class NeuralNodeCounts(_SizeLaw):
     """``p(N | y)`` as a small classifier: an MLP from the condition to a softmax over sizes.
 
     Joint bins blur the size law once there are several continuous entries (``b ** k`` cells of
@@ -260,13 +267,6 @@ class NeuralNodeCounts:
         v = np.asarray(values, dtype=np.float64).reshape(-1, len(self.num_classes))
         with torch.no_grad():
             return self._log_probs(self.weights, self._encode(v)).exp().double()
-
-    def sample(self, values: np.ndarray | Sequence[float], generator: torch.Generator | None = None) -> Tensor:
-        """One size per row of raw conditions ``(n, k)``: ``(n,)`` long."""
-        p = self.probs(values)
-        if len(p) == 0:
-            return torch.zeros(0, dtype=torch.long)
-        return torch.multinomial(p.float(), 1, generator=generator).reshape(-1)
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": "mlp", "mean": self.mean.tolist(), "std": self.std.tolist(), "num_classes": self.num_classes,

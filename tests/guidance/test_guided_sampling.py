@@ -7,8 +7,6 @@ import numpy as np
 import pytest
 import torch
 
-from graphdiff.guidance import ConditionalNodeCounts, ConditionSpec
-from graphdiff.guidance.training import make_conditional
 from graphdiff.pipelines import load_pretrained
 
 pytest.importorskip("rdkit")
@@ -17,16 +15,10 @@ FAST = {"steps": 3, "sampler": "ancestral"}
 
 
 @pytest.fixture(scope="module")
-def cond_model():
-    """qm9_ctmc given an (untrained, zero-initialised) logp / mw condition and a p(N | y) table in
-    which the weight fixes the size."""
-    pipe = load_pretrained("qm9_ctmc")
-    rng = np.random.default_rng(0)
-    n = rng.integers(3, 10, 3000)
-    vals = np.stack([rng.normal(0.3, 1.0, 3000), 14.0 * n + rng.normal(0, 2, 3000)], 1)
-    spec = ConditionSpec.from_data(["logp", "mw"], vals)
-    spec.extra["node_counts"] = ConditionalNodeCounts.fit(vals, n).to_dict()
-    make_conditional(pipe, spec)
+def cond_model(toy_conditional):
+    """qm9_ctmc given a logp / mw condition (the conditioning's last layer made non-zero) and a p(N | y)
+    table in which the weight fixes the size."""
+    pipe, _, _ = toy_conditional()
     torch.manual_seed(0)
     torch.nn.init.normal_(pipe.network.conditioning.cond_mlp.net[-1].weight, std=0.3)  # make y matter
     return pipe

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from graphdiff.guidance import ConditionalNodeCounts, ConditionSpec, NeuralNodeCounts, refit_size_law
+from graphdiff.guidance import ConditionalNodeCounts, NeuralNodeCounts, refit_size_law
 from graphdiff.guidance.node_counts import fit_node_counts, node_counts_from_dict
-from graphdiff.guidance.training import condition_spec, make_conditional, training_condition_values
+from graphdiff.guidance.training import condition_spec, training_condition_values
 
 FIT = {"steps": 1500, "batch_size": 512}
 
@@ -102,16 +102,11 @@ def test_fit_node_counts_auto_and_errors():
         training_condition_values({"properties": ["logp"], "size_law": "exact"}, ["CCO"])
 
 
-def test_refit_size_law_of_a_conditional_model():
+def test_refit_size_law_of_a_conditional_model(toy_conditional):
     from graphdiff.pipelines import load_pretrained
 
-    pipe = load_pretrained("qm9_ctmc")
-    rng = np.random.default_rng(0)
-    n = rng.integers(3, 10, 3000)
-    vals = np.stack([rng.normal(0.3, 1.0, 3000), 14.0 * n + rng.normal(0, 2, 3000)], 1)
-    spec = ConditionSpec.from_data(["logp", "mw"], vals)
-    spec.extra["node_counts"] = ConditionalNodeCounts.fit(vals, n).to_dict()
-    make_conditional(pipe, spec)
+    pipe, vals, n = toy_conditional()
+    assert condition_spec(pipe).extra["node_counts"].get("kind", "bins") == "bins"
     before = {k: v for k, v in pipe.network.state_dict().items()}
     refit_size_law(pipe, vals, n, size_law="mlp")
     assert condition_spec(pipe).extra["node_counts"]["kind"] == "mlp"
