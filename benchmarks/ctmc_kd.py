@@ -87,8 +87,8 @@ def train(a: argparse.Namespace) -> int:
     info = {"teacher": a.teacher, "teacher_sha256": sha, "teacher_parameters": _n_params(teacher_net),
             "parameters": _n_params(student_net), "sizes": dict(student_net.config),
             "loss": "graphdiff.losses.ctmc_kd.ctmc_kd_loss (KL of the teacher's p(x0 | x_t) to the student's, "
-                    "x_t from the forward process at t ~ U(0, 1), edges x5)",
-            "ce_weight": a.ce_weight, "batch_size": a.batch_size, "lr": a.lr, "warmup_steps": a.warmup,
+                    "x_t from the forward process at t = u or u^t_power (fraction t_mix), u ~ U(0, 1), edges x5)",
+            "ce_weight": a.ce_weight, "t_mix": a.t_mix, "t_power": a.t_power, "batch_size": a.batch_size, "lr": a.lr, "warmup_steps": a.warmup,
             "schedule": "linear warm-up, cosine to lr_min over the minutes budget", "lr_min": a.lr_min,
             "ema_decay": a.ema_decay, "seed": a.seed, "threads": a.threads, "bf16": bf16,
             "train_graphs": data.batch_size, "minutes": a.minutes, "init": a.init, "device": "cpu"}
@@ -130,9 +130,13 @@ def train(a: argparse.Namespace) -> int:
         nm = data.node_mask[idx]
         n = max(int(nm.sum(-1).max()), 1)
         x0 = GraphState(data.X[idx][:, :n], data.A[idx][:, :n, :n], nm[:, :n])
+        t = None
+        if a.t_mix > 0:  # a fraction t_mix of the batch at t = u^t_power (the sampler's grid density for t_power = its time_power)
+            u = torch.rand(a.batch_size, generator=g)
+            t = torch.where(torch.rand(a.batch_size, generator=g) < a.t_mix, u ** a.t_power, u)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             res = ctmc_kd_loss(pipe.process, student, teacher, x0, edge_weight=pipe.edge_weight, ce_weight=a.ce_weight,
-                               generator=g)
+                               t=t, generator=g)
         opt.zero_grad(set_to_none=True)
         res.loss.backward()
         gn = float(torch.nn.utils.clip_grad_norm_(student_net.parameters(), 1.0))
@@ -221,6 +225,8 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--lr-min", type=float, default=1e-4)
     t.add_argument("--warmup", type=int, default=200)
     t.add_argument("--ce-weight", type=float, default=0.0)
+    t.add_argument("--t-mix", type=float, default=0.0, help="fraction of each batch at t = u^t_power instead of t = u")
+    t.add_argument("--t-power", type=float, default=3.0)
     t.add_argument("--ema-decay", type=float, default=0.999)
     t.add_argument("--bf16", choices=["auto", "on", "off"], default="auto")
     t.add_argument("--seed", type=int, default=0)
