@@ -119,14 +119,14 @@ def run_part(part: str, args) -> None:
     if part == "uncond":
         pipe = graphdiff.load_pretrained(args.reference)
         tgt = np.repeat(tv, args.per, axis=0)
-        out = pipe.sample(len(tgt), seed=args.seed, progress=True)
+        out = pipe.sample(len(tgt), seed=args.sample_seed, progress=True)
         res = {"uncond": {**score(out, tgt, train), "load": os.getloadavg()[0]}}
     elif part == "curve":
         pipe = graphdiff.load_pretrained(args.model)
         steps, minutes = fine_tuning(pipe.card, graphdiff.load_pretrained(args.reference).card)
         tgt = np.repeat(tv, args.per, axis=0)
         out = pipe.sample(len(tgt), condition={p: tgt[:, j] for j, p in enumerate(PROPS)}, guidance_scale=args.scale,
-                          seed=args.seed, progress=True)
+                          seed=args.sample_seed, progress=True)
         r = score(out, tgt, train)
         r.update(steps=steps, minutes=minutes, scale=args.scale, model=str(args.model))
         print(steps, {k: v for k, v in r.items() if k not in ("achieved", "targets")}, flush=True)
@@ -140,7 +140,7 @@ def run_part(part: str, args) -> None:
         res = {}
         for w in scales:
             out = pipe.sample(len(tgt), condition={p: tgt[:, j] for j, p in enumerate(PROPS)}, guidance_scale=w,
-                              seed=args.seed, progress=True)
+                              seed=args.sample_seed, progress=True)
             res[f"w={w:g}"] = {**score(out, tgt, train), "load": os.getloadavg()[0]}
             print(w, {k: v for k, v in res[f"w={w:g}"].items() if k not in ("achieved", "targets")}, flush=True)
     (work / f"{part}.json").write_text(json.dumps(res))
@@ -296,6 +296,7 @@ def resolve(args: argparse.Namespace) -> argparse.Namespace:
     args.model = args.model or ds["model"]
     args.reference = args.reference or ds["reference"]
     args.work = args.work or f"/tmp/graphdiff_conditional_{args.dataset}"
+    args.sample_seed = args.seed if getattr(args, "sample_seed", None) is None else args.sample_seed
     args.out = args.out or str(ROOT / "benchmarks" / "results" / f"conditional_{args.dataset}.md")
     return args
 
@@ -311,7 +312,9 @@ def main() -> None:
     p.add_argument("--scale", type=float, default=2.0)
     p.add_argument("--scales", default="0,1,2,3,5")
     p.add_argument("--sweep-per", type=int, default=10)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="draws the targets (and the samples, unless --sample-seed)")
+    p.add_argument("--sample-seed", type=int, default=None,
+                   help="the sampling seed alone (default: --seed), for more draws on the same targets")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--work", default=None, help="default: /tmp/graphdiff_conditional_<dataset>")
     p.add_argument("--train-props", default=None, help=".npy cache of the training set's (logP, QED, MW) for the oracle")

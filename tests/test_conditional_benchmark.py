@@ -65,6 +65,28 @@ def test_defaults_follow_the_dataset(tmp_path):
     assert (given.model, given.reference, given.out) == ("m", "r", "o.md")
 
 
+class _Seen(Exception):
+    pass
+
+
+def test_sample_seed_draws_new_samples_on_the_same_targets(tiny_data, tmp_path, monkeypatch):
+    import graphdiff
+
+    class _Pipe:
+        def sample(self, n, *, seed, **kw):
+            raise _Seen(seed, kw.get("condition"))
+
+    monkeypatch.setattr(graphdiff, "load_pretrained", lambda *a, **k: _Pipe())
+    assert _args("qm9", tmp_path).sample_seed == 0
+    seen = []
+    for sample_seed in (None, 3):
+        with pytest.raises(_Seen) as e:
+            bench.run_part("main", _args("qm9", tmp_path, sample_seed=sample_seed, work=str(tmp_path)))
+        seen.append(e.value.args)
+    assert [s[0] for s in seen] == [0, 3]  # the sampling seed alone changed ...
+    assert all((a == b).all() for a, b in zip(seen[0][1].values(), seen[1][1].values()))  # ... the targets did not
+
+
 @pytest.mark.parametrize("dataset", ["qm9", "zinc250k"])
 def test_targets_come_from_the_datasets_test_split(tiny_data, dataset):
     from graphdiff.data.properties import compute_properties
