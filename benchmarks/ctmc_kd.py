@@ -77,7 +77,7 @@ def train(a: argparse.Namespace) -> int:
     student_net.train()
     student = pipe._denoiser(student_net)
     opt = torch.optim.AdamW(student_net.parameters(), lr=a.lr, weight_decay=0.0)
-    ema = EMA(student_net, decay=a.ema_decay)
+    ema = EMA(student_net, decay=a.ema_decay, warmup=a.ema_warmup)
     bf16 = a.bf16 == "on" or (a.bf16 == "auto" and cpu_has_bf16())
     g = torch.Generator().manual_seed(a.seed)
     out = Path(a.out)
@@ -90,7 +90,7 @@ def train(a: argparse.Namespace) -> int:
                     "x_t from the forward process at t = u or u^t_power (fraction t_mix), u ~ U(0, 1), edges x5)",
             "ce_weight": a.ce_weight, "t_mix": a.t_mix, "t_power": a.t_power, "batch_size": a.batch_size, "lr": a.lr, "warmup_steps": a.warmup,
             "schedule": "linear warm-up, cosine to lr_min over the minutes budget", "lr_min": a.lr_min,
-            "ema_decay": a.ema_decay, "seed": a.seed, "threads": a.threads, "bf16": bf16,
+            "ema_decay": a.ema_decay, "ema_warmup": a.ema_warmup, "seed": a.seed, "threads": a.threads, "bf16": bf16,
             "train_graphs": data.batch_size, "minutes": a.minutes, "init": a.init, "device": "cpu"}
     print(json.dumps({"student_parameters": info["parameters"], "teacher_parameters": info["teacher_parameters"],
                       "bf16": bf16, "machine": machine_line(a.threads)}), flush=True)
@@ -228,6 +228,8 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--t-mix", type=float, default=0.0, help="fraction of each batch at t = u^t_power instead of t = u")
     t.add_argument("--t-power", type=float, default=3.0)
     t.add_argument("--ema-decay", type=float, default=0.999)
+    t.add_argument("--ema-warmup", action="store_true",
+                   help="EMA warm-up (decay min(d, (1 + n) / (10 + n))): from fresh weights the plain EMA keeps 0.999^n of them")
     t.add_argument("--bf16", choices=["auto", "on", "off"], default="auto")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--threads", type=int, default=1)
