@@ -49,27 +49,54 @@ def _student_card(pipe, info: dict) -> None:
     pipe.card["distillation"] = info
 
 
-def train(a: argparse.Namespace) -> int:
+def load_teacher(a: argparse.Namespace):
+    """The teacher pipeline ``a.teacher`` (threads and seed set from ``a``), its card, QM9's training
+    set in its categories, its frozen network and denoiser: ``(pipe, card, data, net, denoiser)``."""
     from graphdiff.data import load
-    from graphdiff.losses.ctmc_distill import ctmc_distill_loss, rollout_states
     from graphdiff.pipelines.discrete import DiscreteGraphDiffusion
-    from graphdiff.samplers.ctmc import warped_time_grid
-    from graphdiff.states import GraphState
-    from graphdiff.training.ema import EMA
 
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     pipe = DiscreteGraphDiffusion.from_pretrained(a.teacher)
-    teacher_card = copy.deepcopy(pipe.card)
+    card = copy.deepcopy(pipe.card)
     ds = load("qm9")
     if ds.vocabulary != pipe.vocabulary:
         raise SystemExit("the dataset's atom types differ from the teacher's")
     data = pipe.categorical(ds.to_state("train"))
-    times = warped_time_grid(pipe.process.time_grid(STEPS), TIME_POWER)
-    teacher_net = pipe.network.eval()
-    for p in teacher_net.parameters():
+    net = pipe.network.eval()
+    for p in net.parameters():
         p.requires_grad_(False)
-    teacher = pipe._denoiser(teacher_net)
+    return pipe, card, data, net, pipe._denoiser(net)
+
+
+def random_batch(data, batch_size: int, g: torch.Generator):
+    """``batch_size`` training graphs drawn with ``g``, cut to their largest size."""
+    from graphdiff.states import GraphState
+
+    idx = torch.randint(0, data.batch_size, (batch_size,), generator=g)
+    nm = data.node_mask[idx]
+    n = max(int(nm.sum(-1).max()), 1)
+    return GraphState(data.X[idx][:, :n], data.A[idx][:, :n, :n], nm[:, :n])
+
+
+def optimizer_step(loss: torch.Tensor, opt: torch.optim.Optimizer, net: torch.nn.Module, ema) -> float:
+    """Backward, clip to norm 1, step, EMA update; the gradient norm before clipping."""
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    gn = float(torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0))
+    opt.step()
+    ema.update(net)
+    return gn
+
+
+def train(a: argparse.Namespace) -> int:
+    from graphdiff.losses.ctmc_distill import ctmc_distill_loss, rollout_states
+    from graphdiff.pipelines.discrete import DiscreteGraphDiffusion
+    from graphdiff.samplers.ctmc import warped_time_grid
+    from graphdiff.training.ema import EMA
+
+    pipe, teacher_card, data, teacher_net, teacher = load_teacher(a)
+    times = warped_time_grid(pipe.process.time_grid(STEPS), TIME_POWER)
     earlier = None
     if a.init:  # train on from an earlier student (its weights; a fresh optimizer and EMA)
         start_pipe = DiscreteGraphDiffusion.from_pretrained(a.init)
@@ -112,10 +139,7 @@ def train(a: argparse.Namespace) -> int:
     step = 0
     run = []
     while True:
-        idx = torch.randint(0, data.batch_size, (a.batch_size,), generator=g)
-        nm = data.node_mask[idx]
-        n = max(int(nm.sum(-1).max()), 1)
-        x0 = GraphState(data.X[idx][:, :n], data.A[idx][:, :n, :n], nm[:, :n])
+        x0 = random_batch(data, a.batch_size, g)
         index = states = None
         if a.on_policy:  # the first on_policy chunks start from the student's own rollout (one rollout, shared)
             index = torch.randint(0, STEPS, (a.chunks,), generator=g).tolist()
@@ -128,11 +152,7 @@ def train(a: argparse.Namespace) -> int:
             states = [traj[i] for i in index[: a.on_policy]] + [None] * (a.chunks - a.on_policy)
         res = ctmc_distill_loss(pipe.process, student, teacher, x0, times, chunks=a.chunks, edge_weight=pipe.edge_weight,
                                 index=index, states=states, generator=g, corrector_steps=1)
-        opt.zero_grad(set_to_none=True)
-        res.loss.backward()
-        gn = float(torch.nn.utils.clip_grad_norm_(student_net.parameters(), 1.0))
-        opt.step()
-        ema.update(student_net)
+        gn = optimizer_step(res.loss, opt, student_net, ema)
         step += 1
         run.append(float(res.loss.detach()))
         el = time.perf_counter() - t0

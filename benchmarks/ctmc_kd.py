@@ -45,27 +45,14 @@ def _n_params(net: torch.nn.Module) -> int:
 
 
 def train(a: argparse.Namespace) -> int:
-    from graphdiff.data import load
     from graphdiff.hardware import cpu_has_bf16
     from graphdiff.losses.ctmc_kd import ctmc_kd_loss
     from graphdiff.nn.denoiser import GraphTransformerDenoiser
     from graphdiff.pipelines.discrete import DiscreteGraphDiffusion
     from graphdiff.pipelines.pretrained import resolve
-    from graphdiff.states import GraphState
     from graphdiff.training.ema import EMA
 
-    torch.set_num_threads(a.threads)
-    torch.manual_seed(a.seed)
-    pipe = DiscreteGraphDiffusion.from_pretrained(a.teacher)
-    teacher_card = copy.deepcopy(pipe.card)
-    ds = load("qm9")
-    if ds.vocabulary != pipe.vocabulary:
-        raise SystemExit("the dataset's atom types differ from the teacher's")
-    data = pipe.categorical(ds.to_state("train"))
-    teacher_net = pipe.network.eval()
-    for p in teacher_net.parameters():
-        p.requires_grad_(False)
-    teacher = pipe._denoiser(teacher_net)
+    pipe, teacher_card, data, teacher_net, teacher = ctmc_distill.load_teacher(a)
     sizes = {"hidden": a.hidden, "edge_hidden": a.edge_hidden, "global_hidden": a.global_hidden or a.edge_hidden,
              "depth": a.depth, "heads": a.heads}
     if a.init:
@@ -126,10 +113,7 @@ def train(a: argparse.Namespace) -> int:
         lr = a.lr * min(1.0, (step + 1) / a.warmup) * (a.lr_min / a.lr + (1 - a.lr_min / a.lr) * 0.5 * (1 + math.cos(math.pi * frac)))
         for group in opt.param_groups:
             group["lr"] = lr
-        idx = torch.randint(0, data.batch_size, (a.batch_size,), generator=g)
-        nm = data.node_mask[idx]
-        n = max(int(nm.sum(-1).max()), 1)
-        x0 = GraphState(data.X[idx][:, :n], data.A[idx][:, :n, :n], nm[:, :n])
+        x0 = ctmc_distill.random_batch(data, a.batch_size, g)
         t = None
         if a.t_mix > 0:  # a fraction t_mix of the batch at t = u^t_power (the sampler's grid density for t_power = its time_power)
             u = torch.rand(a.batch_size, generator=g)
@@ -137,11 +121,7 @@ def train(a: argparse.Namespace) -> int:
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             res = ctmc_kd_loss(pipe.process, student, teacher, x0, edge_weight=pipe.edge_weight, ce_weight=a.ce_weight,
                                t=t, generator=g)
-        opt.zero_grad(set_to_none=True)
-        res.loss.backward()
-        gn = float(torch.nn.utils.clip_grad_norm_(student_net.parameters(), 1.0))
-        opt.step()
-        ema.update(student_net)
+        gn = ctmc_distill.optimizer_step(res.loss, opt, student_net, ema)
         step += 1
         run.append(float(res.loss.detach()))
         el = time.perf_counter() - t0
