@@ -32,6 +32,8 @@ def main() -> None:
     p.add_argument("--out", required=True, help="folder for the refitted model (save_pretrained)")
     p.add_argument("--size-law", default="mlp", choices=["mlp", "bins"])
     p.add_argument("--targets", type=int, default=100, help="test targets for the size diagnostic (seed 0)")
+    p.add_argument("--max-train", type=int, default=None,
+                   help="fit on the first k training molecules (as a training config's max_train)")
     args = p.parse_args()
     torch.set_num_threads(1)
 
@@ -49,6 +51,8 @@ def main() -> None:
         raise SystemExit(f"error: {args.model} is not conditioned on RDKit properties only")
     names = spec.names
     train = load(args.dataset).smiles("train")
+    if args.max_train is not None:
+        train = train[: args.max_train]
     enc = smiles_to_state(train, pipe.vocabulary, max_atoms=pipe.node_counts.max_nodes, on_unknown="skip",
                           on_too_large="skip", warn=False)
     values = cached_properties([train[i] for i in enc.indices], names, progress=True)
