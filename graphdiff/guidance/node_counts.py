@@ -265,7 +265,8 @@ class NeuralNodeCounts(_SizeLaw):
     def probs(self, values: np.ndarray | Sequence[float]) -> Tensor:
         """``p(N | y)`` ``(n, max_nodes + 1)`` for raw conditions ``(n, k)`` (NaN = absent)."""
         v = np.asarray(values, dtype=np.float64).reshape(-1, len(self.num_classes))
-        with torch.no_grad():
+        # float32 whatever the caller's autocast (steered sampling runs under the network's precision)
+        with torch.no_grad(), torch.autocast(device_type="cpu", enabled=False):
             return self._log_probs(self.weights, self._encode(v)).exp().double()
 
     def to_dict(self) -> dict[str, Any]:

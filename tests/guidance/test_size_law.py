@@ -63,6 +63,14 @@ def test_unseen_sizes_have_zero_probability(fitted):
     assert set(mlp.sample(np.zeros((300, 3)), generator=torch.Generator().manual_seed(0)).tolist()) <= set(size.tolist())
 
 
+def test_probs_ignore_the_callers_autocast(fitted):
+    mlp, _, _ = fitted
+    y, _ = _data(64, 7)
+    with torch.autocast(device_type="cpu", dtype=torch.bfloat16):
+        under = mlp.probs(y)
+    assert torch.equal(under, mlp.probs(y))
+
+
 def test_card_round_trip_is_exact(fitted):
     mlp, bins, _ = fitted
     y, _ = _data(50, 4)
