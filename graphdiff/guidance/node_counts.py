@@ -19,7 +19,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-__all__ = ["ConditionalNodeCounts", "NeuralNodeCounts", "node_counts_from_dict", "fit_node_counts", "SIZE_LAWS"]
+__all__ = ["ConditionalNodeCounts", "NeuralNodeCounts", "node_counts_from_dict", "fit_node_counts", "SIZE_LAWS",
+           "SIZE_LAW_CHOICES"]
 
 
 class _SizeLaw:
@@ -181,9 +182,14 @@ class NeuralNodeCounts(_SizeLaw):
         if self.weights[4].shape[0] != len(self.support):
             raise ValueError(f"the MLP scores {self.weights[4].shape[0]} sizes; support has {len(self.support)}")
 
+    @staticmethod
+    def input_width(num_classes: Sequence[int]) -> int:
+        """Inputs of the encoded condition: ``[z, m]`` per continuous entry, ``[one-hot, m]`` per label."""
+        return sum(c + 1 if c else 2 for c in num_classes)
+
     @property
     def in_dim(self) -> int:
-        return sum(c + 1 if c else 2 for c in self.num_classes)
+        return self.input_width(self.num_classes)
 
     @property
     def max_nodes(self) -> int:
@@ -240,14 +246,12 @@ class NeuralNodeCounts(_SizeLaw):
         std = np.where(std > 0, std, 1.0)
         support = torch.bincount(s, minlength=int(s.max()) + 1) > 0
         g = torch.Generator().manual_seed(seed)
-        shell = cls(mean, std, labels, [torch.zeros(hidden, sum(c + 1 if c else 2 for c in labels)), torch.zeros(hidden),
-                                        torch.zeros(hidden, hidden), torch.zeros(hidden),
-                                        torch.zeros(len(support), hidden), torch.zeros(len(support))], support)
         params = []
-        for fan_out, fan_in in ((hidden, shell.in_dim), (hidden, hidden), (len(support), hidden)):
+        for fan_out, fan_in in ((hidden, cls.input_width(labels)), (hidden, hidden), (len(support), hidden)):
             bound = 1.0 / math.sqrt(max(fan_in, 1))
             params += [((torch.rand(fan_out, fan_in, generator=g) * 2 - 1) * bound).requires_grad_(),
                        ((torch.rand(fan_out, generator=g) * 2 - 1) * bound).requires_grad_()]
+        shell = cls(mean, std, labels, [p.detach() for p in params], support)  # its encoding and masks, for training
         opt = torch.optim.Adam(params, lr=lr)
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(steps, 1))
         rng = np.random.default_rng(seed)
@@ -283,6 +287,8 @@ class NeuralNodeCounts(_SizeLaw):
 
 
 SIZE_LAWS = ("bins", "mlp")
+#: what a ``size_law`` option may name: a law, or ``auto`` (:func:`fit_node_counts` picks)
+SIZE_LAW_CHOICES = ("auto", *SIZE_LAWS)
 
 
 def node_counts_from_dict(d: dict[str, Any]) -> ConditionalNodeCounts | NeuralNodeCounts:
@@ -302,12 +308,12 @@ def fit_node_counts(values: np.ndarray | Tensor, sizes: Sequence[int] | Tensor, 
     entry and at least 2,000 training graphs (bins blur several continuous entries; a classifier on a
     few hundred graphs is not worth it), else the bins. ``mlp_options`` go to
     :meth:`NeuralNodeCounts.fit`."""
-    if size_law not in (*SIZE_LAWS, "auto"):
-        raise ValueError(f"unknown size_law {size_law!r}; valid: auto, {', '.join(SIZE_LAWS)}")
+    if size_law not in SIZE_LAW_CHOICES:
+        raise ValueError(f"unknown size_law {size_law!r}; valid: {', '.join(SIZE_LAW_CHOICES)}")
     if size_law == "auto":
-        k = np.asarray(values).reshape(len(np.asarray(values)), -1).shape[1]
-        continuous = any(not c for c in (labels or [0] * k))
-        size_law = "mlp" if continuous and len(np.asarray(values)) >= 2000 else "bins"
+        v = np.asarray(values)
+        continuous = any(not c for c in (labels or [0] * v.reshape(len(v), -1).shape[1]))
+        size_law = "mlp" if continuous and len(v) >= 2000 else "bins"
     if size_law == "mlp":
         return NeuralNodeCounts.fit(values, sizes, labels=labels, **mlp_options)
     return ConditionalNodeCounts.fit(values, sizes, labels=labels)

@@ -268,14 +268,15 @@ def check_condition_options(options: Any) -> None:
     """Errors of a ``condition:`` config block that need no data (unknown keys, property names or
     ``size_law``), so a training run refuses them before reading its molecules."""
     from ..data.properties import PROPERTIES
+    from .node_counts import SIZE_LAW_CHOICES
 
     if not isinstance(options, Mapping):
         raise ValueError(f"the condition block must be a mapping (properties: [...], ...), got {type(options).__name__}")
     bad = set(options) - set(CONDITION_KEYS)
     if bad:
         raise ValueError(f"unknown condition option(s) {sorted(bad)}; valid: {', '.join(CONDITION_KEYS)}")
-    if options.get("size_law", "auto") not in ("auto", "mlp", "bins"):
-        raise ValueError(f"unknown condition size_law {options['size_law']!r}; valid: auto, mlp, bins")
+    if options.get("size_law", "auto") not in SIZE_LAW_CHOICES:
+        raise ValueError(f"unknown condition size_law {options['size_law']!r}; valid: {', '.join(SIZE_LAW_CHOICES)}")
     for p in options.get("properties") or []:
         if p not in PROPERTIES:
             raise unknown_name("property", p, PROPERTIES)
